@@ -1,0 +1,58 @@
+//! `emurun`: boot one console image in an emulator and print what happened.
+//!
+//! ```text
+//! emurun pcsxr target/images/psx/suite.exe
+//! ```
+//!
+//! Prints what the console printed, then one result line; exits 0 on pass, 1 on fail, panic,
+//! crash or hang, 2 when the run could not start.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Emulator {
+    /// PlayStation: pcsxr with its HLE BIOS, under a private Xvfb.
+    Pcsxr,
+}
+
+/// Boot a console image headless and report pass, fail, panic, crash or hang.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// The emulator.
+    emulator: Emulator,
+    /// The image (PS-EXE for pcsxr).
+    image: PathBuf,
+    /// Seconds to wait for the end marker before calling it a hang.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// Also print the emulator's own log.
+    #[arg(long)]
+    log: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let timeout = Duration::from_secs(args.timeout);
+    let result = match args.emulator {
+        Emulator::Pcsxr => flight_emulator_tests::pcsxr::run(&args.image, timeout),
+    };
+    match result {
+        Ok(r) => {
+            if args.log {
+                r.log.iter().for_each(|l| eprintln!("{l}"));
+            }
+            r.console.iter().for_each(|l| println!("{l}"));
+            println!("result: {r}");
+            if r.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.image.display());
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Boot console test images in emulators, headless, and tell what happened.
+//!
+//! A run ends in one of five [`Kind`]s:
+//!
+//! | kind | how it is recognised |
+//! |---|---|
+//! | pass | the end marker, a summary line, no failed test |
+//! | fail | the end marker after a failed test, or a summary with failures, or no summary |
+//! | panic | a `panicked at` report |
+//! | crash | a CPU exception report, or the emulator exiting before the end marker |
+//! | hang | no end marker before the timeout |
+//!
+//! The image speaks the text protocol of [`flight_suite::protocol`]. Emulators are started in
+//! their own process group and killed by PID (with their helpers, such as a private X server)
+//! whatever happens, so nothing is left running.
+//!
+//! [`classify`] is the pure part (lines in, result out); [`Session`] runs one emulator process
+//! and streams its lines; each emulator has a module ([`pcsxr`]).
+
+pub mod pcsxr;
+pub mod process;
+
+use std::fmt;
+use std::time::Duration;
+
+use flight_suite::protocol::{self, Line};
+
+/// How a run ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// Every test passed.
+    Pass,
+    /// At least one test failed.
+    Fail,
+    /// The image panicked.
+    Panic,
+    /// The CPU took an exception, or the emulator died.
+    Crash,
+    /// No end marker in time.
+    Hang,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Panic => "panic",
+            Self::Crash => "crash",
+            Self::Hang => "hang",
+        })
+    }
+}
+
+/// Why the output stream stopped.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Stop {
+    /// The end marker arrived.
+    End,
+    /// A panic or crash report arrived (and a short grace period to collect its message passed).
+    Report,
+    /// The emulator exited on its own; its status, as text.
+    Exited(String),
+    /// The timeout passed.
+    Timeout(Duration),
+}
+
+/// One test's outcome as the console reported it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TestOutcome {
+    /// The test's name.
+    pub name: String,
+    /// `None` if it passed, else why it failed.
+    pub failure: Option<String>,
+}
+
+/// What a run produced.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RunResult {
+    /// How it ended.
+    pub kind: Kind,
+    /// One line saying why (the failed tests, the panic message, the exit status...).
+    pub detail: String,
+    /// What the console printed, from the begin marker on, without emulator prefixes.
+    pub console: Vec<String>,
+    /// Every test line seen.
+    pub tests: Vec<TestOutcome>,
+    /// The summary line's counts, if one was printed.
+    pub summary: Option<(u32, u32)>,
+    /// Time from start to the begin marker, if it came.
+    pub boot_time: Option<Duration>,
+    /// Time from start to the end of the run.
+    pub run_time: Duration,
+    /// The emulator's own output (everything it printed), for diagnosis.
+    pub log: Vec<String>,
+}
+
+impl RunResult {
+    /// Whether the run passed.
+    pub fn passed(&self) -> bool {
+        self.kind == Kind::Pass
+    }
+}
+
+impl fmt::Display for RunResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.detail)?;
+        if let Some(boot) = self.boot_time {
+            write!(f, " (boot {:.2} s", boot.as_secs_f64())?;
+        } else {
+            f.write_str(" (no output")?;
+        }
+        write!(f, ", run {:.2} s)", self.run_time.as_secs_f64())
+    }
+}
+
+/// Strips what an emulator puts before a guest's line.
+pub type Unprefix = fn(&str) -> &str;
+
+/// Turns the lines of a run and the way it stopped into a result.
+///
+/// `lines` are the emulator's whole output; `unprefix` removes its line prefix.
+pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> (Kind, String, Vec<String>, Vec<TestOutcome>, Option<(u32, u32)>) {
+    let mut console = Vec::new();
+    let mut tests = Vec::new();
+    let mut summary = None;
+    let mut began = false;
+    let mut ended = false;
+    let mut panic: Option<String> = None;
+    let mut crash: Option<String> = None;
+    for raw in lines {
+        let line = unprefix(raw);
+        let parsed = protocol::parse_line(line);
+        match parsed {
+            Some(Line::Begin) => {
+                began = true;
+                continue;
+            }
+            Some(Line::End) if began => {
+                ended = true;
+                break;
+            }
+            _ => {}
+        }
+        if !began && !matches!(parsed, Some(Line::Panic(_) | Line::Crash(_))) {
+            continue;
+        }
+        console.push(line.to_string());
+        match parsed {
+            Some(Line::Passed { name }) => tests.push(TestOutcome { name: name.into(), failure: None }),
+            Some(Line::Failed { name, why }) => {
+                tests.push(TestOutcome { name: name.into(), failure: Some(why.into()) })
+            }
+            Some(Line::Summary { passed, failed, .. }) => summary = Some((passed, failed)),
+            Some(Line::Panic(p)) => panic = Some(p.to_string()),
+            Some(Line::Crash(c)) => crash = Some(c.to_string()),
+            _ => {
+                // The line after `panicked at ...:` is the message.
+                if let Some(p) = panic.as_mut().filter(|p| p.ends_with(':')) {
+                    p.push(' ');
+                    p.push_str(line);
+                }
+            }
+        }
+    }
+    let failed: Vec<&str> = tests.iter().filter(|t| t.failure.is_some()).map(|t| t.name.as_str()).collect();
+    let (kind, detail) = if let Some(c) = crash {
+        (Kind::Crash, c)
+    } else if let Some(p) = panic {
+        (Kind::Panic, p)
+    } else if ended {
+        match summary {
+            Some((p, 0)) if failed.is_empty() && p as usize == tests.len() => (Kind::Pass, format!("{p} passed, 0 failed")),
+            Some((p, f)) if failed.is_empty() && p as usize + f as usize != tests.len() => (
+                Kind::Fail,
+                format!("the summary says {p} passed, {f} failed, but {} test lines were printed", tests.len()),
+            ),
+            Some((p, f)) => (Kind::Fail, format!("{p} passed, {f} failed: {}", failed.join(", "))),
+            None if failed.is_empty() && tests.is_empty() => (Kind::Pass, "finished (no tests)".into()),
+            None => (Kind::Fail, format!("no summary line; failed: {}", failed.join(", "))),
+        }
+    } else {
+        match stop {
+            Stop::Exited(status) => (Kind::Crash, format!("the emulator exited ({status}) before the end marker")),
+            Stop::Timeout(t) => (
+                Kind::Hang,
+                format!(
+                    "no end marker within {:.0} s{}",
+                    t.as_secs_f64(),
+                    if began { String::new() } else { " (the image printed nothing)".into() }
+                ),
+            ),
+            Stop::End | Stop::Report => (Kind::Hang, "the output stopped without an end marker".into()),
+        }
+    };
+    (kind, detail, console, tests, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(String::from).collect()
+    }
+
+    fn kind(text: &str, stop: Stop) -> (Kind, String) {
+        let (k, d, ..) = classify(&lines(text), &stop, |l| l.strip_prefix(" * ").unwrap_or(l));
+        (k, d)
+    }
+
+    const PASS: &str = " * Running\n * @@BEGIN@@\n * test a ... ok\n * test b ... ok\n * psx: 2 passed, 0 failed\n * @@END@@";
+
+    #[test]
+    fn each_kind_is_told_apart() {
+        assert_eq!(kind(PASS, Stop::End), (Kind::Pass, "2 passed, 0 failed".into()));
+        let fail = PASS.replace("test b ... ok", "test b ... FAILED: no").replace("2 passed, 0", "1 passed, 1");
+        assert_eq!(kind(&fail, Stop::End), (Kind::Fail, "1 passed, 1 failed: b".into()));
+        let panic = " * @@BEGIN@@\n * panicked at src/x.rs:3:5:\n * boom";
+        assert_eq!(kind(panic, Stop::Report), (Kind::Panic, "panicked at src/x.rs:3:5: boom".into()));
+        let crash = " * @@BEGIN@@\n * !!! CPU exception: breakpoint (code 9) at epc 0x8001_0010";
+        assert_eq!(kind(crash, Stop::Report).0, Kind::Crash);
+        let (k, d) = kind(" * @@BEGIN@@\n * test a ... ok", Stop::Exited("signal 11".into()));
+        assert_eq!((k, d.as_str()), (Kind::Crash, "the emulator exited (signal 11) before the end marker"));
+        let (k, d) = kind(" * Running", Stop::Timeout(Duration::from_secs(5)));
+        assert_eq!((k, d.as_str()), (Kind::Hang, "no end marker within 5 s (the image printed nothing)"));
+    }
+
+    #[test]
+    fn a_summary_that_disagrees_with_the_lines_fails() {
+        let lying = PASS.replace("2 passed", "3 passed");
+        assert_eq!(kind(&lying, Stop::End).0, Kind::Fail);
+        let missing = PASS.replace(" * psx: 2 passed, 0 failed\n", "");
+        assert_eq!(kind(&missing, Stop::End).0, Kind::Fail, "tests without a summary are not a pass");
+    }
+
+    #[test]
+    fn console_output_excludes_the_emulator_log() {
+        let (_, _, console, tests, summary) = classify(&lines(PASS), &Stop::End, |l| l.strip_prefix(" * ").unwrap_or(l));
+        assert_eq!(console, ["test a ... ok", "test b ... ok", "psx: 2 passed, 0 failed"]);
+        assert_eq!(tests.len(), 2);
+        assert_eq!(summary, Some((2, 0)));
+    }
+}

@@ -1,0 +1,188 @@
+//! One emulator process: started in its own process group, its output streamed line by line,
+//! stopped by the protocol or a timeout, and always killed with its whole group.
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use flight_suite::protocol::{self, Line};
+
+use crate::{RunResult, Stop, Unprefix, classify};
+
+/// How long to keep reading after a panic or crash report, to collect its message.
+const REPORT_GRACE: Duration = Duration::from_millis(500);
+
+/// A child process that is killed, with its process group, when dropped.
+pub struct Guard {
+    child: Child,
+}
+
+impl Guard {
+    /// Starts `cmd` as the leader of a new process group.
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
+        cmd.process_group(0);
+        Ok(Self { child: cmd.spawn()? })
+    }
+
+    /// The child.
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// The child's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the whole group with SIGKILL (emulators such as pcsxr ignore SIGTERM) and reaps
+    /// the leader.
+    pub fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            kill_group(self.child.id());
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Sends SIGKILL to process group `pgid`.
+fn kill_group(pgid: u32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return };
+    // SAFETY: kill(2) with a negative PID signals a process group; it touches no memory of ours.
+    // The group was created by `Guard::spawn` (process_group(0) makes the child its leader), and
+    // the leader has not been reaped yet, so the ID cannot have been reused.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+/// Runs `cmd` until the image's end marker, a panic or crash report, the process's exit or
+/// `timeout`, whichever comes first, and classifies what it printed. `stdout` and `stderr` are
+/// both read; `unprefix` strips the emulator's line prefix.
+pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io::Result<RunResult> {
+    let start = Instant::now();
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut guard = Guard::spawn(cmd)?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let mut readers = Vec::new();
+    let out: Option<Box<dyn Read + Send>> = guard.child().stdout.take().map(|s| Box::new(s) as _);
+    let err: Option<Box<dyn Read + Send>> = guard.child().stderr.take().map(|s| Box::new(s) as _);
+    for stream in [out, err].into_iter().flatten() {
+        let tx = tx.clone();
+        readers.push(thread::spawn(move || {
+            for line in BufReader::new(stream).split(b'\n') {
+                let Ok(line) = line else { break };
+                if tx.send(String::from_utf8_lossy(&line).into_owned()).is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(tx);
+
+    let mut lines = Vec::new();
+    let mut boot_time = None;
+    let mut deadline = start + timeout;
+    let mut reported = false;
+    let stop = loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break if reported { Stop::Report } else { Stop::Timeout(timeout) };
+        }
+        match rx.recv_timeout(deadline - now) {
+            Ok(line) => {
+                match protocol::parse_line(unprefix(&line)) {
+                    Some(Line::Begin) if boot_time.is_none() => boot_time = Some(start.elapsed()),
+                    Some(Line::End) if boot_time.is_some() => {
+                        lines.push(line);
+                        break Stop::End;
+                    }
+                    Some(Line::Panic(_) | Line::Crash(_)) if !reported => {
+                        reported = true;
+                        deadline = deadline.min(Instant::now() + REPORT_GRACE);
+                    }
+                    _ => {}
+                }
+                lines.push(line);
+            }
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = guard.child().wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                break if reported { Stop::Report } else { Stop::Exited(status) };
+            }
+        }
+    };
+    guard.kill();
+    for r in readers {
+        let _ = r.join();
+    }
+    let run_time = start.elapsed();
+    let (kind, detail, console, tests, summary) = classify(&lines, &stop, unprefix);
+    Ok(RunResult { kind, detail, console, tests, summary, boot_time, run_time, log: lines })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+
+    fn sh(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(script);
+        c
+    }
+
+    fn same(l: &str) -> &str {
+        l
+    }
+
+    #[test]
+    fn a_passing_stream_stops_at_the_end_marker() {
+        let r = run(
+            &mut sh("echo @@BEGIN@@; echo 'test a ... ok'; echo 'x: 1 passed, 0 failed'; echo @@END@@; sleep 30"),
+            Duration::from_secs(10),
+            same,
+        )
+        .unwrap();
+        assert_eq!(r.kind, Kind::Pass, "{r}");
+        assert!(r.run_time < Duration::from_secs(5), "did not stop at the end marker: {r}");
+    }
+
+    #[test]
+    fn an_emulator_that_dies_is_a_crash() {
+        let r = run(&mut sh("echo @@BEGIN@@; kill -SEGV $$"), Duration::from_secs(10), same).unwrap();
+        assert_eq!(r.kind, Kind::Crash, "{r}");
+        assert!(r.detail.contains("signal: 11"), "{r}");
+    }
+
+    #[test]
+    fn a_silent_process_is_a_hang_and_its_whole_group_is_killed() {
+        let marker = format!("/tmp/flight-hang-{}", std::process::id());
+        // The child starts a grandchild that would outlive it if only the child were killed.
+        let script = format!("(sleep 2; touch {marker}) & echo @@BEGIN@@; sleep 30");
+        let r = run(&mut sh(&script), Duration::from_millis(500), same).unwrap();
+        assert_eq!(r.kind, Kind::Hang, "{r}");
+        thread::sleep(Duration::from_secs(3));
+        assert!(!std::path::Path::new(&marker).exists(), "a process of the group survived the kill");
+    }
+
+    #[test]
+    fn a_panic_report_ends_the_run_after_its_message() {
+        let r = run(
+            &mut sh("echo @@BEGIN@@; echo 'panicked at a.rs:1:1:'; echo 'oh no'; sleep 30"),
+            Duration::from_secs(10),
+            same,
+        )
+        .unwrap();
+        assert_eq!((r.kind, r.detail.as_str()), (Kind::Panic, "panicked at a.rs:1:1: oh no"));
+        assert!(r.run_time < Duration::from_secs(5), "{r}");
+    }
+}

@@ -1,0 +1,294 @@
+//! The on-console test suite: one `no_std` suite that every console image runs.
+//!
+//! An image describes its machine in a [`Board`] (the platform's memory map, where the linker
+//! put the image, how to keep caches coherent) and calls [`run`] with any checks of its own. The
+//! suite's checks compare the memory-map constants with what the hardware answers:
+//!
+//! - the map validates on the console itself;
+//! - `.bss` was cleared by the start-up code and lies where the linker script says;
+//! - the stack is where the script says, and the image, `.bss`, heap and stack are in order
+//!   inside one region of the map;
+//! - every CPU view of main RAM reaches the same bytes (a write through one is read back through
+//!   each other one);
+//! - every scratchpad keeps what is written to it, through each of its views;
+//! - a heap allocation round trip (a `Vec`, a `Box`, a `String`) lands inside the heap span;
+//! - the units' 64-bit arithmetic and formatting give the host's answers on a 32-bit CPU.
+//!
+//! Results go out in the text [`protocol`].
+#![no_std]
+
+extern crate alloc;
+
+pub mod protocol;
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Write};
+use core::ptr::{addr_of, addr_of_mut};
+
+use flight_memory::{Address, ByteSize, ImageLayout, MemoryMap, RegionKind, Span};
+
+/// Why a check failed, in words.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Failure(pub String);
+
+/// What a check returns.
+pub type Outcome = Result<(), Failure>;
+
+/// Fails with a formatted message unless `cond` holds.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($why:tt)+) => {
+        if !$cond {
+            return Err($crate::Failure(alloc::format!($($why)+)));
+        }
+    };
+}
+
+/// One check.
+#[derive(Clone, Copy)]
+pub struct Test {
+    /// The name printed in the protocol.
+    pub name: &'static str,
+    /// The check.
+    pub run: fn(&Board) -> Outcome,
+}
+
+/// The machine an image runs on.
+pub struct Board {
+    /// The console's name, as the summary line prints it (`psx`).
+    pub console: &'static str,
+    /// The platform's memory map.
+    pub map: &'static MemoryMap,
+    /// Where the linker put the image (from the linker script's symbols).
+    pub layout: ImageLayout,
+    /// The initial stack pointer the platform's map promises.
+    pub stack_top: Address,
+    /// Writes back and invalidates the data cache over a span (no-op where there is none), so
+    /// that a write through a cached view is seen through an uncached one.
+    pub sync_cache: fn(Span),
+}
+
+/// The suite's own checks, in the order they run. `bss_is_zeroed` runs first, before anything
+/// could write to the suite's statics.
+pub const CHECKS: &[Test] = &[
+    Test { name: "bss_is_zeroed", run: bss_is_zeroed },
+    Test { name: "map_validates", run: map_validates },
+    Test { name: "stack_is_where_the_script_says", run: stack_is_where_the_script_says },
+    Test { name: "image_parts_are_ordered_in_main_ram", run: image_parts_are_ordered_in_main_ram },
+    Test { name: "ram_views_alias", run: ram_views_alias },
+    Test { name: "scratchpad_is_usable", run: scratchpad_is_usable },
+    Test { name: "heap_round_trip", run: heap_round_trip },
+    Test { name: "units_compute_as_on_the_host", run: units_compute_as_on_the_host },
+];
+
+/// The totals of a run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Summary {
+    /// Checks passed.
+    pub passed: u32,
+    /// Checks failed.
+    pub failed: u32,
+}
+
+/// Runs the suite's [`CHECKS`], then `extra` (the platform's own), printing the protocol to `out`:
+/// the begin marker first, the summary line and the end marker last.
+pub fn run(board: &Board, out: &mut dyn Write, extra: &[Test]) -> Summary {
+    let mut summary = Summary::default();
+    let _ = writeln!(out, "{}", protocol::BEGIN_MARKER);
+    for test in CHECKS.iter().chain(extra) {
+        // Output errors cannot be reported anywhere else: the console is the only channel.
+        let _ = match (test.run)(board) {
+            Ok(()) => {
+                summary.passed += 1;
+                writeln!(out, "test {} ... ok", test.name)
+            }
+            Err(Failure(why)) => {
+                summary.failed += 1;
+                writeln!(out, "test {} ... FAILED: {}", test.name, why.replace('\n', " "))
+            }
+        };
+    }
+    let _ = writeln!(out, "{}: {} passed, {} failed", board.console, summary.passed, summary.failed);
+    let _ = writeln!(out, "{}", protocol::END_MARKER);
+    summary
+}
+
+fn address_of<T: ?Sized>(p: *const T) -> Address {
+    Address::new(p as *const u8 as usize as u64)
+}
+
+/// Never written except by `bss_is_zeroed`, after it has checked it.
+static mut BSS_SENTINEL: [u32; 64] = [0; 64];
+
+fn bss_is_zeroed(board: &Board) -> Outcome {
+    let at = addr_of_mut!(BSS_SENTINEL);
+    let span = Span::new(address_of(at), ByteSize::bytes(core::mem::size_of::<[u32; 64]>() as u64));
+    ensure!(
+        span.is_some_and(|s| board.layout.bss.contains_span(s)),
+        "the sentinel at {} is not inside .bss {}",
+        address_of(at),
+        board.layout.bss
+    );
+    for i in 0..64 {
+        // SAFETY: `at` points to a static array of 64 words that only this check touches.
+        let word = unsafe { (at as *mut u32).add(i).read_volatile() };
+        ensure!(word == 0, "word {i} of a .bss array holds {word:#x}, not 0");
+        // SAFETY: as above; writing marks that the check ran (a second run would fail loudly).
+        unsafe { (at as *mut u32).add(i).write_volatile(0xdead_0000 | i as u32) };
+    }
+    Ok(())
+}
+
+fn map_validates(board: &Board) -> Outcome {
+    board.map.validate().map_err(|e| Failure(format!("{e}")))
+}
+
+fn stack_is_where_the_script_says(board: &Board) -> Outcome {
+    let local = 0u32;
+    let here = address_of(&local);
+    let stack = board.layout.stack;
+    ensure!(
+        stack.end() == board.stack_top,
+        "the script's stack top {} differs from the map's {}",
+        stack.end(),
+        board.stack_top
+    );
+    ensure!(stack.contains(here), "a local lives at {here}, outside the stack {stack}");
+    Ok(())
+}
+
+fn image_parts_are_ordered_in_main_ram(board: &Board) -> Outcome {
+    let l = &board.layout;
+    ensure!(l.is_ordered(), "image parts overlap or are out of order:\n{l}");
+    let first = board.map.resolve(l.loaded.start());
+    let last = board.map.resolve(Address::new(l.stack.end().get() - 1));
+    match (first, last) {
+        (Some(a), Some(b)) if a.region.kind == RegionKind::Main && a.region == b.region && a.view == b.view => {
+            let free = a.region.largest_free_span().map(|s| s.size()).unwrap_or(ByteSize::ZERO);
+            ensure!(
+                a.offset.get() + (l.stack.end().get() - l.loaded.start().get()) <= a.region.size().get()
+                    && l.stack.end().get() - l.loaded.start().get() <= free.get(),
+                "the image spans more than the free part of {}",
+                a.region.name
+            );
+            Ok(())
+        }
+        _ => Err(Failure(format!("the image {}..{} is not inside one main-RAM view", l.loaded.start(), l.stack.end()))),
+    }
+}
+
+/// Written through one view of main RAM and read through the others.
+static mut ALIAS_PROBE: [u32; 4] = [0; 4];
+
+fn ram_views_alias(board: &Board) -> Outcome {
+    let probe = addr_of!(ALIAS_PROBE);
+    let at = address_of(probe);
+    let hit = board.map.resolve(at).ok_or_else(|| Failure(format!("{at} is in no view of the map")))?;
+    ensure!(hit.region.views.len() >= 2, "{} has a single view: nothing to compare", hit.region.name);
+    let mut seed = 0x5a5a_0000u32;
+    for writer in hit.region.views {
+        for reader in hit.region.views {
+            if writer == reader {
+                continue;
+            }
+            seed += 1;
+            let w = writer.base.get() + hit.offset.get();
+            let r = reader.base.get() + hit.offset.get();
+            // SAFETY: both addresses are views of ALIAS_PROBE, a static only this check uses;
+            // every view of the region maps the same physical bytes (what the check verifies),
+            // and the map says each is CPU-addressable.
+            let got = unsafe {
+                (w as usize as *mut u32).write_volatile(seed);
+                (board.sync_cache)(Span::at(at.get(), ByteSize::bytes(16)));
+                (r as usize as *const u32).read_volatile()
+            };
+            ensure!(
+                got == seed,
+                "wrote {seed:#x} at {} ({}), read {got:#x} at {} ({})",
+                Address::new(w),
+                writer.name,
+                Address::new(r),
+                reader.name
+            );
+        }
+    }
+    Ok(())
+}
+
+fn scratchpad_is_usable(board: &Board) -> Outcome {
+    for pad in board.map.regions_of(RegionKind::Scratchpad) {
+        let words = pad.size().get() / 4;
+        let first = pad.views.first().ok_or_else(|| Failure(format!("{} has no CPU view", pad.name)))?;
+        let pattern = |i: u64| (i as u32).wrapping_mul(0x9e37_79b9) ^ 0xa5a5_a5a5;
+        for i in 0..words {
+            // SAFETY: the map says this region is CPU-addressable RAM of `words` words at this
+            // view; no program data lives in it (the linker script never places anything there).
+            unsafe { ((first.base.get() + i * 4) as usize as *mut u32).write_volatile(pattern(i)) };
+        }
+        for view in pad.views {
+            for i in 0..words {
+                let a = view.base.get() + i * 4;
+                // SAFETY: as above, reading back through each view of the same region.
+                let got = unsafe { (a as usize as *const u32).read_volatile() };
+                ensure!(
+                    got == pattern(i),
+                    "{} word {i} read {got:#x} through {} at {}, wrote {:#x}",
+                    pad.name,
+                    view.name,
+                    Address::new(a),
+                    pattern(i)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn heap_round_trip(board: &Board) -> Outcome {
+    let heap = board.layout.heap;
+    let inside = |p: *const u8, len: usize| {
+        Span::new(address_of(p), ByteSize::bytes(len as u64)).is_some_and(|s| heap.contains_span(s))
+    };
+    let mut v: Vec<u32> = Vec::with_capacity(4096);
+    v.extend((0..4096u32).map(|i| i.wrapping_mul(2_654_435_761)));
+    ensure!(inside(v.as_ptr().cast(), 4096 * 4), "a Vec landed at {} outside the heap {heap}", address_of(v.as_ptr()));
+    ensure!(
+        v.iter().enumerate().all(|(i, &x)| x == (i as u32).wrapping_mul(2_654_435_761)),
+        "a Vec did not keep its contents"
+    );
+    let first = v.as_ptr() as usize;
+    drop(v);
+    let again: Vec<u32> = Vec::with_capacity(4096);
+    ensure!(
+        again.as_ptr() as usize == first,
+        "freed memory was not reused: first block at {first:#x}, next at {:#x}",
+        again.as_ptr() as usize
+    );
+    let b = Box::new([7u8; 1000]);
+    ensure!(inside(b.as_ptr(), 1000), "a Box landed outside the heap {heap}");
+    ensure!(b.iter().all(|&x| x == 7), "a Box did not keep its contents");
+    let s: String = format!("{}+{}", ByteSize::mib(2), Address::new(0x8001_0000));
+    ensure!(s == "2 MiB+0x8001_0000", "formatted {s:?}");
+    Ok(())
+}
+
+fn units_compute_as_on_the_host(_: &Board) -> Outcome {
+    // 64-bit arithmetic on a 32-bit CPU, with values fixed on the host.
+    let a = Address::new(0x1_2345_6789);
+    let s = Span::new(a, ByteSize::bytes(0xFFFF_FFFF)).ok_or_else(|| Failure("span refused".into()))?;
+    ensure!(s.end().get() == 0x2_2345_6788, "end {:#x}", s.end().get());
+    let mut text = String::new();
+    let _ = write!(text, "{} {} {}", s.end(), ByteSize::kib(1536), ByteSize::bytes(3 << 30));
+    ensure!(text == "0x2_2345_6788 1536 KiB 3 GiB", "formatted {text:?}");
+    ensure!(Span::new(Address::new(u64::MAX), ByteSize::bytes(1)).is_none(), "a wrapping span was accepted");
+    Ok(())
+}
+
+impl fmt::Debug for Board {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Board").field("console", &self.console).field("layout", &self.layout).finish()
+    }
+}

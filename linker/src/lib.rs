@@ -1,0 +1,54 @@
+//! Linker-script fragments shared by the consoles' hand-written scripts, and the two calls that
+//! put a script on an image's link line.
+//!
+//! The consoles' scripts (`platform-*/link/*.ld`) `INCLUDE` the fragments in `fragments/` by
+//! name. Scripts reach the linker in two steps, as with `cortex-m-rt`:
+//!
+//! 1. a platform crate's build script calls [`add_search_paths`] for console builds: search
+//!    paths, unlike other link arguments, travel from a library to the binaries that use it;
+//! 2. the build script of the crate that produces an image calls [`use_script`], which adds
+//!    `-T<script>` to that crate's binaries only. A library never adds `-T`: it would reach
+//!    nobody, and it would break the library's host tests.
+//!
+//! This crate is a build-time dependency; it has no run-time part.
+
+use std::path::{Path, PathBuf};
+
+/// The folder holding the shared fragments.
+pub fn fragments_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fragments")
+}
+
+/// From a platform crate's build script: make `platform_link_dir` (the platform's own scripts)
+/// and the shared fragments findable by `INCLUDE` and `-T` on every image that links the
+/// platform crate, and rebuild when any of them changes.
+pub fn add_search_paths(platform_link_dir: &Path) {
+    for dir in [platform_link_dir.to_path_buf(), fragments_dir()] {
+        println!("cargo:rustc-link-search=native={}", dir.display());
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+}
+
+/// From an image crate's build script: link this crate's binaries with the script `name`
+/// (found on the search paths a platform crate added).
+pub fn use_script(name: &str) {
+    println!("cargo:rustc-link-arg-bins=-T{name}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fragment_is_present_and_names_its_purpose() {
+        let names: Vec<_> = std::fs::read_dir(fragments_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.contains(&"discard-mips.ld".to_string()), "{names:?}");
+        for name in names {
+            let text = std::fs::read_to_string(fragments_dir().join(&name)).unwrap();
+            assert!(text.trim_start().starts_with("/*"), "{name} starts without a comment saying what it is for");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The `no_std` core of flight-memory.
+//!
+//! Everything the consoles and the host tools share about memory lives here, written once:
+//!
+//! - [`units`]: byte sizes, addresses, alignments and address spans instead of loose integers;
+//! - [`image`]: where a linked image put its code, `.bss`, heap and stack;
+//! - [`map`]: a console's memory map as data: [`map::Region`]s with their kind, attributes and
+//!   CPU views (cached, uncached), and the parts of them a BIOS or loader owns.
+//!
+//! The allocators, the layout planner and the software bounds checker build on these types.
+//! The crate needs no heap and no atomics, so it runs on the PlayStation's R3000 as well as on
+//! the host that plans a layout at build time.
+#![no_std]
+
+pub mod image;
+pub mod map;
+pub mod units;
+
+pub use image::ImageLayout;
+pub use map::{AddressSpace, Attributes, MapError, MemoryMap, Region, RegionKind, Reserved, View};
+pub use units::{Address, Alignment, AlignmentError, ByteSize, Span};

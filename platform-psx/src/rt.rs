@@ -1,0 +1,333 @@
+//! The run-time: start-up code, exception reporter, panic handler, critical sections and the
+//! global heap.
+//!
+//! Start-up (`_start`, placed first in the image by `psx.ld`):
+//! 1. `$gp` from `_gp`, `$sp` from `_stack_top`;
+//! 2. `.bss` cleared a word at a time;
+//! 3. interrupts masked (`I_MASK` = 0, `SR.IEc` = 0): the runtime owns the exception vector,
+//!    and every exception that reaches it is reported as a crash;
+//! 4. the exception vector at 0x8000_0080 pointed at the reporter, the instruction cache flushed;
+//! 5. with the `heap` feature, the global allocator set over `__heap_start..__heap_end`;
+//! 6. the image's entry function, declared with [`entry!`](crate::entry).
+//!
+//! A crash prints `!!! CPU exception: ...` with the cause, EPC and bad address; a panic prints
+//! `panicked at FILE:LINE:COL:` and its message. Both then stop the CPU in a loop: the test
+//! runner recognises both texts.
+
+use core::arch::{asm, global_asm};
+use core::fmt::Write;
+
+use flight_memory::{Address, ByteSize, ImageLayout, Span};
+
+use crate::bios::{self, Console};
+use crate::regs;
+
+global_asm!(
+    r#"
+    .section .text.start, "ax"
+    .global _start
+    .set noreorder
+_start:
+    la      $gp, _gp
+    la      $sp, _stack_top
+    la      $t0, __bss_start
+    la      $t1, __bss_end
+1:  beq     $t0, $t1, 2f
+    nop
+    sw      $zero, 0($t0)
+    b       1b
+    addiu   $t0, $t0, 4
+2:  jal     __flight_start
+    nop
+3:  b       3b
+    nop
+
+    .section .text.flight_vector, "ax"
+    .global __flight_vector
+    .global __flight_vector_end
+__flight_vector:
+    la      $k0, __flight_exception
+    jr      $k0
+    nop
+__flight_vector_end:
+
+    .section .text.flight_exception, "ax"
+__flight_exception:
+    la      $sp, _stack_top
+    mfc0    $a0, $13
+    mfc0    $a1, $14
+    mfc0    $a2, $8
+    jal     __flight_exception_report
+    nop
+4:  b       4b
+    nop
+    .set reorder
+"#
+);
+
+unsafe extern "C" {
+    static __image_start: u8;
+    static __image_end: u8;
+    static __bss_start: u8;
+    static __bss_end: u8;
+    static __heap_start: u8;
+    static __heap_end: u8;
+    static __stack_bottom: u8;
+    static _stack_top: u8;
+    static __flight_vector: u32;
+    static __flight_vector_end: u32;
+}
+
+unsafe extern "Rust" {
+    /// The image's entry function, defined by [`entry!`](crate::entry).
+    fn __flight_main() -> !;
+}
+
+/// Declares the image's entry function: `flight_platform_psx::entry!(main);` with
+/// `fn main() -> !`. The runtime calls it once everything in the module docs is set up.
+#[macro_export]
+macro_rules! entry {
+    ($path:path) => {
+        #[unsafe(export_name = "__flight_main")]
+        fn __flight_main() -> ! {
+            let f: fn() -> ! = $path;
+            f()
+        }
+    };
+}
+
+/// The address of a linker symbol.
+fn symbol(s: &u8) -> Address {
+    Address::new(s as *const u8 as usize as u64)
+}
+
+/// A span between two linker symbols.
+fn between(start: &u8, end: &u8) -> Span {
+    let (s, e) = (symbol(start), symbol(end));
+    let size = e.offset_from(s).unwrap_or(ByteSize::ZERO);
+    Span::new(s, size).unwrap_or(Span::at(s.get(), ByteSize::ZERO))
+}
+
+/// Where the linker put this image's parts (read from `psx.ld`'s symbols).
+pub fn image_layout() -> ImageLayout {
+    // SAFETY: only the addresses of these linker-defined symbols are taken; they are never read.
+    unsafe {
+        ImageLayout {
+            loaded: between(&__image_start, &__image_end),
+            bss: between(&__bss_start, &__bss_end),
+            heap: between(&__heap_start, &__heap_end),
+            stack: between(&__stack_bottom, &_stack_top),
+        }
+    }
+}
+
+/// The MIPS general exception vector in KSEG0.
+const EXCEPTION_VECTOR: usize = crate::map::KSEG0 as usize + 0x80;
+
+#[unsafe(no_mangle)]
+extern "C" fn __flight_start() -> ! {
+    interrupts_off();
+    // SAFETY: the vector stub is 4 words of position-independent code (an absolute `la` and a
+    // `jr`) linked into .text; 0x8000_0080 is the R3000's general exception vector, inside the
+    // first 64 KiB of RAM, which the BIOS owns but leaves to the running program for this purpose.
+    // Interrupts are off, so no exception can arrive while it is half written.
+    unsafe {
+        let mut src = &raw const __flight_vector;
+        let end = &raw const __flight_vector_end;
+        let mut dst = EXCEPTION_VECTOR as *mut u32;
+        while src < end {
+            dst.write_volatile(src.read());
+            src = src.add(1);
+            dst = dst.add(1);
+        }
+    }
+    bios::flush_cache();
+    #[cfg(feature = "heap")]
+    heap::init(image_layout().heap);
+    // SAFETY: `entry!` defines this function with the signature declared above.
+    unsafe { __flight_main() }
+}
+
+/// Masks every interrupt source and clears `SR.IEc`.
+fn interrupts_off() {
+    // SAFETY: the interrupt controller is a fixed hardware block; writing 0 to I_MASK only
+    // disables interrupt sources.
+    unsafe { regs::interrupts().mask.write(0) };
+    // SAFETY: `irq_disable` only clears SR.IEc.
+    unsafe { irq_disable() };
+}
+
+/// Clears SR.IEc and returns whether it was set.
+///
+/// # Safety
+/// Changes the CPU's interrupt state; the caller restores it as its protocol requires.
+unsafe fn irq_disable() -> bool {
+    let sr: u32;
+    // SAFETY: reads SR, clears bit 0 (IEc) and writes it back (the register allocator may hand out
+    // $at, hence `noat`); the two nops cover the R3000's
+    // COP0 write hazard before the next instruction may take an interrupt.
+    unsafe {
+        asm!(
+            ".set noat",
+            "mfc0 {sr}, $12",
+            "nop",
+            "and {tmp}, {sr}, {mask}",
+            "mtc0 {tmp}, $12",
+            "nop",
+            "nop",
+            ".set at",
+            sr = out(reg) sr,
+            tmp = out(reg) _,
+            mask = in(reg) !1u32,
+        );
+    }
+    sr & 1 != 0
+}
+
+/// Sets SR.IEc.
+///
+/// # Safety
+/// Only to restore a state saved by [`irq_disable`].
+unsafe fn irq_enable() {
+    // SAFETY: sets SR.IEc only; the caller restores a state that had it set.
+    unsafe {
+        asm!(
+            ".set noat",
+            "mfc0 {sr}, $12",
+            "nop",
+            "ori {sr}, {sr}, 1",
+            "mtc0 {sr}, $12",
+            "nop",
+            "nop",
+            ".set at",
+            sr = out(reg) _,
+        );
+    }
+}
+
+/// `critical-section` for the PSX: the R3000 has no atomic instructions, so a critical section
+/// masks interrupts (SR.IEc) and restores the previous state when it ends. Single core: that
+/// excludes every other context.
+struct InterruptMask;
+critical_section::set_impl!(InterruptMask);
+
+// SAFETY: masking interrupts on the only core excludes every other execution context; release
+// restores exactly the state acquire saved, so nested sections compose.
+unsafe impl critical_section::Impl for InterruptMask {
+    unsafe fn acquire() -> bool {
+        // SAFETY: the matching `release` restores the state.
+        unsafe { irq_disable() }
+    }
+
+    unsafe fn release(was_enabled: bool) {
+        if was_enabled {
+            // SAFETY: interrupts were enabled when the section began.
+            unsafe { irq_enable() }
+        }
+    }
+}
+
+/// Names of the R3000 exception codes (Cause bits 2..6).
+fn exception_name(code: u32) -> &'static str {
+    match code {
+        0 => "interrupt",
+        4 => "address error on load",
+        5 => "address error on store",
+        6 => "bus error on fetch",
+        7 => "bus error on data",
+        8 => "syscall",
+        9 => "breakpoint",
+        10 => "reserved instruction",
+        11 => "coprocessor unusable",
+        12 => "arithmetic overflow",
+        _ => "unknown",
+    }
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn __flight_exception_report(cause: u32, epc: u32, bad_vaddr: u32) -> ! {
+    let code = (cause >> 2) & 0x1f;
+    let _ = writeln!(
+        Console,
+        "!!! CPU exception: {} (code {}) at epc {}, bad address {}, cause {:#010x}",
+        exception_name(code),
+        code,
+        Address::new(epc.into()),
+        Address::new(bad_vaddr.into()),
+        cause
+    );
+    halt()
+}
+
+/// Stops here for good (the test runner ends the emulator).
+fn halt() -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    // SAFETY: nothing else runs once a panic has started; masking interrupts keeps it so.
+    unsafe { irq_disable() };
+    match info.location() {
+        Some(l) => {
+            let _ = writeln!(Console, "panicked at {}:{}:{}:", l.file(), l.line(), l.column());
+        }
+        None => {
+            let _ = writeln!(Console, "panicked at an unknown location:");
+        }
+    }
+    let _ = writeln!(Console, "{}", info.message());
+    halt()
+}
+
+#[cfg(feature = "heap")]
+mod heap {
+    //! The global allocator over the linker script's heap span, locked by a critical section.
+
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::cell::RefCell;
+    use core::ptr::{self, NonNull};
+
+    use critical_section::Mutex;
+    use flight_memory::Span;
+    use linked_list_allocator::Heap;
+
+    struct LockedHeap(Mutex<RefCell<Heap>>);
+
+    #[global_allocator]
+    static HEAP: LockedHeap = LockedHeap(Mutex::new(RefCell::new(Heap::empty())));
+
+    pub(super) fn init(span: Span) {
+        critical_section::with(|cs| {
+            // SAFETY: the span lies between the end of .bss and the stack bottom (asserted by the
+            // linker script); nothing else uses that memory, and `init` runs once, from start-up.
+            unsafe {
+                HEAP.0
+                    .borrow_ref_mut(cs)
+                    .init(span.start().get() as usize as *mut u8, span.size().get() as usize)
+            }
+        });
+    }
+
+    // SAFETY: every operation holds the critical section, so the heap's state is never seen
+    // half-updated; the heap hands out disjoint blocks of the requested layout.
+    unsafe impl GlobalAlloc for LockedHeap {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            critical_section::with(|cs| {
+                self.0
+                    .borrow_ref_mut(cs)
+                    .allocate_first_fit(layout)
+                    .map_or(ptr::null_mut(), NonNull::as_ptr)
+            })
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            if let Some(p) = NonNull::new(ptr) {
+                // SAFETY: `ptr` came from `alloc` with this layout (GlobalAlloc's contract).
+                critical_section::with(|cs| unsafe { self.0.borrow_ref_mut(cs).deallocate(p, layout) });
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Per-console build settings as data.
+//!
+//! Each console has one TOML file in this crate's folder (`psx.toml`, ...). The build tooling
+//! (`cargo xtask`) reads them through [`Target`]; no triple, compiler path or flag is written in
+//! a script. Console builds use their own target folder (`target/console`), since they use a
+//! different compiler from host builds and would otherwise rebuild each other's artefacts.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// How a linked ELF becomes something a console or emulator boots.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageFormat {
+    /// The PlayStation's PS-EXE (2048-byte header and a flat image).
+    PsExe,
+}
+
+/// The build settings of one console.
+#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Target {
+    /// The console's short name (`psx`).
+    pub name: String,
+    /// A line for people.
+    pub description: String,
+    /// The Rust target triple.
+    pub triple: String,
+    /// The compiler to use (cargo's `RUSTC`).
+    pub rustc: String,
+    /// Whether the build needs `RUSTC_BOOTSTRAP=1` (for `-Z` flags on a release compiler).
+    pub bootstrap: bool,
+    /// Crates for `-Zbuild-std`.
+    pub build_std: Vec<String>,
+    /// Features for `-Zbuild-std-features`.
+    pub build_std_features: Vec<String>,
+    /// Flags for rustc.
+    pub rustflags: Vec<String>,
+    /// The images package in `emulator-tests/images`.
+    pub package: String,
+    /// The bootable format.
+    pub image_format: ImageFormat,
+    /// The demo image's binary name.
+    pub demo: String,
+    /// The suite image's binary name.
+    pub suite: String,
+}
+
+/// Every console's file, embedded at build time.
+const FILES: &[(&str, &str)] = &[("psx", include_str!("../psx.toml"))];
+
+/// A console name nobody has defined, or a file that does not parse.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum TargetError {
+    /// No such console.
+    Unknown {
+        /// What was asked for.
+        name: String,
+        /// What exists.
+        known: Vec<&'static str>,
+    },
+    /// A settings file is malformed.
+    Malformed {
+        /// The file.
+        file: String,
+        /// Why.
+        why: String,
+    },
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown { name, known } => {
+                write!(f, "unknown console `{name}` (known: {})", known.join(", "))
+            }
+            Self::Malformed { file, why } => write!(f, "targets/{file}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for TargetError {}
+
+impl Target {
+    /// The names of every console with settings.
+    pub fn names() -> Vec<&'static str> {
+        FILES.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// The settings of the console called `name`.
+    pub fn load(name: &str) -> Result<Self, TargetError> {
+        let (file, text) = FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| TargetError::Unknown { name: name.to_string(), known: Self::names() })?;
+        Self::parse(&format!("{file}.toml"), text)
+    }
+
+    /// Parses one settings file (`file` names it in errors).
+    pub fn parse(file: &str, text: &str) -> Result<Self, TargetError> {
+        toml::from_str(text).map_err(|e| TargetError::Malformed { file: file.to_string(), why: e.to_string() })
+    }
+
+    /// Every console's settings.
+    pub fn all() -> Result<Vec<Self>, TargetError> {
+        Self::names().into_iter().map(Self::load).collect()
+    }
+
+    /// The `cargo build` arguments (after `cargo`) for this console's images in release mode.
+    pub fn cargo_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "build".to_string(),
+            "--release".into(),
+            "--package".into(),
+            self.package.clone(),
+            "--target".into(),
+            self.triple.clone(),
+            format!("-Zbuild-std={}", self.build_std.join(",")),
+        ];
+        if !self.build_std_features.is_empty() {
+            args.push(format!("-Zbuild-std-features={}", self.build_std_features.join(",")));
+        }
+        args
+    }
+
+    /// The environment for that `cargo build`: the compiler, bootstrap and the flags (as
+    /// `CARGO_ENCODED_RUSTFLAGS`, which keeps spaces inside flags intact).
+    pub fn cargo_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("RUSTC".to_string(), self.rustc.clone()),
+            ("CARGO_ENCODED_RUSTFLAGS".to_string(), self.rustflags.join("\u{1f}")),
+        ];
+        if self.bootstrap {
+            env.push(("RUSTC_BOOTSTRAP".into(), "1".into()));
+        }
+        env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_console_file_parses() {
+        let all = Target::all().unwrap();
+        assert_eq!(all.len(), Target::names().len());
+        let psx = Target::load("psx").unwrap();
+        assert_eq!(psx.triple, "mipsel-sony-psx");
+        assert_eq!(psx.image_format, ImageFormat::PsExe);
+        assert!(psx.cargo_args().contains(&"-Zbuild-std=core,alloc".to_string()));
+        assert!(psx.cargo_env().contains(&("RUSTC_BOOTSTRAP".into(), "1".into())));
+    }
+
+    #[test]
+    fn unknown_consoles_and_bad_files_are_named() {
+        let e = Target::load("n64").unwrap_err().to_string();
+        assert_eq!(e, "unknown console `n64` (known: psx)");
+        let e = Target::parse("x.toml", "name = 3").unwrap_err().to_string();
+        assert!(e.starts_with("targets/x.toml: "), "{e}");
+    }
+}
