@@ -93,6 +93,8 @@ pub struct RunResult {
     pub run_time: Duration,
     /// The emulator's own output (everything it printed), for diagnosis.
     pub log: Vec<String>,
+    /// The PIDs the run started (emulator, helpers): all killed and reaped when it returns.
+    pub pids: Vec<u32>,
 }
 
 impl RunResult {

@@ -67,7 +67,7 @@ fn config(plugins: &Path) -> String {
 
 /// A private X server, killed when dropped.
 struct Xvfb {
-    _guard: Guard,
+    guard: Guard,
     display: String,
     // The -displayfd pipe: Xvfb exits if it closes, so it stays open for the run.
     _pipe: BufReader<ChildStdout>,
@@ -91,7 +91,7 @@ impl Xvfb {
         });
         match rx.recv_timeout(Duration::from_secs(15)) {
             Ok(Ok((line, pipe))) if !line.trim().is_empty() => {
-                Ok(Self { _guard: guard, display: format!(":{}", line.trim()), _pipe: pipe })
+                Ok(Self { guard, display: format!(":{}", line.trim()), _pipe: pipe })
             }
             Ok(Ok(_)) => Err(Error::Xvfb(format!("it exited (pid {}) without a display number", guard.pid()))),
             Ok(Err(e)) => Err(Error::Xvfb(e.to_string())),
@@ -129,7 +129,8 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         .env("HOME", home.path())
         .env("DISPLAY", &x.display)
         .env("SDL_AUDIODRIVER", "dummy");
-    let result = process::run(&mut cmd, timeout, unprefix)?;
+    let mut result = process::run(&mut cmd, timeout, unprefix)?;
+    result.pids.push(x.guard.pid());
     drop(x);
     Ok(result)
 }

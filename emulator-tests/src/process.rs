@@ -71,6 +71,7 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
     let start = Instant::now();
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut guard = Guard::spawn(cmd)?;
+    let pid = guard.pid();
     let (tx, rx) = mpsc::channel::<String>();
     let mut readers = Vec::new();
     let out: Option<Box<dyn Read + Send>> = guard.child().stdout.take().map(|s| Box::new(s) as _);
@@ -126,7 +127,7 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
     }
     let run_time = start.elapsed();
     let (kind, detail, console, tests, summary) = classify(&lines, &stop, unprefix);
-    Ok(RunResult { kind, detail, console, tests, summary, boot_time, run_time, log: lines })
+    Ok(RunResult { kind, detail, console, tests, summary, boot_time, run_time, log: lines, pids: vec![pid] })
 }
 
 #[cfg(test)]

@@ -15,11 +15,15 @@ const A0_PUTCHAR: u32 = 0x3C;
 const A0_FLUSH_CACHE: u32 = 0x44;
 
 /// Calls table A function `number` with one argument and returns its result.
+///
+/// # Safety
+/// The function must be one that takes at most one argument, and that argument must be what
+/// it expects (a pointer argument must point to memory the function may read or write).
 #[inline(never)]
-fn call_a0(number: u32, arg: u32) -> u32 {
+pub unsafe fn call_a0(number: u32, arg: u32) -> u32 {
     let result: u32;
-    // SAFETY: the BIOS table A dispatcher at 0xA0 stays resident for the whole life of a PS-EXE.
-    // The functions called here (putchar, FlushCache) touch no memory of ours. The call follows
+    // SAFETY: the BIOS table A dispatcher at 0xA0 stays resident for the whole life of a PS-EXE;
+    // the caller vouches for the function and its argument. The call follows
     // the C ABI: every caller-saved register is declared clobbered and `$ra` is restored.
     unsafe {
         asm!(
@@ -47,12 +51,14 @@ fn call_a0(number: u32, arg: u32) -> u32 {
 
 /// Writes one byte to the BIOS TTY.
 pub fn putchar(byte: u8) {
-    call_a0(A0_PUTCHAR, u32::from(byte));
+    // SAFETY: putchar takes a character by value.
+    unsafe { call_a0(A0_PUTCHAR, u32::from(byte)) };
 }
 
 /// Flushes the instruction cache (after writing code, such as an exception vector, to RAM).
 pub fn flush_cache() {
-    call_a0(A0_FLUSH_CACHE, 0);
+    // SAFETY: FlushCache takes no argument.
+    unsafe { call_a0(A0_FLUSH_CACHE, 0) };
 }
 
 /// Writes `text` to the BIOS TTY.

@@ -1,11 +1,13 @@
 //! Hardware register blocks, as `volatile-register` structs laid over the I/O region.
 //!
 //! Offsets are relative to the start of [`IO`](crate::map::IO); addresses come from the map's
-//! uncached KSEG1 view, so no register address is written anywhere else.
+//! KUSEG view, so no register address is written anywhere else. The hardware answers in all
+//! three views (I/O is never cached), but pcsxr decodes its registers only at their KUSEG
+//! addresses: through KSEG1 a timer reads back a stale value, so KUSEG it is.
 
 use volatile_register::RW;
 
-use crate::map::{IO, IO_PHYS, KSEG1};
+use crate::map::{IO, IO_PHYS, KUSEG};
 
 /// Offset of the interrupt controller from the start of the I/O region.
 pub const INTERRUPTS_OFFSET: u64 = 0x70;
@@ -85,10 +87,10 @@ pub struct Timers {
     pub counters: [RootCounter; 3],
 }
 
-/// The KSEG1 (uncached) address of a block at `offset` into the I/O region.
+/// The KUSEG address of a block at `offset` into the I/O region.
 pub const fn io_address(offset: u64) -> usize {
     assert!(offset < IO.span.size().get());
-    (KSEG1 + IO_PHYS + offset) as usize
+    (KUSEG + IO_PHYS + offset) as usize
 }
 
 /// The interrupt controller.
@@ -127,9 +129,9 @@ mod tests {
 
     #[test]
     fn blocks_have_the_hardware_layout() {
-        assert_eq!(io_address(INTERRUPTS_OFFSET), 0xBF80_1070);
-        assert_eq!(io_address(DMA_OFFSET), 0xBF80_1080);
-        assert_eq!(io_address(TIMERS_OFFSET), 0xBF80_1100);
+        assert_eq!(io_address(INTERRUPTS_OFFSET), 0x1F80_1070);
+        assert_eq!(io_address(DMA_OFFSET), 0x1F80_1080);
+        assert_eq!(io_address(TIMERS_OFFSET), 0x1F80_1100);
         assert_eq!(size_of::<DmaChannel>(), 0x10);
         assert_eq!(DMA_OFFSET as usize + offset_of!(Dma, dpcr), 0xF0);
         assert_eq!(DMA_OFFSET as usize + offset_of!(Dma, dicr), 0xF4);

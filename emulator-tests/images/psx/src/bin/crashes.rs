@@ -1,25 +1,30 @@
 //! A deliberate crash, for the runner's own tests.
+//!
+//! pcsxr's HLE BIOS handles every CPU exception itself (the vector in RAM is never run, and
+//! faults such as unaligned loads are not raised at all), so the crash here is of the other
+//! kind: the emulator dies. Handing the BIOS's `strlen` (A0h:1Bh) a pointer to unmapped memory
+//! makes pcsxr dereference a null host pointer. On a console with a real BIOS the same image
+//! stops in the runtime's exception reporter.
 #![no_std]
 #![no_main]
-#![feature(asm_experimental_arch)]
 
-use flight_platform_psx::bios::print;
+use flight_platform_psx::bios::{call_a0, print};
+use flight_suite::protocol::BEGIN_MARKER;
 
 flight_platform_psx::entry!(main);
 
+/// Table A: strlen.
+const A0_STRLEN: u32 = 0x1B;
+/// Physical address with nothing mapped (between RAM mirrors and the expansion region).
+const UNMAPPED: u32 = 0x1000_0000;
+
 fn main() -> ! {
-    print("syscall\n");
-    unsafe { core::arch::asm!("li $4, 0x55", "syscall", "nop", out("$4") _) };
-    print("after syscall\n");
-    let p = 0x8010_0001usize as *const u32;
-    let v = unsafe { p.read_volatile() };
-    print("after unaligned load\n");
-    unsafe { core::arch::asm!("break", "nop") };
-    print("after break\n");
-    let v2 = unsafe { (0x1f00_0000usize as *const u32).read_volatile() };
-    print("after expansion read\n");
-    let f: extern "C" fn() = unsafe { core::mem::transmute(0x0100_0000usize + (v & 0 ^ v2 & 0) as usize) };
-    f();
-    print("after bad jump\n");
-    loop {}
+    print(BEGIN_MARKER);
+    print("\ntest strlen_of_unmapped_memory ... ");
+    // SAFETY: none: this image exists to crash. strlen reads from an address where nothing is.
+    let n = unsafe { call_a0(A0_STRLEN, UNMAPPED) };
+    print(if n == 0 { "returned 0\n" } else { "returned\n" });
+    loop {
+        core::hint::spin_loop();
+    }
 }

@@ -13,6 +13,7 @@ flight_platform_psx::entry!(main);
 
 fn main() -> ! {
     let mut out = Console;
+    let _ = writeln!(out, "{}", flight_suite::protocol::BEGIN_MARKER);
     let _ = write!(out, "flight-memory on the PlayStation\n{}", map::MAP);
     let layout = rt::image_layout();
     let _ = write!(out, "this image\n{layout}");
