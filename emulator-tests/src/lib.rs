@@ -121,8 +121,9 @@ pub type Unprefix = fn(&str) -> &str;
 
 /// Turns the lines of a run and the way it stopped into a result.
 ///
-/// `lines` are the emulator's whole output; `unprefix` removes its line prefix.
-pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> (Kind, String, Vec<String>, Vec<TestOutcome>, Option<(u32, u32)>) {
+/// `lines` are the emulator's whole output; `unprefix` removes its line prefix. The times and
+/// PIDs of the result are left for the caller to fill in.
+pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> RunResult {
     let mut console = Vec::new();
     let mut tests = Vec::new();
     let mut summary = None;
@@ -149,10 +150,14 @@ pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> (Kind, Str
         }
         console.push(line.to_string());
         match parsed {
-            Some(Line::Passed { name }) => tests.push(TestOutcome { name: name.into(), failure: None }),
-            Some(Line::Failed { name, why }) => {
-                tests.push(TestOutcome { name: name.into(), failure: Some(why.into()) })
-            }
+            Some(Line::Passed { name }) => tests.push(TestOutcome {
+                name: name.into(),
+                failure: None,
+            }),
+            Some(Line::Failed { name, why }) => tests.push(TestOutcome {
+                name: name.into(),
+                failure: Some(why.into()),
+            }),
             Some(Line::Summary { passed, failed, .. }) => summary = Some((passed, failed)),
             Some(Line::Panic(p)) => panic = Some(p.to_string()),
             Some(Line::Crash(c)) => crash = Some(c.to_string()),
@@ -165,37 +170,74 @@ pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> (Kind, Str
             }
         }
     }
-    let failed: Vec<&str> = tests.iter().filter(|t| t.failure.is_some()).map(|t| t.name.as_str()).collect();
+    let failed: Vec<&str> = tests
+        .iter()
+        .filter(|t| t.failure.is_some())
+        .map(|t| t.name.as_str())
+        .collect();
     let (kind, detail) = if let Some(c) = crash {
         (Kind::Crash, c)
     } else if let Some(p) = panic {
         (Kind::Panic, p)
     } else if ended {
         match summary {
-            Some((p, 0)) if failed.is_empty() && p as usize == tests.len() => (Kind::Pass, format!("{p} passed, 0 failed")),
+            Some((p, 0)) if failed.is_empty() && p as usize == tests.len() => {
+                (Kind::Pass, format!("{p} passed, 0 failed"))
+            }
             Some((p, f)) if failed.is_empty() && p as usize + f as usize != tests.len() => (
                 Kind::Fail,
-                format!("the summary says {p} passed, {f} failed, but {} test lines were printed", tests.len()),
+                format!(
+                    "the summary says {p} passed, {f} failed, but {} test lines were printed",
+                    tests.len()
+                ),
             ),
-            Some((p, f)) => (Kind::Fail, format!("{p} passed, {f} failed: {}", failed.join(", "))),
-            None if failed.is_empty() && tests.is_empty() => (Kind::Pass, "finished (no tests)".into()),
-            None => (Kind::Fail, format!("no summary line; failed: {}", failed.join(", "))),
+            Some((p, f)) => (
+                Kind::Fail,
+                format!("{p} passed, {f} failed: {}", failed.join(", ")),
+            ),
+            None if failed.is_empty() && tests.is_empty() => {
+                (Kind::Pass, "finished (no tests)".into())
+            }
+            None => (
+                Kind::Fail,
+                format!("no summary line; failed: {}", failed.join(", ")),
+            ),
         }
     } else {
         match stop {
-            Stop::Exited(status) => (Kind::Crash, format!("the emulator exited ({status}) before the end marker")),
+            Stop::Exited(status) => (
+                Kind::Crash,
+                format!("the emulator exited ({status}) before the end marker"),
+            ),
             Stop::Timeout(t) => (
                 Kind::Hang,
                 format!(
                     "no end marker within {:.0} s{}",
                     t.as_secs_f64(),
-                    if began { String::new() } else { " (the image printed nothing)".into() }
+                    if began {
+                        String::new()
+                    } else {
+                        " (the image printed nothing)".into()
+                    }
                 ),
             ),
-            Stop::End | Stop::Report => (Kind::Hang, "the output stopped without an end marker".into()),
+            Stop::End | Stop::Report => (
+                Kind::Hang,
+                "the output stopped without an end marker".into(),
+            ),
         }
     };
-    (kind, detail, console, tests, summary)
+    RunResult {
+        kind,
+        detail,
+        console,
+        tests,
+        summary,
+        boot_time: None,
+        run_time: Duration::ZERO,
+        log: lines.to_vec(),
+        pids: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -207,25 +249,51 @@ mod tests {
     }
 
     fn kind(text: &str, stop: Stop) -> (Kind, String) {
-        let (k, d, ..) = classify(&lines(text), &stop, |l| l.strip_prefix(" * ").unwrap_or(l));
-        (k, d)
+        let r = classify(&lines(text), &stop, |l| l.strip_prefix(" * ").unwrap_or(l));
+        (r.kind, r.detail)
     }
 
     const PASS: &str = " * Running\n * @@BEGIN@@\n * test a ... ok\n * test b ... ok\n * psx: 2 passed, 0 failed\n * @@END@@";
 
     #[test]
     fn each_kind_is_told_apart() {
-        assert_eq!(kind(PASS, Stop::End), (Kind::Pass, "2 passed, 0 failed".into()));
-        let fail = PASS.replace("test b ... ok", "test b ... FAILED: no").replace("2 passed, 0", "1 passed, 1");
-        assert_eq!(kind(&fail, Stop::End), (Kind::Fail, "1 passed, 1 failed: b".into()));
+        assert_eq!(
+            kind(PASS, Stop::End),
+            (Kind::Pass, "2 passed, 0 failed".into())
+        );
+        let fail = PASS
+            .replace("test b ... ok", "test b ... FAILED: no")
+            .replace("2 passed, 0", "1 passed, 1");
+        assert_eq!(
+            kind(&fail, Stop::End),
+            (Kind::Fail, "1 passed, 1 failed: b".into())
+        );
         let panic = " * @@BEGIN@@\n * panicked at src/x.rs:3:5:\n * boom";
-        assert_eq!(kind(panic, Stop::Report), (Kind::Panic, "panicked at src/x.rs:3:5: boom".into()));
+        assert_eq!(
+            kind(panic, Stop::Report),
+            (Kind::Panic, "panicked at src/x.rs:3:5: boom".into())
+        );
         let crash = " * @@BEGIN@@\n * !!! CPU exception: breakpoint (code 9) at epc 0x8001_0010";
         assert_eq!(kind(crash, Stop::Report).0, Kind::Crash);
-        let (k, d) = kind(" * @@BEGIN@@\n * test a ... ok", Stop::Exited("signal 11".into()));
-        assert_eq!((k, d.as_str()), (Kind::Crash, "the emulator exited (signal 11) before the end marker"));
+        let (k, d) = kind(
+            " * @@BEGIN@@\n * test a ... ok",
+            Stop::Exited("signal 11".into()),
+        );
+        assert_eq!(
+            (k, d.as_str()),
+            (
+                Kind::Crash,
+                "the emulator exited (signal 11) before the end marker"
+            )
+        );
         let (k, d) = kind(" * Running", Stop::Timeout(Duration::from_secs(5)));
-        assert_eq!((k, d.as_str()), (Kind::Hang, "no end marker within 5 s (the image printed nothing)"));
+        assert_eq!(
+            (k, d.as_str()),
+            (
+                Kind::Hang,
+                "no end marker within 5 s (the image printed nothing)"
+            )
+        );
     }
 
     #[test]
@@ -233,13 +301,27 @@ mod tests {
         let lying = PASS.replace("2 passed", "3 passed");
         assert_eq!(kind(&lying, Stop::End).0, Kind::Fail);
         let missing = PASS.replace(" * psx: 2 passed, 0 failed\n", "");
-        assert_eq!(kind(&missing, Stop::End).0, Kind::Fail, "tests without a summary are not a pass");
+        assert_eq!(
+            kind(&missing, Stop::End).0,
+            Kind::Fail,
+            "tests without a summary are not a pass"
+        );
     }
 
     #[test]
     fn console_output_excludes_the_emulator_log() {
-        let (_, _, console, tests, summary) = classify(&lines(PASS), &Stop::End, |l| l.strip_prefix(" * ").unwrap_or(l));
-        assert_eq!(console, ["test a ... ok", "test b ... ok", "psx: 2 passed, 0 failed"]);
+        let RunResult {
+            console,
+            tests,
+            summary,
+            ..
+        } = classify(&lines(PASS), &Stop::End, |l| {
+            l.strip_prefix(" * ").unwrap_or(l)
+        });
+        assert_eq!(
+            console,
+            ["test a ... ok", "test b ... ok", "psx: 2 passed, 0 failed"]
+        );
         assert_eq!(tests.len(), 2);
         assert_eq!(summary, Some((2, 0)));
     }

@@ -24,7 +24,9 @@ impl Guard {
     /// Starts `cmd` as the leader of a new process group.
     pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
         cmd.process_group(0);
-        Ok(Self { child: cmd.spawn()? })
+        Ok(Self {
+            child: cmd.spawn()?,
+        })
     }
 
     /// The child.
@@ -55,7 +57,9 @@ impl Drop for Guard {
 
 /// Sends SIGKILL to process group `pgid`.
 fn kill_group(pgid: u32) {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return };
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
     // SAFETY: kill(2) with a negative PID signals a process group; it touches no memory of ours.
     // The group was created by `Guard::spawn` (process_group(0) makes the child its leader), and
     // the leader has not been reaped yet, so the ID cannot have been reused.
@@ -69,7 +73,9 @@ fn kill_group(pgid: u32) {
 /// both read; `unprefix` strips the emulator's line prefix.
 pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io::Result<RunResult> {
     let start = Instant::now();
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut guard = Guard::spawn(cmd)?;
     let pid = guard.pid();
     let (tx, rx) = mpsc::channel::<String>();
@@ -81,7 +87,10 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
         readers.push(thread::spawn(move || {
             for line in BufReader::new(stream).split(b'\n') {
                 let Ok(line) = line else { break };
-                if tx.send(String::from_utf8_lossy(&line).into_owned()).is_err() {
+                if tx
+                    .send(String::from_utf8_lossy(&line).into_owned())
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -96,7 +105,11 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
     let stop = loop {
         let now = Instant::now();
         if now >= deadline {
-            break if reported { Stop::Report } else { Stop::Timeout(timeout) };
+            break if reported {
+                Stop::Report
+            } else {
+                Stop::Timeout(timeout)
+            };
         }
         match rx.recv_timeout(deadline - now) {
             Ok(line) => {
@@ -116,8 +129,16 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
             }
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => {
-                let status = guard.child().wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                break if reported { Stop::Report } else { Stop::Exited(status) };
+                let status = guard
+                    .child()
+                    .wait()
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|e| e.to_string());
+                break if reported {
+                    Stop::Report
+                } else {
+                    Stop::Exited(status)
+                };
             }
         }
     };
@@ -125,9 +146,11 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
     for r in readers {
         let _ = r.join();
     }
-    let run_time = start.elapsed();
-    let (kind, detail, console, tests, summary) = classify(&lines, &stop, unprefix);
-    Ok(RunResult { kind, detail, console, tests, summary, boot_time, run_time, log: lines, pids: vec![pid] })
+    let mut result = classify(&lines, &stop, unprefix);
+    result.boot_time = boot_time;
+    result.run_time = start.elapsed();
+    result.pids.push(pid);
+    Ok(result)
 }
 
 #[cfg(test)]
@@ -154,12 +177,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.kind, Kind::Pass, "{r}");
-        assert!(r.run_time < Duration::from_secs(5), "did not stop at the end marker: {r}");
+        assert!(
+            r.run_time < Duration::from_secs(5),
+            "did not stop at the end marker: {r}"
+        );
     }
 
     #[test]
     fn an_emulator_that_dies_is_a_crash() {
-        let r = run(&mut sh("echo @@BEGIN@@; kill -SEGV $$"), Duration::from_secs(10), same).unwrap();
+        let r = run(
+            &mut sh("echo @@BEGIN@@; kill -SEGV $$"),
+            Duration::from_secs(10),
+            same,
+        )
+        .unwrap();
         assert_eq!(r.kind, Kind::Crash, "{r}");
         assert!(r.detail.contains("signal: 11"), "{r}");
     }
@@ -172,7 +203,10 @@ mod tests {
         let r = run(&mut sh(&script), Duration::from_millis(500), same).unwrap();
         assert_eq!(r.kind, Kind::Hang, "{r}");
         thread::sleep(Duration::from_secs(3));
-        assert!(!std::path::Path::new(&marker).exists(), "a process of the group survived the kill");
+        assert!(
+            !std::path::Path::new(&marker).exists(),
+            "a process of the group survived the kill"
+        );
     }
 
     #[test]
@@ -183,7 +217,10 @@ mod tests {
             same,
         )
         .unwrap();
-        assert_eq!((r.kind, r.detail.as_str()), (Kind::Panic, "panicked at a.rs:1:1: oh no"));
+        assert_eq!(
+            (r.kind, r.detail.as_str()),
+            (Kind::Panic, "panicked at a.rs:1:1: oh no")
+        );
         assert!(r.run_time < Duration::from_secs(5), "{r}");
     }
 }

@@ -48,7 +48,10 @@ mod tests {
         assert!(names.contains(&"discard-mips.ld".to_string()), "{names:?}");
         for name in names {
             let text = std::fs::read_to_string(fragments_dir().join(&name)).unwrap();
-            assert!(text.trim_start().starts_with("/*"), "{name} starts without a comment saying what it is for");
+            assert!(
+                text.trim_start().starts_with("/*"),
+                "{name} starts without a comment saying what it is for"
+            );
         }
     }
 }

@@ -80,14 +80,21 @@ impl fmt::Display for ExeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Elf(e) => write!(f, "cannot read the ELF file: {e}"),
-            Self::NotMipsel(what) => write!(f, "not a 32-bit little-endian MIPS executable: {what}"),
-            Self::NoLoadableSegment => f.write_str("the ELF file has no loadable segment with contents"),
+            Self::NotMipsel(what) => {
+                write!(f, "not a 32-bit little-endian MIPS executable: {what}")
+            }
+            Self::NoLoadableSegment => {
+                f.write_str("the ELF file has no loadable segment with contents")
+            }
             Self::OutsideProgramRam { start, end } => write!(
                 f,
                 "the image occupies {start:#010x}..{end:#010x}, outside program RAM {IMAGE_BASE:#010x}..{STACK_TOP:#010x}"
             ),
             Self::EntryOutsideImage { entry } => {
-                write!(f, "the entry point {entry:#010x} is not inside the loaded image")
+                write!(
+                    f,
+                    "the entry point {entry:#010x} is not inside the loaded image"
+                )
             }
             Self::Corrupt(why) => write!(f, "corrupt PS-EXE: {why}"),
         }
@@ -106,7 +113,10 @@ impl PsExe {
         let header = file.elf_header();
         let endian = file.endian();
         if header.e_machine(endian) != elf::EM_MIPS {
-            return Err(ExeError::NotMipsel(format!("machine {}", header.e_machine(endian))));
+            return Err(ExeError::NotMipsel(format!(
+                "machine {}",
+                header.e_machine(endian)
+            )));
         }
         if !file.is_little_endian() {
             return Err(ExeError::NotMipsel("big-endian".into()));
@@ -117,12 +127,23 @@ impl PsExe {
                 continue;
             }
             let bytes = ph.data(endian, data).map_err(|()| {
-                ExeError::Elf(format!("segment at {:#010x} lies outside the file", ph.p_vaddr(endian)))
+                ExeError::Elf(format!(
+                    "segment at {:#010x} lies outside the file",
+                    ph.p_vaddr(endian)
+                ))
             })?;
             segments.push((u64::from(ph.p_vaddr(endian)), bytes));
         }
-        let start = segments.iter().map(|s| s.0).min().ok_or(ExeError::NoLoadableSegment)?;
-        let end = segments.iter().map(|s| s.0 + s.1.len() as u64).max().unwrap_or(start);
+        let start = segments
+            .iter()
+            .map(|s| s.0)
+            .min()
+            .ok_or(ExeError::NoLoadableSegment)?;
+        let end = segments
+            .iter()
+            .map(|s| s.0 + s.1.len() as u64)
+            .max()
+            .unwrap_or(start);
         if start < IMAGE_BASE || end > STACK_TOP {
             return Err(ExeError::OutsideProgramRam { start, end });
         }
@@ -136,7 +157,9 @@ impl PsExe {
             return Err(ExeError::EntryOutsideImage { entry });
         }
         let symbol = |name: &str| {
-            file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address() as u32)
+            file.symbols()
+                .find(|s| s.name() == Ok(name))
+                .map(|s| s.address() as u32)
         };
         Ok(Self {
             pc0: entry as u32,
@@ -157,7 +180,13 @@ impl PsExe {
         let t_size = self.t_size() as usize;
         let mut out = vec![0u8; SECTOR + t_size];
         out[..8].copy_from_slice(MAGIC);
-        for (at, value) in [(0x10, self.pc0), (0x14, self.gp0), (0x18, self.t_addr), (0x1C, t_size as u32), (0x30, self.s_addr)] {
+        for (at, value) in [
+            (0x10, self.pc0),
+            (0x14, self.gp0),
+            (0x18, self.t_addr),
+            (0x1C, t_size as u32),
+            (0x30, self.s_addr),
+        ] {
             out[at..at + 4].copy_from_slice(&value.to_le_bytes());
         }
         out[0x4C..0x4C + REGION_MARKER.len()].copy_from_slice(REGION_MARKER.as_bytes());
@@ -168,15 +197,21 @@ impl PsExe {
     /// Reads a PS-EXE file back (the image keeps its padding).
     pub fn parse(data: &[u8]) -> Result<Self, ExeError> {
         if data.len() < SECTOR {
-            return Err(ExeError::Corrupt(format!("{} bytes, shorter than the 2048-byte header", data.len())));
+            return Err(ExeError::Corrupt(format!(
+                "{} bytes, shorter than the 2048-byte header",
+                data.len()
+            )));
         }
         if &data[..8] != MAGIC {
             return Err(ExeError::Corrupt("no `PS-X EXE` magic at offset 0".into()));
         }
-        let word = |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+        let word =
+            |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
         let t_size = word(0x1C) as usize;
-        if t_size % SECTOR != 0 {
-            return Err(ExeError::Corrupt(format!("t_size {t_size:#x} (at 0x1C) is not a multiple of 2048")));
+        if !t_size.is_multiple_of(SECTOR) {
+            return Err(ExeError::Corrupt(format!(
+                "t_size {t_size:#x} (at 0x1C) is not a multiple of 2048"
+            )));
         }
         let Some(image) = data.get(SECTOR..SECTOR + t_size) else {
             return Err(ExeError::Corrupt(format!(
@@ -184,7 +219,13 @@ impl PsExe {
                 data.len() - SECTOR
             )));
         };
-        Ok(Self { pc0: word(0x10), gp0: word(0x14), t_addr: word(0x18), s_addr: word(0x30), image: image.to_vec() })
+        Ok(Self {
+            pc0: word(0x10),
+            gp0: word(0x14),
+            t_addr: word(0x18),
+            s_addr: word(0x30),
+            image: image.to_vec(),
+        })
     }
 }
 
@@ -196,8 +237,16 @@ mod tests {
 
     /// A relocatable MIPS object is not an executable; the writer must refuse it clearly.
     fn relocatable() -> Vec<u8> {
-        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::Mips, object::Endianness::Little);
-        let text = obj.add_section(obj.segment_name(StandardSegment::Text).to_vec(), b".text".to_vec(), SectionKind::Text);
+        let mut obj = WriteObject::new(
+            BinaryFormat::Elf,
+            Architecture::Mips,
+            object::Endianness::Little,
+        );
+        let text = obj.add_section(
+            obj.segment_name(StandardSegment::Text).to_vec(),
+            b".text".to_vec(),
+            SectionKind::Text,
+        );
         obj.append_section_data(text, &[0; 16], 4);
         obj.add_symbol(Symbol {
             name: b"_start".to_vec(),
@@ -214,13 +263,23 @@ mod tests {
 
     #[test]
     fn an_object_without_loadable_segments_is_refused() {
-        assert_eq!(PsExe::from_elf(&relocatable()), Err(ExeError::NoLoadableSegment));
+        assert_eq!(
+            PsExe::from_elf(&relocatable()),
+            Err(ExeError::NoLoadableSegment)
+        );
     }
 
     #[test]
     fn garbage_and_other_machines_are_refused_with_a_reason() {
-        assert!(matches!(PsExe::from_elf(b"not an elf at all"), Err(ExeError::Elf(_))));
-        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, object::Endianness::Little);
+        assert!(matches!(
+            PsExe::from_elf(b"not an elf at all"),
+            Err(ExeError::Elf(_))
+        ));
+        let mut obj = WriteObject::new(
+            BinaryFormat::Elf,
+            Architecture::X86_64,
+            object::Endianness::Little,
+        );
         obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
         let err = PsExe::from_elf(&obj.write().unwrap()).unwrap_err();
         assert!(matches!(err, ExeError::NotMipsel(_)), "{err}");
@@ -228,27 +287,58 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_pads_to_sectors() {
-        let exe = PsExe { pc0: 0x8001_0000, gp0: 0x8001_8000, t_addr: 0x8001_0000, s_addr: 0x801F_FF00, image: vec![1, 2, 3] };
+        let exe = PsExe {
+            pc0: 0x8001_0000,
+            gp0: 0x8001_8000,
+            t_addr: 0x8001_0000,
+            s_addr: 0x801F_FF00,
+            image: vec![1, 2, 3],
+        };
         let bytes = exe.to_bytes();
         assert_eq!(bytes.len(), 2 * SECTOR);
         assert_eq!(&bytes[..8], b"PS-X EXE");
         assert_eq!(&bytes[0x1C..0x20], &2048u32.to_le_bytes());
-        assert_eq!(&bytes[0x4C..0x4C + REGION_MARKER.len()], REGION_MARKER.as_bytes());
+        assert_eq!(
+            &bytes[0x4C..0x4C + REGION_MARKER.len()],
+            REGION_MARKER.as_bytes()
+        );
         let back = PsExe::parse(&bytes).unwrap();
-        assert_eq!((back.pc0, back.gp0, back.t_addr, back.s_addr), (exe.pc0, exe.gp0, exe.t_addr, exe.s_addr));
+        assert_eq!(
+            (back.pc0, back.gp0, back.t_addr, back.s_addr),
+            (exe.pc0, exe.gp0, exe.t_addr, exe.s_addr)
+        );
         assert_eq!(&back.image[..3], &[1, 2, 3]);
     }
 
     #[test]
     fn corrupt_files_say_what_is_wrong() {
-        let exe = PsExe { pc0: 0x8001_0000, gp0: 0, t_addr: 0x8001_0000, s_addr: 0, image: vec![0; 10] };
+        let exe = PsExe {
+            pc0: 0x8001_0000,
+            gp0: 0,
+            t_addr: 0x8001_0000,
+            s_addr: 0,
+            image: vec![0; 10],
+        };
         let mut bytes = exe.to_bytes();
         bytes.truncate(3000);
         let err = PsExe::parse(&bytes).unwrap_err().to_string();
-        assert!(err.contains("t_size 0x800 (at 0x1C) promises more"), "{err}");
-        assert!(PsExe::parse(&[0; 100]).unwrap_err().to_string().contains("shorter than"));
+        assert!(
+            err.contains("t_size 0x800 (at 0x1C) promises more"),
+            "{err}"
+        );
+        assert!(
+            PsExe::parse(&[0; 100])
+                .unwrap_err()
+                .to_string()
+                .contains("shorter than")
+        );
         let mut bad = exe.to_bytes();
         bad[0] = b'X';
-        assert!(PsExe::parse(&bad).unwrap_err().to_string().contains("magic"));
+        assert!(
+            PsExe::parse(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("magic")
+        );
     }
 }

@@ -135,7 +135,10 @@ mod tests {
         assert_eq!(size_of::<DmaChannel>(), 0x10);
         assert_eq!(DMA_OFFSET as usize + offset_of!(Dma, dpcr), 0xF0);
         assert_eq!(DMA_OFFSET as usize + offset_of!(Dma, dicr), 0xF4);
-        assert_eq!(offset_of!(Dma, channels) + 2 * size_of::<DmaChannel>() + offset_of!(DmaChannel, chcr), 0x28);
+        assert_eq!(
+            offset_of!(Dma, channels) + 2 * size_of::<DmaChannel>() + offset_of!(DmaChannel, chcr),
+            0x28
+        );
         assert_eq!(size_of::<Timers>(), 0x30);
         assert_eq!(offset_of!(RootCounter, target), 8);
         assert_eq!(size_of::<Interrupts>(), 8);

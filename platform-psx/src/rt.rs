@@ -272,7 +272,13 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     unsafe { irq_disable() };
     match info.location() {
         Some(l) => {
-            let _ = writeln!(Console, "panicked at {}:{}:{}:", l.file(), l.line(), l.column());
+            let _ = writeln!(
+                Console,
+                "panicked at {}:{}:{}:",
+                l.file(),
+                l.line(),
+                l.column()
+            );
         }
         None => {
             let _ = writeln!(Console, "panicked at an unknown location:");
@@ -304,9 +310,10 @@ mod heap {
             // SAFETY: the span lies between the end of .bss and the stack bottom (asserted by the
             // linker script); nothing else uses that memory, and `init` runs once, from start-up.
             unsafe {
-                HEAP.0
-                    .borrow_ref_mut(cs)
-                    .init(span.start().get() as usize as *mut u8, span.size().get() as usize)
+                HEAP.0.borrow_ref_mut(cs).init(
+                    span.start().get() as usize as *mut u8,
+                    span.size().get() as usize,
+                )
             }
         });
     }
@@ -326,7 +333,9 @@ mod heap {
         unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
             if let Some(p) = NonNull::new(ptr) {
                 // SAFETY: `ptr` came from `alloc` with this layout (GlobalAlloc's contract).
-                critical_section::with(|cs| unsafe { self.0.borrow_ref_mut(cs).deallocate(p, layout) });
+                critical_section::with(|cs| unsafe {
+                    self.0.borrow_ref_mut(cs).deallocate(p, layout)
+                });
             }
         }
     }

@@ -1,5 +1,7 @@
 //! The hand-written linker script restates a few numbers of the map; they must agree.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use flight_platform_psx::map::{IMAGE_BASE, MAIN_RAM, STACK_TOP};
 
 fn memory_x() -> String {
@@ -8,8 +10,16 @@ fn memory_x() -> String {
 
 /// The number after `key` (`ORIGIN =`, ...), in hex.
 fn hex_after(text: &str, key: &str) -> u64 {
-    let rest = &text[text.find(key).unwrap_or_else(|| panic!("memory.x has no `{key}`")) + key.len()..];
-    let digits: String = rest.trim_start().trim_start_matches("0x").chars().take_while(char::is_ascii_hexdigit).collect();
+    let rest = &text[text
+        .find(key)
+        .unwrap_or_else(|| panic!("memory.x has no `{key}`"))
+        + key.len()..];
+    let digits: String = rest
+        .trim_start()
+        .trim_start_matches("0x")
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
     u64::from_str_radix(&digits, 16).unwrap()
 }
 
@@ -20,7 +30,11 @@ fn memory_x_agrees_with_the_map() {
     let length = hex_after(&text, "LENGTH =");
     assert_eq!(origin, IMAGE_BASE);
     let ram_end = MAIN_RAM.view("kseg0").unwrap().base.get() + MAIN_RAM.size().get();
-    assert_eq!(origin + length, ram_end, "RAM in memory.x runs to the end of main RAM");
+    assert_eq!(
+        origin + length,
+        ram_end,
+        "RAM in memory.x runs to the end of main RAM"
+    );
     assert_eq!(hex_after(&text, "_stack_top ="), STACK_TOP);
 }
 
@@ -28,10 +42,16 @@ fn memory_x_agrees_with_the_map() {
 /// image overrides `_stack_size` or `_stack_top`); returns ld.lld's verdict.
 fn link(overrides: &str) -> Result<(), String> {
     use object::write::{Object, StandardSegment, Symbol, SymbolSection};
-    use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+    use object::{
+        Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+    };
 
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Mips, Endianness::Little);
-    let text = obj.add_section(obj.segment_name(StandardSegment::Text).to_vec(), b".text.start".to_vec(), SectionKind::Text);
+    let text = obj.add_section(
+        obj.segment_name(StandardSegment::Text).to_vec(),
+        b".text.start".to_vec(),
+        SectionKind::Text,
+    );
     obj.append_section_data(text, &[0; 64], 4);
     obj.add_symbol(Symbol {
         name: b"_start".to_vec(),
@@ -62,7 +82,11 @@ fn link(overrides: &str) -> Result<(), String> {
         .arg(dir.path().join("out.elf"))
         .output()
         .expect("ld.lld is missing: run `cargo xtask setup`");
-    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
 
 #[test]
@@ -71,9 +95,15 @@ fn a_good_image_links_and_bad_layouts_fail_with_a_sentence() {
     link("").unwrap();
     link("_stack_size = 0x100000;").unwrap();
     let err = link("_stack_size = 0x200000;").unwrap_err();
-    assert!(err.contains("ERROR(flight-linker): the image and its stack overlap"), "{err}");
+    assert!(
+        err.contains("ERROR(flight-linker): the image and its stack overlap"),
+        "{err}"
+    );
     let err = link("_stack_top = 0x80300000;").unwrap_err();
-    assert!(err.contains("ERROR(flight-platform-psx): _stack_top lies above the end of main RAM"), "{err}");
+    assert!(
+        err.contains("ERROR(flight-platform-psx): _stack_top lies above the end of main RAM"),
+        "{err}"
+    );
     let err = link("_stack_size = 0x1001;").unwrap_err();
     assert!(err.contains("_stack_size must be a multiple of 8"), "{err}");
 }

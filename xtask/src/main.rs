@@ -37,8 +37,14 @@ impl fmt::Display for Error {
 
 /// Runs `cmd`, inheriting output; fails with `what` and the status unless it succeeds.
 pub fn run_status(cmd: &mut Command, what: &str) -> Result<(), Error> {
-    let status = cmd.status().map_err(|e| Error::new(format!("{what}: cannot start {:?}: {e}", cmd.get_program())))?;
-    if status.success() { Ok(()) } else { Err(Error::new(format!("{what} failed ({status})"))) }
+    let status = cmd
+        .status()
+        .map_err(|e| Error::new(format!("{what}: cannot start {:?}: {e}", cmd.get_program())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::new(format!("{what} failed ({status})")))
+    }
 }
 
 #[derive(Parser)]
@@ -69,7 +75,9 @@ enum Cmd {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Where a console's bootable images go.
@@ -90,29 +98,49 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
         .envs(target.cargo_env())
         .stdout(Stdio::piped());
     println!("build: {} images ({})", target.name, target.triple);
-    let out = cmd.output().map_err(|e| Error::new(format!("build {}: cannot run cargo: {e}", target.name)))?;
+    let out = cmd
+        .output()
+        .map_err(|e| Error::new(format!("build {}: cannot run cargo: {e}", target.name)))?;
     if !out.status.success() {
-        return Err(Error::new(format!("build {}: cargo failed ({})", target.name, out.status)));
+        return Err(Error::new(format!(
+            "build {}: cargo failed ({})",
+            target.name, out.status
+        )));
     }
     let dir = images_dir(target);
     std::fs::create_dir_all(&dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
     let mut images = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str()) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str())
+        else {
+            continue;
+        };
         let elf = std::fs::read(exe).map_err(|e| Error::new(format!("{exe}: {e}")))?;
         let (file, bytes) = match target.image_format {
             ImageFormat::PsExe => {
-                let exe_file = PsExe::from_elf(&elf).map_err(|e| Error::new(format!("{exe}: {e}")))?;
+                let exe_file =
+                    PsExe::from_elf(&elf).map_err(|e| Error::new(format!("{exe}: {e}")))?;
                 (dir.join(format!("{name}.exe")), exe_file.to_bytes())
             }
         };
-        std::fs::write(&file, &bytes).map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
-        println!("  {:<10} {:>7} bytes  {}", name, bytes.len(), file.display());
+        std::fs::write(&file, &bytes)
+            .map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
+        println!(
+            "  {:<10} {:>7} bytes  {}",
+            name,
+            bytes.len(),
+            file.display()
+        );
         images.push((name.to_string(), file));
     }
     if images.is_empty() {
-        return Err(Error::new(format!("build {}: cargo produced no executables", target.name)));
+        return Err(Error::new(format!(
+            "build {}: cargo produced no executables",
+            target.name
+        )));
     }
     images.sort();
     Ok(images)
@@ -122,17 +150,30 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
 fn boot(target: &Target, image: &Path, timeout: Duration) -> Result<RunResult, Error> {
     let result = match target.name.as_str() {
         "psx" => pcsxr::run(image, timeout),
-        other => return Err(Error::new(format!("no emulator runner for console `{other}`"))),
+        other => {
+            return Err(Error::new(format!(
+                "no emulator runner for console `{other}`"
+            )));
+        }
     };
     result.map_err(|e| Error::new(format!("{}: {e}", image.display())))
 }
 
-fn image<'a>(images: &'a [(String, PathBuf)], name: &str, target: &Target) -> Result<&'a Path, Error> {
+fn image<'a>(
+    images: &'a [(String, PathBuf)],
+    name: &str,
+    target: &Target,
+) -> Result<&'a Path, Error> {
     images
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, p)| p.as_path())
-        .ok_or_else(|| Error::new(format!("console {}: no image `{name}` was built", target.name)))
+        .ok_or_else(|| {
+            Error::new(format!(
+                "console {}: no image `{name}` was built",
+                target.name
+            ))
+        })
 }
 
 fn demo(console: &str) -> Result<(), Error> {
@@ -146,7 +187,11 @@ fn demo(console: &str) -> Result<(), Error> {
         println!("{line}");
     }
     println!("demo: {r}");
-    if r.passed() { Ok(()) } else { Err(Error::new(format!("the demo did not finish: {r}"))) }
+    if r.passed() {
+        Ok(())
+    } else {
+        Err(Error::new(format!("the demo did not finish: {r}")))
+    }
 }
 
 /// One timed step of the test run.
@@ -162,7 +207,10 @@ fn test() -> Result<(), Error> {
         println!("\n== {name}");
         let t = Instant::now();
         f().map_err(|e| Error::new(format!("{name}: {e}")))?;
-        steps.push(Step { name: name.to_string(), time: t.elapsed() });
+        steps.push(Step {
+            name: name.to_string(),
+            time: t.elapsed(),
+        });
         Ok(())
     };
     let cargo = |args: &[&str]| {
@@ -171,12 +219,31 @@ fn test() -> Result<(), Error> {
         c
     };
     step("setup", &mut || setup::ensure(true))?;
-    step("format", &mut || run_status(&mut cargo(&["fmt", "--all", "--", "--check"]), "cargo fmt --check"))?;
+    step("format", &mut || {
+        run_status(
+            &mut cargo(&["fmt", "--all", "--", "--check"]),
+            "cargo fmt --check",
+        )
+    })?;
     step("clippy", &mut || {
-        run_status(&mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]), "cargo clippy")
+        run_status(
+            &mut cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+            "cargo clippy",
+        )
     })?;
     step("docs", &mut || {
-        run_status(cargo(&["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"), "cargo doc")
+        run_status(
+            cargo(&["doc", "--workspace", "--no-deps", "--quiet"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+            "cargo doc",
+        )
     })?;
     let targets = Target::all().map_err(|e| Error::new(e.to_string()))?;
     let mut built = Vec::new();
@@ -186,20 +253,35 @@ fn test() -> Result<(), Error> {
             Ok(())
         })?;
     }
-    step("host tests", &mut || run_status(&mut cargo(&["test", "--workspace", "--quiet"]), "cargo test"))?;
+    step("host tests", &mut || {
+        run_status(
+            &mut cargo(&["test", "--workspace", "--quiet"]),
+            "cargo test",
+        )
+    })?;
     step("image and emulator tests", &mut || {
-        run_status(&mut cargo(&["test", "--workspace", "--quiet", "--", "--ignored"]), "cargo test -- --ignored")
+        run_status(
+            &mut cargo(&["test", "--workspace", "--quiet", "--", "--ignored"]),
+            "cargo test -- --ignored",
+        )
     })?;
     for (target, images) in &built {
         step(&format!("suite on {}", target.name), &mut || {
-            let r = boot(target, image(images, &target.suite, target)?, Duration::from_secs(60))?;
+            let r = boot(
+                target,
+                image(images, &target.suite, target)?,
+                Duration::from_secs(60),
+            )?;
             for line in &r.console {
                 println!("  {line}");
             }
             println!("  {r}");
             match (r.kind, r.summary) {
                 (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => Ok(()),
-                _ => Err(Error::new(format!("the {} suite did not pass: {r}", target.name))),
+                _ => Err(Error::new(format!(
+                    "the {} suite did not pass: {r}",
+                    target.name
+                ))),
             }
         })?;
     }

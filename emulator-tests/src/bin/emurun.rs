@@ -48,7 +48,11 @@ fn main() -> ExitCode {
             }
             r.console.iter().for_each(|l| println!("{l}"));
             println!("result: {r}");
-            if r.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if r.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => {
             eprintln!("error: {}: {e}", args.image.display());

@@ -74,14 +74,38 @@ pub struct Board {
 /// The suite's own checks, in the order they run. `bss_is_zeroed` runs first, before anything
 /// could write to the suite's statics.
 pub const CHECKS: &[Test] = &[
-    Test { name: "bss_is_zeroed", run: bss_is_zeroed },
-    Test { name: "map_validates", run: map_validates },
-    Test { name: "stack_is_where_the_script_says", run: stack_is_where_the_script_says },
-    Test { name: "image_parts_are_ordered_in_main_ram", run: image_parts_are_ordered_in_main_ram },
-    Test { name: "ram_views_alias", run: ram_views_alias },
-    Test { name: "scratchpad_is_usable", run: scratchpad_is_usable },
-    Test { name: "heap_round_trip", run: heap_round_trip },
-    Test { name: "units_compute_as_on_the_host", run: units_compute_as_on_the_host },
+    Test {
+        name: "bss_is_zeroed",
+        run: bss_is_zeroed,
+    },
+    Test {
+        name: "map_validates",
+        run: map_validates,
+    },
+    Test {
+        name: "stack_is_where_the_script_says",
+        run: stack_is_where_the_script_says,
+    },
+    Test {
+        name: "image_parts_are_ordered_in_main_ram",
+        run: image_parts_are_ordered_in_main_ram,
+    },
+    Test {
+        name: "ram_views_alias",
+        run: ram_views_alias,
+    },
+    Test {
+        name: "scratchpad_is_usable",
+        run: scratchpad_is_usable,
+    },
+    Test {
+        name: "heap_round_trip",
+        run: heap_round_trip,
+    },
+    Test {
+        name: "units_compute_as_on_the_host",
+        run: units_compute_as_on_the_host,
+    },
 ];
 
 /// The totals of a run.
@@ -107,11 +131,20 @@ pub fn run(board: &Board, out: &mut dyn Write, extra: &[Test]) -> Summary {
             }
             Err(Failure(why)) => {
                 summary.failed += 1;
-                writeln!(out, "test {} ... FAILED: {}", test.name, why.replace('\n', " "))
+                writeln!(
+                    out,
+                    "test {} ... FAILED: {}",
+                    test.name,
+                    why.replace('\n', " ")
+                )
             }
         };
     }
-    let _ = writeln!(out, "{}: {} passed, {} failed", board.console, summary.passed, summary.failed);
+    let _ = writeln!(
+        out,
+        "{}: {} passed, {} failed",
+        board.console, summary.passed, summary.failed
+    );
     let _ = writeln!(out, "{}", protocol::END_MARKER);
     summary
 }
@@ -125,7 +158,10 @@ static mut BSS_SENTINEL: [u32; 64] = [0; 64];
 
 fn bss_is_zeroed(board: &Board) -> Outcome {
     let at = addr_of_mut!(BSS_SENTINEL);
-    let span = Span::new(address_of(at), ByteSize::bytes(core::mem::size_of::<[u32; 64]>() as u64));
+    let span = Span::new(
+        address_of(at),
+        ByteSize::bytes(core::mem::size_of::<[u32; 64]>() as u64),
+    );
     ensure!(
         span.is_some_and(|s| board.layout.bss.contains_span(s)),
         "the sentinel at {} is not inside .bss {}",
@@ -137,7 +173,11 @@ fn bss_is_zeroed(board: &Board) -> Outcome {
         let word = unsafe { (at as *mut u32).add(i).read_volatile() };
         ensure!(word == 0, "word {i} of a .bss array holds {word:#x}, not 0");
         // SAFETY: as above; writing marks that the check ran (a second run would fail loudly).
-        unsafe { (at as *mut u32).add(i).write_volatile(0xdead_0000 | i as u32) };
+        unsafe {
+            (at as *mut u32)
+                .add(i)
+                .write_volatile(0xdead_0000 | i as u32)
+        };
     }
     Ok(())
 }
@@ -156,27 +196,44 @@ fn stack_is_where_the_script_says(board: &Board) -> Outcome {
         stack.end(),
         board.stack_top
     );
-    ensure!(stack.contains(here), "a local lives at {here}, outside the stack {stack}");
+    ensure!(
+        stack.contains(here),
+        "a local lives at {here}, outside the stack {stack}"
+    );
     Ok(())
 }
 
 fn image_parts_are_ordered_in_main_ram(board: &Board) -> Outcome {
     let l = &board.layout;
-    ensure!(l.is_ordered(), "image parts overlap or are out of order:\n{l}");
+    ensure!(
+        l.is_ordered(),
+        "image parts overlap or are out of order:\n{l}"
+    );
     let first = board.map.resolve(l.loaded.start());
     let last = board.map.resolve(Address::new(l.stack.end().get() - 1));
     match (first, last) {
-        (Some(a), Some(b)) if a.region.kind == RegionKind::Main && a.region == b.region && a.view == b.view => {
-            let free = a.region.largest_free_span().map(|s| s.size()).unwrap_or(ByteSize::ZERO);
+        (Some(a), Some(b))
+            if a.region.kind == RegionKind::Main && a.region == b.region && a.view == b.view =>
+        {
+            let free = a
+                .region
+                .largest_free_span()
+                .map(|s| s.size())
+                .unwrap_or(ByteSize::ZERO);
             ensure!(
-                a.offset.get() + (l.stack.end().get() - l.loaded.start().get()) <= a.region.size().get()
+                a.offset.get() + (l.stack.end().get() - l.loaded.start().get())
+                    <= a.region.size().get()
                     && l.stack.end().get() - l.loaded.start().get() <= free.get(),
                 "the image spans more than the free part of {}",
                 a.region.name
             );
             Ok(())
         }
-        _ => Err(Failure(format!("the image {}..{} is not inside one main-RAM view", l.loaded.start(), l.stack.end()))),
+        _ => Err(Failure(format!(
+            "the image {}..{} is not inside one main-RAM view",
+            l.loaded.start(),
+            l.stack.end()
+        ))),
     }
 }
 
@@ -186,8 +243,15 @@ static mut ALIAS_PROBE: [u32; 4] = [0; 4];
 fn ram_views_alias(board: &Board) -> Outcome {
     let probe = addr_of!(ALIAS_PROBE);
     let at = address_of(probe);
-    let hit = board.map.resolve(at).ok_or_else(|| Failure(format!("{at} is in no view of the map")))?;
-    ensure!(hit.region.views.len() >= 2, "{} has a single view: nothing to compare", hit.region.name);
+    let hit = board
+        .map
+        .resolve(at)
+        .ok_or_else(|| Failure(format!("{at} is in no view of the map")))?;
+    ensure!(
+        hit.region.views.len() >= 2,
+        "{} has a single view: nothing to compare",
+        hit.region.name
+    );
     let mut seed = 0x5a5a_0000u32;
     for writer in hit.region.views {
         for reader in hit.region.views {
@@ -221,7 +285,10 @@ fn ram_views_alias(board: &Board) -> Outcome {
 fn scratchpad_is_usable(board: &Board) -> Outcome {
     for pad in board.map.regions_of(RegionKind::Scratchpad) {
         let words = pad.size().get() / 4;
-        let first = pad.views.first().ok_or_else(|| Failure(format!("{} has no CPU view", pad.name)))?;
+        let first = pad
+            .views
+            .first()
+            .ok_or_else(|| Failure(format!("{} has no CPU view", pad.name)))?;
         let pattern = |i: u64| (i as u32).wrapping_mul(0x9e37_79b9) ^ 0xa5a5_a5a5;
         for i in 0..words {
             // SAFETY: the map says this region is CPU-addressable RAM of `words` words at this
@@ -254,9 +321,15 @@ fn heap_round_trip(board: &Board) -> Outcome {
     };
     let mut v: Vec<u32> = Vec::with_capacity(4096);
     v.extend((0..4096u32).map(|i| i.wrapping_mul(2_654_435_761)));
-    ensure!(inside(v.as_ptr().cast(), 4096 * 4), "a Vec landed at {} outside the heap {heap}", address_of(v.as_ptr()));
     ensure!(
-        v.iter().enumerate().all(|(i, &x)| x == (i as u32).wrapping_mul(2_654_435_761)),
+        inside(v.as_ptr().cast(), 4096 * 4),
+        "a Vec landed at {} outside the heap {heap}",
+        address_of(v.as_ptr())
+    );
+    ensure!(
+        v.iter()
+            .enumerate()
+            .all(|(i, &x)| x == (i as u32).wrapping_mul(2_654_435_761)),
         "a Vec did not keep its contents"
     );
     let first = v.as_ptr() as usize;
@@ -268,7 +341,10 @@ fn heap_round_trip(board: &Board) -> Outcome {
         again.as_ptr() as usize
     );
     let b = Box::new([7u8; 1000]);
-    ensure!(inside(b.as_ptr(), 1000), "a Box landed outside the heap {heap}");
+    ensure!(
+        inside(b.as_ptr(), 1000),
+        "a Box landed outside the heap {heap}"
+    );
     ensure!(b.iter().all(|&x| x == 7), "a Box did not keep its contents");
     let s: String = format!("{}+{}", ByteSize::mib(2), Address::new(0x8001_0000));
     ensure!(s == "2 MiB+0x8001_0000", "formatted {s:?}");
@@ -278,17 +354,30 @@ fn heap_round_trip(board: &Board) -> Outcome {
 fn units_compute_as_on_the_host(_: &Board) -> Outcome {
     // 64-bit arithmetic on a 32-bit CPU, with values fixed on the host.
     let a = Address::new(0x1_2345_6789);
-    let s = Span::new(a, ByteSize::bytes(0xFFFF_FFFF)).ok_or_else(|| Failure("span refused".into()))?;
+    let s =
+        Span::new(a, ByteSize::bytes(0xFFFF_FFFF)).ok_or_else(|| Failure("span refused".into()))?;
     ensure!(s.end().get() == 0x2_2345_6788, "end {:#x}", s.end().get());
     let mut text = String::new();
-    let _ = write!(text, "{} {} {}", s.end(), ByteSize::kib(1536), ByteSize::bytes(3 << 30));
+    let _ = write!(
+        text,
+        "{} {} {}",
+        s.end(),
+        ByteSize::kib(1536),
+        ByteSize::bytes(3 << 30)
+    );
     ensure!(text == "0x2_2345_6788 1536 KiB 3 GiB", "formatted {text:?}");
-    ensure!(Span::new(Address::new(u64::MAX), ByteSize::bytes(1)).is_none(), "a wrapping span was accepted");
+    ensure!(
+        Span::new(Address::new(u64::MAX), ByteSize::bytes(1)).is_none(),
+        "a wrapping span was accepted"
+    );
     Ok(())
 }
 
 impl fmt::Debug for Board {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Board").field("console", &self.console).field("layout", &self.layout).finish()
+        f.debug_struct("Board")
+            .field("console", &self.console)
+            .field("layout", &self.layout)
+            .finish()
     }
 }
