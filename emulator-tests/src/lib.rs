@@ -14,7 +14,7 @@
 //! their own process group and killed by PID (with their helpers, such as a private X server)
 //! whatever happens, so nothing is left running.
 //!
-//! [`classify`] is the pure part (lines in, result out); [`Session`] runs one emulator process
+//! [`classify`] is the pure part (lines in, result out); [`process::run`] runs one emulator process
 //! and streams its lines; each emulator has a module ([`pcsxr`]).
 
 pub mod pcsxr;

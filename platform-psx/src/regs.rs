@@ -1,6 +1,6 @@
 //! Hardware register blocks, as `volatile-register` structs laid over the I/O region.
 //!
-//! Offsets are relative to the start of [`IO`](crate::map::IO); addresses come from the map's
+//! Offsets are relative to the start of [`IO`]; addresses come from the map's
 //! KUSEG view, so no register address is written anywhere else. The hardware answers in all
 //! three views (I/O is never cached), but pcsxr decodes its registers only at their KUSEG
 //! addresses: through KSEG1 a timer reads back a stale value, so KUSEG it is.
