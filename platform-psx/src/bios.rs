@@ -61,12 +61,15 @@ pub fn flush_cache() {
     unsafe { call_a0(A0_FLUSH_CACHE, 0) };
 }
 
-/// Writes `text` to the BIOS TTY.
+/// Writes `text` to the BIOS TTY and, with the runtime, to the output
+/// [mailbox](crate::mailbox).
 pub fn print(text: &str) {
     text.bytes().for_each(putchar);
+    #[cfg(feature = "rt")]
+    crate::mailbox::guest::push(text.as_bytes());
 }
 
-/// The BIOS TTY as a `core::fmt::Write` sink: `writeln!(Console, "...")`.
+/// The console (BIOS TTY and mailbox) as a `core::fmt::Write` sink: `writeln!(Console, "...")`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Console;
 

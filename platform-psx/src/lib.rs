@@ -5,7 +5,9 @@
 //!   and sound RAM), plus the image base and initial stack the linker script restates;
 //! - [`regs`]: hardware register blocks (interrupts, DMA, root counters) as `volatile-register`
 //!   structs over the I/O region;
-//! - `bios` (console builds): BIOS calls, among them TTY output;
+//! - `bios` (console builds): BIOS calls, among them console output;
+//! - [`mailbox`]: the RAM ring console output is mirrored to, for hosts that cannot see the
+//!   BIOS TTY;
 //! - `rt` (feature `rt`, on by default; console builds): start-up code, exception reporter,
 //!   panic handler, `critical-section` by interrupt masking, and with feature `heap` a global
 //!   allocator over the heap the linker script leaves; without `rt` the crate links into an
@@ -23,6 +25,7 @@
 #[cfg(feature = "exe")]
 extern crate std;
 
+pub mod mailbox;
 pub mod map;
 pub mod regs;
 

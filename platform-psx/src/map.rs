@@ -104,8 +104,12 @@ pub const MAP: MemoryMap = MemoryMap::new(
 
 /// Where the BIOS loads a PS-EXE: the KSEG0 address just past the BIOS's 64 KiB.
 pub const IMAGE_BASE: u64 = KSEG0 + BIOS_RESERVED.get();
-/// The initial stack pointer: the KSEG0 address just below the BIOS's top 256 bytes.
-pub const STACK_TOP: u64 = KSEG0 + MAIN_RAM_SIZE.get() - BIOS_TOP_RESERVED.get();
+/// The size of the output mailbox ([`crate::mailbox`]).
+pub const MAILBOX_SIZE: ByteSize = ByteSize::kib(4);
+/// The output mailbox: the KSEG0 address of the 4 KiB just below the BIOS's top 256 bytes.
+pub const MAILBOX: u64 = KSEG0 + MAIN_RAM_SIZE.get() - BIOS_TOP_RESERVED.get() - MAILBOX_SIZE.get();
+/// The initial stack pointer: just below the mailbox.
+pub const STACK_TOP: u64 = MAILBOX;
 
 #[cfg(test)]
 mod tests {
@@ -151,9 +155,13 @@ mod tests {
     #[test]
     fn images_load_after_the_bios_and_the_stack_ends_below_its_top() {
         assert_eq!(IMAGE_BASE, 0x8001_0000);
-        assert_eq!(STACK_TOP, 0x801F_FF00);
+        assert_eq!((MAILBOX, STACK_TOP), (0x801F_EF00, 0x801F_EF00));
         let free = MAIN_RAM.largest_free_span().unwrap();
         assert_eq!(free.start().get() + KSEG0, IMAGE_BASE);
-        assert_eq!(free.end().get() + KSEG0, STACK_TOP);
+        assert_eq!(
+            free.end().get() + KSEG0,
+            MAILBOX + MAILBOX_SIZE.get(),
+            "the mailbox ends where the BIOS's part begins"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Start-up (`_start`, placed first in the image by `psx.ld`):
 //! 1. `$gp` from `_gp`, `$sp` from `_stack_top`;
-//! 2. `.bss` cleared a word at a time;
+//! 2. `.bss` cleared a word at a time, the output [mailbox](crate::mailbox) set up;
 //! 3. interrupts masked (`I_MASK` = 0, `SR.IEc` = 0): the runtime owns the exception vector,
 //!    and every exception that reaches it is reported as a crash;
 //! 4. the exception vector at 0x8000_0080 pointed at the reporter, the instruction cache flushed;
@@ -126,6 +126,7 @@ const EXCEPTION_VECTOR: usize = crate::map::KSEG0 as usize + 0x80;
 
 #[unsafe(no_mangle)]
 extern "C" fn __flight_start() -> ! {
+    crate::mailbox::guest::init();
     interrupts_off();
     // SAFETY: the vector stub is 4 words of position-independent code (an absolute `la` and a
     // `jr`) linked into .text; 0x8000_0080 is the R3000's general exception vector, inside the

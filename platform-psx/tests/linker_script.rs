@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use flight_platform_psx::map::{IMAGE_BASE, MAIN_RAM, STACK_TOP};
+use flight_platform_psx::map::{IMAGE_BASE, MAILBOX, MAILBOX_SIZE, MAIN_RAM, STACK_TOP};
 
 fn memory_x() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/link/memory.x")).unwrap()
@@ -29,11 +29,24 @@ fn memory_x_agrees_with_the_map() {
     let origin = hex_after(&text, "ORIGIN =");
     let length = hex_after(&text, "LENGTH =");
     assert_eq!(origin, IMAGE_BASE);
-    let ram_end = MAIN_RAM.view("kseg0").unwrap().base.get() + MAIN_RAM.size().get();
     assert_eq!(
         origin + length,
-        ram_end,
-        "RAM in memory.x runs to the end of main RAM"
+        MAILBOX,
+        "program RAM runs up to the mailbox"
+    );
+    assert_eq!(hex_after(&text, "_mailbox ="), MAILBOX);
+    assert_eq!(hex_after(&text, "_mailbox_size ="), MAILBOX_SIZE.get());
+    let kseg0 = MAIN_RAM.view("kseg0").unwrap().base.get();
+    let bios_top = MAIN_RAM
+        .reserved
+        .iter()
+        .map(|r| r.span.start().get())
+        .max()
+        .unwrap();
+    assert_eq!(
+        MAILBOX + MAILBOX_SIZE.get(),
+        kseg0 + bios_top,
+        "the mailbox ends where the BIOS's top part begins"
     );
     assert_eq!(hex_after(&text, "_stack_top ="), STACK_TOP);
 }
@@ -101,7 +114,7 @@ fn a_good_image_links_and_bad_layouts_fail_with_a_sentence() {
     );
     let err = link("_stack_top = 0x80300000;").unwrap_err();
     assert!(
-        err.contains("ERROR(flight-platform-psx): _stack_top lies above the end of main RAM"),
+        err.contains("ERROR(flight-platform-psx): _stack_top lies above the end of program RAM"),
         "{err}"
     );
     let err = link("_stack_size = 0x1001;").unwrap_err();
