@@ -19,6 +19,8 @@
 
 pub mod pcsxr;
 pub mod process;
+pub mod qemu;
+pub mod rearmed;
 
 use std::fmt;
 use std::time::Duration;
@@ -95,6 +97,8 @@ pub struct RunResult {
     pub log: Vec<String>,
     /// The PIDs the run started (emulator, helpers): all killed and reaped when it returns.
     pub pids: Vec<u32>,
+    /// The emulator's exit code, if it exited by itself (qemu passes a semihosting exit on).
+    pub exit_code: Option<i32>,
 }
 
 impl RunResult {
@@ -237,6 +241,7 @@ pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> RunResult 
         run_time: Duration::ZERO,
         log: lines.to_vec(),
         pids: Vec::new(),
+        exit_code: None,
     }
 }
 

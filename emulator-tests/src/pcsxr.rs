@@ -156,7 +156,13 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         .env("HOME", home.path())
         .env("DISPLAY", &x.display)
         .env("SDL_AUDIODRIVER", "dummy");
-    let mut result = process::run(&mut cmd, timeout, unprefix)?;
+    let mut result = process::run(
+        &mut cmd,
+        process::Options {
+            unprefix,
+            ..process::Options::new(timeout)
+        },
+    )?;
     result.pids.push(x.guard.pid());
     drop(x);
     Ok(result)

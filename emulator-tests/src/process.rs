@@ -68,27 +68,60 @@ fn kill_group(pgid: u32) {
     }
 }
 
-/// Runs `cmd` until the image's end marker, a panic or crash report, the process's exit or
-/// `timeout`, whichever comes first, and classifies what it printed. `stdout` and `stderr` are
-/// both read; `unprefix` strips the emulator's line prefix.
-pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io::Result<RunResult> {
+/// How to run one emulator process.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// How long to wait for the end marker.
+    pub timeout: Duration,
+    /// Strips the emulator's line prefix.
+    pub unprefix: Unprefix,
+    /// How long to wait, after the end marker or a report, for the emulator to exit by itself
+    /// (for emulators whose exit status carries the result); zero kills it at once.
+    pub exit_grace: Duration,
+    /// Whether standard error carries console output too; if not, it goes to the log only.
+    pub console_on_stderr: bool,
+}
+
+impl Options {
+    /// Options with no line prefix and no exit grace.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            unprefix: |l| l,
+            exit_grace: Duration::ZERO,
+            console_on_stderr: true,
+        }
+    }
+}
+
+/// Runs `cmd` until the image's end marker, a panic or crash report, the process's exit or the
+/// timeout, whichever comes first, and classifies what it printed. `stdout` and `stderr` are
+/// both read.
+pub fn run(cmd: &mut Command, options: Options) -> std::io::Result<RunResult> {
+    let Options {
+        timeout,
+        unprefix,
+        exit_grace,
+        console_on_stderr,
+    } = options;
     let start = Instant::now();
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut guard = Guard::spawn(cmd)?;
     let pid = guard.pid();
-    let (tx, rx) = mpsc::channel::<String>();
+    let (tx, rx) = mpsc::channel::<(bool, String)>();
     let mut readers = Vec::new();
     let out: Option<Box<dyn Read + Send>> = guard.child().stdout.take().map(|s| Box::new(s) as _);
     let err: Option<Box<dyn Read + Send>> = guard.child().stderr.take().map(|s| Box::new(s) as _);
-    for stream in [out, err].into_iter().flatten() {
+    for (is_err, stream) in [(false, out), (true, err)] {
+        let Some(stream) = stream else { continue };
         let tx = tx.clone();
         readers.push(thread::spawn(move || {
             for line in BufReader::new(stream).split(b'\n') {
                 let Ok(line) = line else { break };
                 if tx
-                    .send(String::from_utf8_lossy(&line).into_owned())
+                    .send((is_err, String::from_utf8_lossy(&line).into_owned()))
                     .is_err()
                 {
                     break;
@@ -99,9 +132,11 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
     drop(tx);
 
     let mut lines = Vec::new();
+    let mut log_only = Vec::new();
     let mut boot_time = None;
     let mut deadline = start + timeout;
     let mut reported = false;
+    let mut exit_code = None;
     let stop = loop {
         let now = Instant::now();
         if now >= deadline {
@@ -112,7 +147,8 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
             };
         }
         match rx.recv_timeout(deadline - now) {
-            Ok(line) => {
+            Ok((true, line)) if !console_on_stderr => log_only.push(line),
+            Ok((_, line)) => {
                 match protocol::parse_line(unprefix(&line)) {
                     Some(Line::Begin) if boot_time.is_none() => boot_time = Some(start.elapsed()),
                     Some(Line::End) if boot_time.is_some() => {
@@ -129,9 +165,9 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
             }
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => {
-                let status = guard
-                    .child()
-                    .wait()
+                let status = guard.child().wait();
+                exit_code = status.as_ref().ok().and_then(|s| s.code());
+                let status = status
                     .map(|s| s.to_string())
                     .unwrap_or_else(|e| e.to_string());
                 break if reported {
@@ -142,6 +178,16 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
             }
         }
     };
+    if exit_code.is_none() && !exit_grace.is_zero() && matches!(stop, Stop::End | Stop::Report) {
+        let until = Instant::now() + exit_grace;
+        while Instant::now() < until {
+            if let Ok(Some(status)) = guard.child().try_wait() {
+                exit_code = status.code();
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
     guard.kill();
     for r in readers {
         let _ = r.join();
@@ -150,6 +196,8 @@ pub fn run(cmd: &mut Command, timeout: Duration, unprefix: Unprefix) -> std::io:
     result.boot_time = boot_time;
     result.run_time = start.elapsed();
     result.pids.push(pid);
+    result.exit_code = exit_code;
+    result.log.extend(log_only);
     Ok(result)
 }
 
@@ -164,17 +212,15 @@ mod tests {
         c
     }
 
-    fn same(l: &str) -> &str {
-        l
+    fn opts(timeout: Duration) -> Options {
+        Options::new(timeout)
     }
 
     #[test]
     fn a_passing_stream_stops_at_the_end_marker() {
         let r = run(
             &mut sh("echo @@BEGIN@@; echo 'test a ... ok'; echo 'x: 1 passed, 0 failed'; echo @@END@@; sleep 30"),
-            Duration::from_secs(10),
-            same,
-        )
+            opts(Duration::from_secs(10)))
         .unwrap();
         assert_eq!(r.kind, Kind::Pass, "{r}");
         assert!(
@@ -187,8 +233,7 @@ mod tests {
     fn an_emulator_that_dies_is_a_crash() {
         let r = run(
             &mut sh("echo @@BEGIN@@; kill -SEGV $$"),
-            Duration::from_secs(10),
-            same,
+            opts(Duration::from_secs(10)),
         )
         .unwrap();
         assert_eq!(r.kind, Kind::Crash, "{r}");
@@ -200,7 +245,7 @@ mod tests {
         let marker = format!("/tmp/flight-hang-{}", std::process::id());
         // The child starts a grandchild that would outlive it if only the child were killed.
         let script = format!("(sleep 2; touch {marker}) & echo @@BEGIN@@; sleep 30");
-        let r = run(&mut sh(&script), Duration::from_millis(500), same).unwrap();
+        let r = run(&mut sh(&script), opts(Duration::from_millis(500))).unwrap();
         assert_eq!(r.kind, Kind::Hang, "{r}");
         thread::sleep(Duration::from_secs(3));
         assert!(
@@ -213,8 +258,7 @@ mod tests {
     fn a_panic_report_ends_the_run_after_its_message() {
         let r = run(
             &mut sh("echo @@BEGIN@@; echo 'panicked at a.rs:1:1:'; echo 'oh no'; sleep 30"),
-            Duration::from_secs(10),
-            same,
+            opts(Duration::from_secs(10)),
         )
         .unwrap();
         assert_eq!(

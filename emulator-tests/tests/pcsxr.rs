@@ -68,7 +68,7 @@ fn a_panic_is_a_panic_with_its_message() {
             .contains("deliberate panic: index 3 of a table of 3"),
         "{r}"
     );
-    assert!(r.detail.contains("panics.rs:"), "{r}");
+    assert!(r.detail.contains("deliberate.rs:"), "{r}");
 }
 
 #[test]

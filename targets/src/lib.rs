@@ -15,6 +15,20 @@ use serde::Deserialize;
 pub enum ImageFormat {
     /// The PlayStation's PS-EXE (2048-byte header and a flat image).
     PsExe,
+    /// The linked ELF file itself (qemu loads it with `-kernel`).
+    Elf,
+}
+
+/// An emulator that runs a console's images.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Emulator {
+    /// pcsxr with its HLE BIOS, under a private Xvfb.
+    Pcsxr,
+    /// pcsx_rearmed (the EmulatorJS WebAssembly build) under Node.
+    PcsxRearmed,
+    /// qemu-system-arm's LM3S6965 board with semihosting.
+    QemuLm3s6965,
 }
 
 /// The build settings of one console.
@@ -41,14 +55,19 @@ pub struct Target {
     pub package: String,
     /// The bootable format.
     pub image_format: ImageFormat,
-    /// The demo image's binary name.
-    pub demo: String,
+    /// The demo image's binary name, if the console has one.
+    pub demo: Option<String>,
     /// The suite image's binary name.
     pub suite: String,
+    /// The emulators that boot this console's images; the suite must pass in each.
+    pub emulators: Vec<Emulator>,
 }
 
 /// Every console's file, embedded at build time.
-const FILES: &[(&str, &str)] = &[("psx", include_str!("../psx.toml"))];
+const FILES: &[(&str, &str)] = &[
+    ("psx", include_str!("../psx.toml")),
+    ("cortex-m", include_str!("../cortex-m.toml")),
+];
 
 /// A console name nobody has defined, or a file that does not parse.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -175,7 +194,7 @@ mod tests {
     #[test]
     fn unknown_consoles_and_bad_files_are_named() {
         let e = Target::load("n64").unwrap_err().to_string();
-        assert_eq!(e, "unknown console `n64` (known: psx)");
+        assert_eq!(e, "unknown console `n64` (known: psx, cortex-m)");
         let e = Target::parse("x.toml", "name = 3").unwrap_err().to_string();
         assert!(e.starts_with("targets/x.toml: "), "{e}");
     }

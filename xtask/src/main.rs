@@ -15,9 +15,9 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use flight_emulator_tests::{RunResult, pcsxr};
+use flight_emulator_tests::{RunResult, pcsxr, qemu, rearmed};
 use flight_platform_psx::exe::PsExe;
-use flight_targets::{ImageFormat, Target};
+use flight_targets::{Emulator, ImageFormat, Target};
 
 /// A failed step, in words.
 #[derive(Debug)]
@@ -125,6 +125,7 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
                     PsExe::from_elf(&elf).map_err(|e| Error::new(format!("{exe}: {e}")))?;
                 (dir.join(format!("{name}.exe")), exe_file.to_bytes())
             }
+            ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
         };
         std::fs::write(&file, &bytes)
             .map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
@@ -146,17 +147,14 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
     Ok(images)
 }
 
-/// Boots one image in its console's emulator.
-fn boot(target: &Target, image: &Path, timeout: Duration) -> Result<RunResult, Error> {
-    let result = match target.name.as_str() {
-        "psx" => pcsxr::run(image, timeout),
-        other => {
-            return Err(Error::new(format!(
-                "no emulator runner for console `{other}`"
-            )));
-        }
+/// Boots one image in one emulator.
+fn boot(emulator: Emulator, image: &Path, timeout: Duration) -> Result<RunResult, Error> {
+    let result = match emulator {
+        Emulator::Pcsxr => pcsxr::run(image, timeout).map_err(|e| e.to_string()),
+        Emulator::PcsxRearmed => rearmed::run(image, timeout).map_err(|e| e.to_string()),
+        Emulator::QemuLm3s6965 => qemu::run_lm3s6965(image, timeout).map_err(|e| e.to_string()),
     };
-    result.map_err(|e| Error::new(format!("{}: {e}", image.display())))
+    result.map_err(|e| Error::new(format!("{emulator:?} {}: {e}", image.display())))
 }
 
 fn image<'a>(
@@ -179,10 +177,18 @@ fn image<'a>(
 fn demo(console: &str) -> Result<(), Error> {
     let target = Target::load(console).map_err(|e| Error::new(e.to_string()))?;
     setup::ensure(false)?;
+    let demo = target
+        .demo
+        .as_deref()
+        .ok_or_else(|| Error::new(format!("console `{console}` has no demo image")))?;
+    let emulator = *target
+        .emulators
+        .first()
+        .ok_or_else(|| Error::new(format!("console `{console}` has no emulator")))?;
     let images = build(&target)?;
-    let path = image(&images, &target.demo, &target)?;
-    println!("demo: booting {} ...", path.display());
-    let r = boot(&target, path, Duration::from_secs(60))?;
+    let path = image(&images, demo, &target)?;
+    println!("demo: booting {} in {emulator:?} ...", path.display());
+    let r = boot(emulator, path, Duration::from_secs(60))?;
     for line in &r.console {
         println!("{line}");
     }
@@ -266,24 +272,31 @@ fn test() -> Result<(), Error> {
         )
     })?;
     for (target, images) in &built {
-        step(&format!("suite on {}", target.name), &mut || {
-            let r = boot(
-                target,
-                image(images, &target.suite, target)?,
-                Duration::from_secs(60),
+        for &emulator in &target.emulators {
+            step(
+                &format!("suite on {} in {emulator:?}", target.name),
+                &mut || {
+                    let r = boot(
+                        emulator,
+                        image(images, &target.suite, target)?,
+                        Duration::from_secs(60),
+                    )?;
+                    for line in &r.console {
+                        println!("  {line}");
+                    }
+                    println!("  {r}");
+                    match (r.kind, r.summary) {
+                        (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => {
+                            Ok(())
+                        }
+                        _ => Err(Error::new(format!(
+                            "the {} suite did not pass: {r}",
+                            target.name
+                        ))),
+                    }
+                },
             )?;
-            for line in &r.console {
-                println!("  {line}");
-            }
-            println!("  {r}");
-            match (r.kind, r.summary) {
-                (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => Ok(()),
-                _ => Err(Error::new(format!(
-                    "the {} suite did not pass: {r}",
-                    target.name
-                ))),
-            }
-        })?;
+        }
     }
     println!("\n== summary");
     for s in &steps {

@@ -69,6 +69,21 @@ pub const APT: &[Apt] = &[
         version: None,
         why: "the generic MIPS (Malta) machine",
     },
+    Apt {
+        name: "qemu-system-arm",
+        version: None,
+        why: "the Cortex-M3 reference board (lm3s6965evb)",
+    },
+    Apt {
+        name: "nodejs",
+        version: None,
+        why: "runs the pcsx_rearmed WebAssembly core",
+    },
+    Apt {
+        name: "p7zip-full",
+        version: None,
+        why: "unpacks the pcsx_rearmed core (7z)",
+    },
 ];
 
 /// rustup components the test run uses.

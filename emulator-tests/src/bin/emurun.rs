@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! emurun pcsxr target/images/psx/suite.exe
+//! emurun qemu-lm3s6965 target/images/cortex-m/suite.elf
 //! ```
 //!
 //! Prints what the console printed, then one result line; exits 0 on pass, 1 on fail, panic,
@@ -17,6 +18,10 @@ use clap::{Parser, ValueEnum};
 enum Emulator {
     /// PlayStation: pcsxr with its HLE BIOS, under a private Xvfb.
     Pcsxr,
+    /// PlayStation: pcsx_rearmed (WebAssembly build) under Node, output through the mailbox.
+    PcsxRearmed,
+    /// Cortex-M3 reference board: qemu-system-arm's lm3s6965evb with semihosting.
+    QemuLm3s6965,
 }
 
 /// Boot a console image headless and report pass, fail, panic, crash or hang.
@@ -25,7 +30,7 @@ enum Emulator {
 struct Args {
     /// The emulator.
     emulator: Emulator,
-    /// The image (PS-EXE for pcsxr).
+    /// The image (PS-EXE for the PlayStation emulators, ELF for qemu).
     image: PathBuf,
     /// Seconds to wait for the end marker before calling it a hang.
     #[arg(long, default_value_t = 30)]
@@ -39,7 +44,14 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let timeout = Duration::from_secs(args.timeout);
     let result = match args.emulator {
-        Emulator::Pcsxr => flight_emulator_tests::pcsxr::run(&args.image, timeout),
+        Emulator::Pcsxr => {
+            flight_emulator_tests::pcsxr::run(&args.image, timeout).map_err(|e| e.to_string())
+        }
+        Emulator::PcsxRearmed => {
+            flight_emulator_tests::rearmed::run(&args.image, timeout).map_err(|e| e.to_string())
+        }
+        Emulator::QemuLm3s6965 => flight_emulator_tests::qemu::run_lm3s6965(&args.image, timeout)
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(r) => {

@@ -6,6 +6,7 @@
 //! @@BEGIN@@
 //! test NAME ... ok
 //! test NAME ... FAILED: WHY
+//! test NAME ... skipped: WHY      (a check that does not apply to this console: not counted)
 //! CONSOLE: N passed, M failed
 //! @@END@@
 //! ```
@@ -36,6 +37,13 @@ pub enum Line<'a> {
         /// The test's name.
         name: &'a str,
         /// Why it failed.
+        why: &'a str,
+    },
+    /// `test NAME ... skipped: WHY`
+    Skipped {
+        /// The test's name.
+        name: &'a str,
+        /// Why it does not apply.
         why: &'a str,
     },
     /// `CONSOLE: N passed, M failed`
@@ -80,6 +88,9 @@ pub fn parse_line(line: &str) -> Option<Line<'_>> {
         if let Some((name, why)) = rest.split_once(" ... FAILED: ") {
             return Some(Line::Failed { name, why });
         }
+        if let Some((name, why)) = rest.split_once(" ... skipped: ") {
+            return Some(Line::Skipped { name, why });
+        }
     }
     summary(line)
 }
@@ -119,6 +130,13 @@ mod tests {
                 console: "psx",
                 passed: 7,
                 failed: 1
+            })
+        );
+        assert_eq!(
+            parse_line("test pad ... skipped: no scratchpad"),
+            Some(Line::Skipped {
+                name: "pad",
+                why: "no scratchpad"
             })
         );
         assert_eq!(parse_line("@@END@@"), Some(Line::End));

@@ -4,7 +4,7 @@
 extern crate alloc;
 
 use flight_memory::{Address, Span};
-use flight_platform_psx::{map, regs, rt};
+use flight_platform_psx::{mailbox, map, regs, rt};
 use flight_suite::{Board, Outcome, Test, ensure};
 
 /// This console as the suite sees it.
@@ -20,7 +20,30 @@ pub fn board() -> Board {
 }
 
 /// Checks only a PlayStation can answer.
-pub const PSX_CHECKS: &[Test] = &[Test { name: "root_counter_2_counts", run: root_counter_2_counts }];
+pub const PSX_CHECKS: &[Test] = &[
+    Test::new("root_counter_2_counts", root_counter_2_counts),
+    Test::new("mailbox_mirrors_the_console", mailbox_mirrors_the_console),
+];
+
+/// The mailbox header says what the start-up code wrote, and its ring starts with the first
+/// line this image printed.
+fn mailbox_mirrors_the_console(_: &Board) -> Outcome {
+    let base = map::MAILBOX as usize;
+    // SAFETY: the linker script reserves the mailbox; the runtime initialised it and only the
+    // console and a host write to it. Reads are volatile since a host may change it.
+    let word = |i: usize| unsafe { ((base + i * 4) as *const u32).read_volatile() };
+    let (magic, capacity, write, lost) = (word(0), word(1), word(2), word(5));
+    ensure!(magic == mailbox::MAGIC, "magic {magic:#x} at {:#x}", map::MAILBOX);
+    ensure!(capacity == mailbox::CAPACITY, "capacity {capacity}");
+    let begin = flight_suite::protocol::BEGIN_MARKER.as_bytes();
+    ensure!(write as usize > begin.len(), "only {write} bytes written");
+    if lost == 0 && (write as usize) <= capacity as usize {
+        // SAFETY: as above; `begin.len()` bytes of the ring, all written already.
+        let first = unsafe { core::slice::from_raw_parts((base + mailbox::DATA_OFFSET) as *const u8, begin.len()) };
+        ensure!(first == begin, "the ring starts with {first:?}");
+    }
+    Ok(())
+}
 
 fn root_counter_2_counts(_: &Board) -> Outcome {
     // SAFETY: the root counters are the console's fixed timer block, read through volatile cells.

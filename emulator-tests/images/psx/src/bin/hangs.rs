@@ -2,15 +2,8 @@
 #![no_std]
 #![no_main]
 
-use flight_platform_psx::bios::print;
-use flight_suite::protocol::BEGIN_MARKER;
-
 flight_platform_psx::entry!(main);
 
 fn main() -> ! {
-    print(BEGIN_MARKER);
-    print("\ntest spins_forever ... ");
-    loop {
-        core::hint::spin_loop();
-    }
+    flight_suite::deliberate::hang(&mut flight_platform_psx::bios::Console)
 }

@@ -1,0 +1,12 @@
+//! A deliberate failure, for the runner's own tests.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use flight_images_cortex_m::{Console, board, exit, init_heap};
+
+#[entry]
+fn main() -> ! {
+    init_heap();
+    exit(flight_suite::deliberate::fail(&board(), &mut Console))
+}

@@ -1,0 +1,140 @@
+//! The no-MMU reference target: an LM3S6965 (Cortex-M3) in qemu, with semihosting.
+//!
+//! Its map, its board description for the shared suite, console output through semihosting,
+//! the panic handler and the HardFault reporter. A run ends with a semihosting exit whose status
+//! is the result (0 when every test passed), which becomes qemu's exit status.
+#![no_std]
+
+extern crate alloc;
+
+use core::fmt::{self, Write};
+
+use cortex_m_rt::{ExceptionFrame, exception};
+use cortex_m_semihosting::{debug, hio};
+use flight_memory::{Address, ByteSize, ImageLayout, MemoryMap, Region, RegionKind, Span, View};
+use flight_suite::{Board, Summary};
+
+/// 256 KiB of flash at 0: code and read-only data.
+pub const FLASH: Region = Region::cpu("flash", RegionKind::Rom, 0, ByteSize::kib(256))
+    .with_views(&[View::uncached("code", 0)])
+    .read_only();
+/// 64 KiB of SRAM.
+pub const SRAM: Region = Region::cpu("sram", RegionKind::Main, 0x2000_0000, ByteSize::kib(64))
+    .with_views(&[View::uncached("sram", 0x2000_0000)]);
+/// The on-chip peripherals.
+pub const PERIPHERALS: Region = Region::cpu("peripherals", RegionKind::Io, 0x4000_0000, ByteSize::mib(1))
+    .with_views(&[View::uncached("apb-ahb", 0x4000_0000)])
+    .registers();
+/// The Cortex-M private peripheral bus (SysTick, NVIC, SCB).
+pub const PPB: Region = Region::cpu("ppb", RegionKind::Io, 0xE000_0000, ByteSize::mib(1))
+    .with_views(&[View::uncached("ppb", 0xE000_0000)])
+    .registers();
+/// The board's map.
+pub const MAP: MemoryMap = MemoryMap::new("lm3s6965", &[FLASH, SRAM, PERIPHERALS, PPB]);
+
+/// The stack cortex-m-rt starts with: the top of SRAM.
+pub const STACK_TOP: u64 = 0x2000_0000 + 64 * 1024;
+/// The part of SRAM below the stack top that the heap leaves to the stack.
+pub const STACK_SIZE: ByteSize = ByteSize::kib(8);
+
+unsafe extern "C" {
+    static __sdata: u8;
+    static __edata: u8;
+    static __sbss: u8;
+    static __ebss: u8;
+    static __sheap: u8;
+    static _stack_start: u8;
+}
+
+fn symbol(s: &u8) -> u64 {
+    s as *const u8 as usize as u64
+}
+
+fn span(start: u64, end: u64) -> Span {
+    Span::new(Address::new(start), ByteSize::bytes(end.saturating_sub(start))).unwrap_or(Span::at(start, ByteSize::ZERO))
+}
+
+/// Where cortex-m-rt's `link.x` put this image's RAM parts.
+pub fn image_layout() -> ImageLayout {
+    // SAFETY: only the addresses of linker-defined symbols are taken; they are never read.
+    let (sdata, edata, sbss, ebss, sheap, top) = unsafe {
+        (symbol(&__sdata), symbol(&__edata), symbol(&__sbss), symbol(&__ebss), symbol(&__sheap), symbol(&_stack_start))
+    };
+    let stack_bottom = top - STACK_SIZE.get();
+    ImageLayout {
+        loaded: span(sdata, edata),
+        bss: span(sbss, ebss),
+        heap: span(sheap, stack_bottom),
+        stack: span(stack_bottom, top),
+    }
+}
+
+#[global_allocator]
+static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
+
+/// Sets up the heap over the layout's heap span. Call once, first thing in `main`.
+pub fn init_heap() {
+    let heap = image_layout().heap;
+    // SAFETY: the span runs from cortex-m-rt's `__sheap` (after .bss) to the stack reserve;
+    // nothing else uses it, and this runs once before any allocation.
+    unsafe { HEAP.init(heap.start().get() as usize, heap.size().get() as usize) }
+}
+
+/// This board as the suite sees it.
+pub fn board() -> Board {
+    Board {
+        console: "cortex-m",
+        map: &MAP,
+        layout: image_layout(),
+        stack_top: Address::new(STACK_TOP),
+        // No data cache on a Cortex-M3.
+        sync_cache: |_: Span| {},
+    }
+}
+
+/// Semihosting console output (qemu prints it on its standard output).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Console;
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut out = hio::hstdout().map_err(|()| fmt::Error)?;
+        out.write_all(s.as_bytes()).map_err(|()| fmt::Error)
+    }
+}
+
+/// Ends the run: semihosting exit with success when every test passed.
+pub fn exit(summary: Summary) -> ! {
+    debug::exit(if summary.failed == 0 && summary.passed > 0 { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    cortex_m::interrupt::disable();
+    if let Some(l) = info.location() {
+        let _ = writeln!(Console, "panicked at {}:{}:{}:", l.file(), l.line(), l.column());
+    }
+    let _ = writeln!(Console, "{}", info.message());
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    let _ = writeln!(
+        Console,
+        "!!! CPU exception: HardFault at pc {}, lr {}",
+        Address::new(frame.pc().into()),
+        Address::new(frame.lr().into())
+    );
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
