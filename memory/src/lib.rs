@@ -12,6 +12,7 @@
 //! the host that plans a layout at build time.
 #![no_std]
 
+pub mod alloc;
 pub mod image;
 pub mod map;
 pub mod units;

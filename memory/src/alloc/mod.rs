@@ -1,0 +1,256 @@
+//! Allocators: each a plain type over memory the caller hands it, with no hidden global state.
+//!
+//! | allocator | for | allocate / free |
+//! |---|---|---|
+//! | [`Linear`] | per-frame and load-time data; checkpoints roll back | O(1) bump / rollback only |
+//! | [`Stack`] | nested lifetimes; markers; out-of-order frees are reported | O(1) / O(1) LIFO |
+//! | [`Pool`], [`ObjectPool`] | many objects of one size, zero per-block overhead | O(1) / O(1) |
+//!
+//! Every CPU-memory allocator implements [`RawAllocator`]: `allocate` returns the block as a
+//! `NonNull<[u8]>` (its length is what the caller may use, at least the requested size), and
+//! `deallocate` checks, in debug builds, that the pointer is one it handed out and not freed
+//! since ([`FreeError`]). Exhaustion returns an [`AllocError`] that says what was asked for and
+//! what was left, and leaves the allocator as it was.
+//!
+//! [`Stats`] are cheap counters kept on every operation; costlier figures (largest free block,
+//! fragmentation) are computed on request by [`RawAllocator::largest_free`].
+//!
+//! An owner that can free or find memory installs an [`OomHandler`] with [`WithOom`]: on
+//! exhaustion the handler runs and, if it says so, the request is retried.
+
+mod linear;
+mod pool;
+mod stack;
+
+pub use linear::{Checkpoint, Linear};
+pub use pool::{ObjectPool, Pool};
+pub use stack::{Marker, Stack};
+
+use core::alloc::Layout;
+use core::fmt;
+use core::ptr::NonNull;
+
+/// Why an allocation failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AllocError {
+    /// Not enough free memory for the request.
+    Exhausted {
+        /// What was asked for.
+        layout: Layout,
+        /// Free bytes left in all.
+        free: usize,
+        /// The largest block that could have been handed out.
+        largest: usize,
+    },
+    /// The allocator cannot serve this shape of request at all (a size over a pool's block
+    /// size, an alignment over what it supports, a zero-sized request where that is refused).
+    Unsupported {
+        /// What was asked for.
+        layout: Layout,
+        /// Why not.
+        why: &'static str,
+    },
+}
+
+impl fmt::Display for AllocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Exhausted {
+                layout,
+                free,
+                largest,
+            } => write!(
+                f,
+                "out of memory: {} bytes aligned to {} requested, {free} bytes free, largest free block {largest} bytes",
+                layout.size(),
+                layout.align()
+            ),
+            Self::Unsupported { layout, why } => write!(
+                f,
+                "cannot allocate {} bytes aligned to {}: {why}",
+                layout.size(),
+                layout.align()
+            ),
+        }
+    }
+}
+
+/// Why a free was refused (detected in debug builds; release builds trust the caller).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FreeError {
+    /// The pointer does not belong to this allocator, or is not the start of a block.
+    Foreign {
+        /// The pointer.
+        addr: usize,
+    },
+    /// The block was already free.
+    DoubleFree {
+        /// The pointer.
+        addr: usize,
+    },
+    /// A LIFO allocator was asked to free something other than its most recent block.
+    OutOfOrder {
+        /// The pointer given.
+        addr: usize,
+        /// The block that must be freed first.
+        expected: usize,
+    },
+}
+
+impl fmt::Display for FreeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Foreign { addr } => write!(f, "{addr:#x} was not handed out by this allocator"),
+            Self::DoubleFree { addr } => write!(f, "{addr:#x} is already free"),
+            Self::OutOfOrder { addr, expected } => {
+                write!(
+                    f,
+                    "freeing {addr:#x} out of order: {expected:#x} was allocated after it and must be freed first"
+                )
+            }
+        }
+    }
+}
+
+/// Counters an allocator keeps on every operation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Stats {
+    /// Bytes the allocator manages (not counting metadata kept outside that memory).
+    pub capacity: usize,
+    /// Bytes reserved for live blocks, including rounding and per-block headers.
+    pub used: usize,
+    /// The highest `used` seen.
+    pub peak: usize,
+    /// Sum of the sizes asked for by live blocks.
+    pub requested: usize,
+    /// Live blocks.
+    pub live: usize,
+    /// Successful allocations so far.
+    pub allocations: u64,
+    /// Frees so far.
+    pub frees: u64,
+    /// Failed allocations so far.
+    pub failures: u64,
+}
+
+impl Stats {
+    /// Bytes not reserved.
+    pub fn free(&self) -> usize {
+        self.capacity - self.used
+    }
+
+    /// Records an allocation that reserved `reserved` bytes for a request of `requested`.
+    pub(crate) fn on_alloc(&mut self, reserved: usize, requested: usize) {
+        self.used += reserved;
+        self.requested += requested;
+        self.live += 1;
+        self.allocations += 1;
+        self.peak = self.peak.max(self.used);
+    }
+
+    /// Records a free of a block that reserved `reserved` bytes for a request of `requested`.
+    pub(crate) fn on_free(&mut self, reserved: usize, requested: usize) {
+        self.used -= reserved;
+        self.requested -= requested;
+        self.live -= 1;
+        self.frees += 1;
+    }
+}
+
+/// Fragmentation of free memory: 0 when all free memory is one block, approaching 1 when it is
+/// scattered in small pieces (`1 - largest free block / free bytes`).
+pub fn fragmentation(free: usize, largest: usize) -> f32 {
+    if free == 0 {
+        0.0
+    } else {
+        1.0 - largest as f32 / free as f32
+    }
+}
+
+/// The interface every CPU-memory allocator here implements.
+pub trait RawAllocator {
+    /// A block for `layout`, at least `layout.size()` bytes long, aligned to `layout.align()`.
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError>;
+
+    /// Gives back a block.
+    ///
+    /// # Safety
+    /// `ptr` must come from `allocate` of this allocator with this `layout`, and must not be
+    /// used after this call. Debug builds detect foreign pointers and double frees where the
+    /// allocator's metadata allows and report them instead of corrupting anything.
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError>;
+
+    /// The counters.
+    fn stats(&self) -> Stats;
+
+    /// The largest block `allocate` could hand out now (computed on request).
+    fn largest_free(&self) -> usize;
+
+    /// Like [`allocate`](Self::allocate), with the block filled with zeroes.
+    fn allocate_zeroed(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        let block = self.allocate(layout)?;
+        // SAFETY: the block is valid for writes of its whole length and belongs to the caller.
+        unsafe { block.cast::<u8>().as_ptr().write_bytes(0, block.len()) };
+        Ok(block)
+    }
+
+    /// `1 - largest free block / free bytes`.
+    fn fragmentation(&self) -> f32 {
+        fragmentation(self.stats().free(), self.largest_free())
+    }
+}
+
+/// What an owner does when its allocator runs out: free something, hand over more memory, or
+/// give up.
+pub trait OomHandler<A: ?Sized> {
+    /// Called with the allocator and the failed request. Return `true` to have the request
+    /// retried (after freeing or adding memory), `false` to let it fail.
+    fn handle_oom(&mut self, allocator: &mut A, layout: Layout) -> bool;
+}
+
+/// An allocator with an out-of-memory handler: an exhausted request calls the handler and is
+/// retried for as long as the handler asks for it.
+pub struct WithOom<A, H> {
+    /// The allocator.
+    pub allocator: A,
+    /// The handler.
+    pub handler: H,
+}
+
+impl<A: RawAllocator, H: OomHandler<A>> RawAllocator for WithOom<A, H> {
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        loop {
+            match self.allocator.allocate(layout) {
+                Err(AllocError::Exhausted { .. })
+                    if self.handler.handle_oom(&mut self.allocator, layout) => {}
+                other => return other,
+            }
+        }
+    }
+
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
+        // SAFETY: forwarded under the caller's contract.
+        unsafe { self.allocator.deallocate(ptr, layout) }
+    }
+
+    fn stats(&self) -> Stats {
+        self.allocator.stats()
+    }
+
+    fn largest_free(&self) -> usize {
+        self.allocator.largest_free()
+    }
+}
+
+/// A `NonNull<[u8]>` for `len` bytes at `addr` (never null: allocators hand out addresses
+/// inside a slice they were given).
+pub(crate) fn block(addr: usize, len: usize) -> NonNull<[u8]> {
+    let ptr = core::ptr::slice_from_raw_parts_mut(addr as *mut u8, len);
+    // SAFETY: `addr` lies inside memory the allocator was handed as a slice, never at 0.
+    unsafe { NonNull::new_unchecked(ptr) }
+}
+
+/// Rounds `addr` up to `align` (a power of two), or `None` on overflow.
+pub(crate) fn align_up(addr: usize, align: usize) -> Option<usize> {
+    Some(addr.checked_add(align - 1)? & !(align - 1))
+}

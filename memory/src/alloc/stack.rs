@@ -1,0 +1,240 @@
+//! The stack allocator: last in, first out, with markers.
+//!
+//! Each block is preceded by a two-word header holding the stack top and the previous block
+//! from before the allocation, so freeing the most recent block (or rolling back to a
+//! [`Marker`]) restores the exact earlier state. Freeing any other block is refused with
+//! [`FreeError::OutOfOrder`], naming the block that must go first; nothing changes.
+//!
+//! ```text
+//! start   [hdr|block A][pad|hdr|block B]  top                end
+//!           ^ prev: start, none   ^ prev: end of A, A
+//! ```
+
+use core::alloc::Layout;
+use core::marker::PhantomData;
+use core::mem::{MaybeUninit, size_of};
+use core::ptr::NonNull;
+
+use super::{AllocError, FreeError, RawAllocator, Stats, align_up, block};
+
+/// The header before every block: the state to return to when the block is freed.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Header {
+    prev_top: usize,
+    prev_last: usize,
+}
+
+const HEADER: usize = size_of::<Header>();
+
+/// A LIFO allocator over memory the caller hands it.
+#[derive(Debug)]
+pub struct Stack<'a> {
+    start: usize,
+    end: usize,
+    top: usize,
+    /// The most recent block's address, 0 when there is none.
+    last: usize,
+    stats: Stats,
+    _memory: PhantomData<&'a mut [MaybeUninit<u8>]>,
+}
+
+/// A point to free back to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Marker {
+    top: usize,
+    last: usize,
+    used: usize,
+    requested: usize,
+    live: usize,
+}
+
+impl<'a> Stack<'a> {
+    /// An allocator over `memory`.
+    pub fn new(memory: &'a mut [MaybeUninit<u8>]) -> Self {
+        // SAFETY: the slice is valid and exclusively borrowed for 'a.
+        unsafe { Self::from_raw_parts(memory.as_mut_ptr().cast(), memory.len()) }
+    }
+
+    /// An allocator over `len` bytes at `start`.
+    ///
+    /// # Safety
+    /// The bytes must be valid for reads and writes, used by nothing else for `'a`, and
+    /// `start + len` must not wrap.
+    pub unsafe fn from_raw_parts(start: *mut u8, len: usize) -> Self {
+        let start = start as usize;
+        Self {
+            start,
+            end: start + len,
+            top: start,
+            last: 0,
+            stats: Stats {
+                capacity: len,
+                ..Stats::default()
+            },
+            _memory: PhantomData,
+        }
+    }
+
+    /// The current point.
+    pub fn marker(&self) -> Marker {
+        Marker {
+            top: self.top,
+            last: self.last,
+            used: self.stats.used,
+            requested: self.stats.requested,
+            live: self.stats.live,
+        }
+    }
+
+    /// Frees every block allocated since `marker`. A marker from beyond the current top (one
+    /// already freed past) is refused.
+    pub fn free_to(&mut self, marker: Marker) -> Result<(), FreeError> {
+        if marker.top > self.top || marker.top < self.start {
+            return Err(FreeError::Foreign { addr: marker.top });
+        }
+        self.stats.frees += (self.stats.live.saturating_sub(marker.live)) as u64;
+        self.top = marker.top;
+        self.last = marker.last;
+        self.stats.used = marker.used;
+        self.stats.requested = marker.requested;
+        self.stats.live = marker.live;
+        Ok(())
+    }
+}
+
+impl RawAllocator for Stack<'_> {
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        let align = layout.align().max(align_of::<Header>());
+        let fits = self
+            .top
+            .checked_add(HEADER)
+            .and_then(|t| align_up(t, align))
+            .and_then(|at| Some((at, at.checked_add(layout.size())?)))
+            .filter(|&(_, end)| end <= self.end);
+        let Some((at, end)) = fits else {
+            self.stats.failures += 1;
+            return Err(AllocError::Exhausted {
+                layout,
+                free: self.end - self.top,
+                largest: self.largest_free(),
+            });
+        };
+        let header = Header {
+            prev_top: self.top,
+            prev_last: self.last,
+        };
+        // SAFETY: `at - HEADER .. at` lies inside the memory (at >= top + HEADER, end <= self.end)
+        // and is aligned for Header (at is aligned to at least align_of::<Header>() and HEADER is
+        // a multiple of it); nothing else uses those bytes.
+        unsafe { ((at - HEADER) as *mut Header).write(header) };
+        self.stats.on_alloc(end - self.top, layout.size());
+        self.top = end;
+        self.last = at;
+        Ok(block(at, layout.size()))
+    }
+
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
+        let addr = ptr.as_ptr() as usize;
+        if addr < self.start + HEADER || addr >= self.end {
+            return Err(FreeError::Foreign { addr });
+        }
+        if addr >= self.top || self.last == 0 {
+            // Inside the memory but above the stack: freed already (by a free or a marker).
+            return Err(FreeError::DoubleFree { addr });
+        }
+        if addr != self.last {
+            return Err(FreeError::OutOfOrder {
+                addr,
+                expected: self.last,
+            });
+        }
+        // SAFETY: `addr` is the most recent block, so a header written by `allocate` sits just
+        // before it, inside the memory.
+        let header = unsafe { ((addr - HEADER) as *const Header).read() };
+        self.stats
+            .on_free(self.top - header.prev_top, layout.size());
+        self.top = header.prev_top;
+        self.last = header.prev_last;
+        Ok(())
+    }
+
+    fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn largest_free(&self) -> usize {
+        self.top
+            .checked_add(HEADER)
+            .and_then(|t| align_up(t, align_of::<Header>()))
+            .map_or(0, |at| self.end.saturating_sub(at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(size: usize, align: usize) -> Layout {
+        Layout::from_size_align(size, align).unwrap()
+    }
+
+    #[test]
+    fn frees_in_lifo_order_and_refuses_others() {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 512];
+        let mut s = Stack::new(&mut mem);
+        let a = s.allocate(layout(10, 4)).unwrap().cast::<u8>();
+        let b = s.allocate(layout(20, 64)).unwrap().cast::<u8>();
+        assert_eq!(b.as_ptr() as usize % 64, 0);
+        // SAFETY: `a` is from `s`; the free is refused before anything changes.
+        let err = unsafe { s.deallocate(a, layout(10, 4)) }.unwrap_err();
+        assert_eq!(
+            err,
+            FreeError::OutOfOrder {
+                addr: a.as_ptr() as usize,
+                expected: b.as_ptr() as usize
+            }
+        );
+        assert_eq!(s.stats().live, 2);
+        // SAFETY: LIFO order, layouts as allocated.
+        unsafe {
+            s.deallocate(b, layout(20, 64)).unwrap();
+            s.deallocate(a, layout(10, 4)).unwrap();
+        }
+        assert_eq!(
+            (s.stats().used, s.stats().live, s.stats().requested),
+            (0, 0, 0)
+        );
+        // SAFETY: refused: nothing is live.
+        assert!(matches!(
+            unsafe { s.deallocate(a, layout(10, 4)) },
+            Err(FreeError::DoubleFree { .. })
+        ));
+    }
+
+    #[test]
+    fn markers_free_everything_since() {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 512];
+        let mut s = Stack::new(&mut mem);
+        s.allocate(layout(8, 8)).unwrap();
+        let m = s.marker();
+        let inner = s.allocate(layout(100, 8)).unwrap();
+        s.allocate(layout(100, 8)).unwrap();
+        s.free_to(m).unwrap();
+        assert_eq!(s.stats().live, 1);
+        assert_eq!(s.allocate(layout(100, 8)).unwrap(), inner);
+    }
+
+    #[test]
+    fn exhaustion_is_an_error_and_changes_nothing() {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 64];
+        let mut s = Stack::new(&mut mem);
+        let before = s.marker();
+        assert!(matches!(
+            s.allocate(layout(64, 1)),
+            Err(AllocError::Exhausted { .. })
+        ));
+        assert_eq!(s.marker(), before);
+        assert!(s.allocate(layout(s.largest_free(), 1)).is_ok());
+    }
+}
