@@ -213,10 +213,8 @@ mod tests {
         let mut other = 0u64;
         let foreign = NonNull::from(&mut other).cast::<u8>();
         // SAFETY: refused before anything is touched.
-        assert!(matches!(
-            unsafe { a.deallocate(foreign, layout(8, 8)) },
-            Err(FreeError::Foreign { .. })
-        ));
+        let refused = unsafe { a.deallocate(foreign, layout(8, 8)) };
+        assert!(matches!(refused, Err(FreeError::Foreign { .. })));
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! | [`Stack`] | nested lifetimes; markers; out-of-order frees are reported | O(1) / O(1) LIFO |
 //! | [`Pool`], [`ObjectPool`] | many objects of one size, zero per-block overhead | O(1) / O(1) |
 //!
+//! [`Locked`] adapts any of them to `GlobalAlloc` (behind a `critical-section` lock) and to the
+//! `allocator-api2` `Allocator` trait.
+//!
 //! Every CPU-memory allocator implements [`RawAllocator`]: `allocate` returns the block as a
 //! `NonNull<[u8]>` (its length is what the caller may use, at least the requested size), and
 //! `deallocate` checks, in debug builds, that the pointer is one it handed out and not freed
@@ -19,10 +22,12 @@
 //! exhaustion the handler runs and, if it says so, the request is retried.
 
 mod linear;
+mod locked;
 mod pool;
 mod stack;
 
 pub use linear::{Checkpoint, Linear};
+pub use locked::Locked;
 pub use pool::{ObjectPool, Pool};
 pub use stack::{Marker, Stack};
 
@@ -191,6 +196,31 @@ pub trait RawAllocator {
         let block = self.allocate(layout)?;
         // SAFETY: the block is valid for writes of its whole length and belongs to the caller.
         unsafe { block.cast::<u8>().as_ptr().write_bytes(0, block.len()) };
+        Ok(block)
+    }
+
+    /// Moves a block to a new layout (same alignment): in place where the allocator can,
+    /// otherwise allocate, copy the first `min(old, new)` bytes, free. On error the old block is
+    /// untouched and still owned by the caller.
+    ///
+    /// # Safety
+    /// As for [`deallocate`](Self::deallocate): `ptr` is live, from this allocator, with `old`.
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        let block = self.allocate(new)?;
+        // SAFETY: both blocks are live and distinct (the old one is not freed yet); the copy
+        // stays within the shorter of the two.
+        unsafe {
+            ptr.as_ptr()
+                .copy_to_nonoverlapping(block.cast::<u8>().as_ptr(), old.size().min(new.size()));
+            // A refused free of a block the caller vouched for cannot happen; if it did, the
+            // old block simply stays allocated.
+            let _ = self.deallocate(ptr, old);
+        }
         Ok(block)
     }
 

@@ -260,18 +260,14 @@ mod tests {
         // SAFETY: the misaligned pointer is refused before it is used.
         let inside = unsafe { NonNull::new_unchecked(a.as_ptr().add(1)) };
         // SAFETY: refused by the range check.
-        assert!(matches!(
-            unsafe { p.deallocate(inside, Layout::new::<u32>()) },
-            Err(FreeError::Foreign { .. })
-        ));
+        let refused = unsafe { p.deallocate(inside, Layout::new::<u32>()) };
+        assert!(matches!(refused, Err(FreeError::Foreign { .. })));
         // SAFETY: `a` is live and from `p`.
         unsafe { p.deallocate(a, Layout::new::<u32>()).unwrap() };
         #[cfg(debug_assertions)]
         // SAFETY: refused: already free.
-        assert!(matches!(
-            unsafe { p.deallocate(a, Layout::new::<u32>()) },
-            Err(FreeError::DoubleFree { .. })
-        ));
+        let refused = unsafe { p.deallocate(a, Layout::new::<u32>()) };
+        assert!(matches!(refused, Err(FreeError::DoubleFree { .. })));
         assert_eq!(p.stats().live, 0);
     }
 

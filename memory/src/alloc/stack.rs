@@ -206,10 +206,8 @@ mod tests {
             (0, 0, 0)
         );
         // SAFETY: refused: nothing is live.
-        assert!(matches!(
-            unsafe { s.deallocate(a, layout(10, 4)) },
-            Err(FreeError::DoubleFree { .. })
-        ));
+        let refused = unsafe { s.deallocate(a, layout(10, 4)) };
+        assert!(matches!(refused, Err(FreeError::DoubleFree { .. })));
     }
 
     #[test]

@@ -1,0 +1,157 @@
+//! Adapters: any allocator here as a `GlobalAlloc` behind a `critical-section` lock, and as an
+//! `allocator-api2` `Allocator`, so `Vec`, `Box` and friends can use it.
+//!
+//! ```
+//! use core::mem::MaybeUninit;
+//! use flight_memory::alloc::{Linear, Locked, RawAllocator};
+//!
+//! let mut memory = [MaybeUninit::<u8>::uninit(); 1024];
+//! let heap = Locked::new(Linear::new(&mut memory));
+//! let mut v = allocator_api2::vec::Vec::new_in(&heap);
+//! v.extend_from_slice(&[1u32, 2, 3]);
+//! assert_eq!(heap.with(|a| a.stats().live), 1);
+//! ```
+//!
+//! The lock is a `critical_section::Mutex`: on a console it masks interrupts (the platform
+//! crate provides the implementation), on the host the `std` implementation of
+//! `critical-section` serves. `GlobalAlloc` cannot return errors from `dealloc`, so a refused
+//! free (a foreign pointer or a double free, detected in debug builds) is counted and the last
+//! one kept for [`Locked::free_errors`]; nothing is corrupted.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::{Cell, RefCell};
+use core::ptr::{self, NonNull};
+
+use critical_section::Mutex;
+
+use super::{FreeError, RawAllocator};
+
+/// An allocator shared behind a critical section.
+pub struct Locked<A> {
+    inner: Mutex<RefCell<A>>,
+    free_errors: Mutex<Cell<(u32, Option<FreeError>)>>,
+}
+
+impl<A> Locked<A> {
+    /// Wraps `allocator`; `const`, so it can initialise a `static`.
+    pub const fn new(allocator: A) -> Self {
+        Self {
+            inner: Mutex::new(RefCell::new(allocator)),
+            free_errors: Mutex::new(Cell::new((0, None))),
+        }
+    }
+
+    /// Runs `f` with the allocator, inside the critical section.
+    pub fn with<R>(&self, f: impl FnOnce(&mut A) -> R) -> R {
+        critical_section::with(|cs| f(&mut self.inner.borrow_ref_mut(cs)))
+    }
+
+    /// How many frees were refused, and the last refusal.
+    pub fn free_errors(&self) -> (u32, Option<FreeError>) {
+        critical_section::with(|cs| self.free_errors.borrow(cs).get())
+    }
+
+    fn record(&self, result: Result<(), FreeError>) {
+        if let Err(e) = result {
+            critical_section::with(|cs| {
+                let cell = self.free_errors.borrow(cs);
+                let (n, _) = cell.get();
+                cell.set((n.saturating_add(1), Some(e)));
+            });
+        }
+    }
+}
+
+// SAFETY: every access to the allocator happens inside the critical section, which excludes
+// every other context (interrupts masked on the consoles' single core, a global lock on the
+// host); the allocator hands out disjoint blocks honouring the layout (RawAllocator's contract).
+unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.with(|a| a.allocate(layout))
+            .map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.with(|a| a.allocate_zeroed(layout))
+            .map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if let Some(p) = NonNull::new(ptr) {
+            // SAFETY: GlobalAlloc's contract: `ptr` came from `alloc` with this layout.
+            let result = self.with(|a| unsafe { a.deallocate(p, layout) });
+            self.record(result);
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let (Some(p), Ok(new)) = (
+            NonNull::new(ptr),
+            Layout::from_size_align(new_size, layout.align()),
+        ) else {
+            return ptr::null_mut();
+        };
+        // SAFETY: GlobalAlloc's contract: `ptr` is live, from this allocator, with `layout`.
+        self.with(|a| unsafe { a.reallocate(p, layout, new) })
+            .map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
+    }
+}
+
+// SAFETY: blocks stay valid until deallocated (the allocator never moves or reuses a live
+// block); the allocator is only touched inside the critical section.
+unsafe impl<A: RawAllocator> allocator_api2::alloc::Allocator for Locked<A> {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        self.with(|a| a.allocate(layout))
+            .map_err(|_| allocator_api2::alloc::AllocError)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: Allocator's contract: `ptr` is live, from this allocator, with `layout`.
+        let result = self.with(|a| unsafe { a.deallocate(ptr, layout) });
+        self.record(result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use core::mem::MaybeUninit;
+
+    use super::*;
+    use crate::alloc::{Pool, Stack};
+
+    #[test]
+    fn vec_and_box_use_a_locked_allocator() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 4096];
+        let heap = Locked::new(Stack::new(&mut memory));
+        {
+            let mut v = allocator_api2::vec::Vec::new_in(&heap);
+            v.extend(0..100u32);
+            let b = allocator_api2::boxed::Box::new_in(7u64, &heap);
+            assert_eq!((v.iter().sum::<u32>(), *b), (4950, 7));
+            // LIFO: the box goes first (declared last), then the vec.
+        }
+        assert_eq!(heap.with(|a| a.stats().live), 0);
+        assert_eq!(heap.free_errors().0, 0);
+    }
+
+    #[test]
+    fn global_alloc_refusals_are_counted_not_fatal() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 256];
+        let heap = Locked::new(Pool::new(&mut memory, Layout::new::<u64>()));
+        let layout = Layout::new::<u64>();
+        // SAFETY: GlobalAlloc used as its contract says, except for the deliberate double free,
+        // which the pool refuses (debug builds) before touching anything.
+        unsafe {
+            let p = heap.alloc(layout);
+            assert!(!p.is_null());
+            heap.dealloc(p, layout);
+            let mut foreign = 0u64;
+            heap.dealloc((&raw mut foreign).cast(), layout);
+        }
+        let (count, last) = heap.free_errors();
+        assert_eq!(count, 1);
+        assert!(matches!(last, Some(FreeError::Foreign { .. })));
+    }
+}
