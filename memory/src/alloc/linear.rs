@@ -7,8 +7,12 @@
 //!    blocks, in order     free
 //! ```
 //!
-//! Freeing the most recent block moves `top` back; freeing an older one only updates the
-//! counters (its bytes come back at the next rollback or reset). No per-block metadata.
+//! Freeing the most recent block moves `top` back and gives its bytes back at once; freeing an
+//! older one only counts the call: its bytes (and its place in the counters) come back at the
+//! next rollback or reset, so the counters always describe the blocks not yet reclaimed and a
+//! checkpoint restores them exactly. A free never rolls the top back below the newest
+//! checkpoint, so that checkpoint stays valid. Zero-sized blocks take no bytes and are reclaimed the same
+//! way. No per-block metadata.
 
 use core::alloc::Layout;
 use core::marker::PhantomData;
@@ -23,19 +27,30 @@ pub struct Linear<'a> {
     start: usize,
     end: usize,
     top: usize,
-    /// Start of the most recent block, so that freeing it rolls `top` back.
-    last: Option<usize>,
+    /// The most recent block: its address and the top before it, so that freeing it rolls
+    /// `top` back over the block and its alignment padding.
+    last: Option<(usize, usize)>,
     stats: Stats,
+    /// The live checkpoints, oldest first: (serial, top) each.
+    marks: [(u32, usize); MAX_CHECKPOINTS],
+    depth: usize,
+    serial: u32,
     _memory: PhantomData<&'a mut [MaybeUninit<u8>]>,
 }
 
-/// A point to roll back to.
+/// How many checkpoints may be live at once (nested).
+pub const MAX_CHECKPOINTS: usize = 16;
+
+/// A point to roll back to. Checkpoints nest: rolling back to one discards those taken after
+/// it, and a discarded checkpoint is refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Checkpoint {
     top: usize,
     used: usize,
     requested: usize,
     live: usize,
+    depth: usize,
+    serial: u32,
 }
 
 impl<'a> Linear<'a> {
@@ -62,48 +77,69 @@ impl<'a> Linear<'a> {
                 capacity: len,
                 ..Stats::default()
             },
+            marks: [(0, 0); MAX_CHECKPOINTS],
+            depth: 0,
+            serial: 0,
             _memory: PhantomData,
         }
     }
 
-    /// The current point, to roll back to later.
-    pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
+    /// The current point, to roll back to later; `None` when [`MAX_CHECKPOINTS`] are live.
+    pub fn checkpoint(&mut self) -> Option<Checkpoint> {
+        let slot = self.marks.get_mut(self.depth)?;
+        self.serial = self.serial.wrapping_add(1);
+        *slot = (self.serial, self.top);
+        self.depth += 1;
+        Some(Checkpoint {
             top: self.top,
             used: self.stats.used,
             requested: self.stats.requested,
             live: self.stats.live,
-        }
+            depth: self.depth - 1,
+            serial: self.serial,
+        })
     }
 
     /// Frees everything allocated since `checkpoint` (blocks allocated after it must not be
-    /// used any more). A checkpoint taken after the current point (one already rolled past) is
+    /// used any more) and discards the checkpoints taken after it. A discarded checkpoint is
     /// refused.
     pub fn rollback(&mut self, checkpoint: Checkpoint) -> Result<(), FreeError> {
-        if checkpoint.top > self.top || checkpoint.top < self.start {
+        let live = checkpoint.depth < self.depth
+            && self.marks[checkpoint.depth] == (checkpoint.serial, checkpoint.top);
+        if !live {
             return Err(FreeError::Foreign {
                 addr: checkpoint.top,
             });
         }
-        self.stats.frees += (self.stats.live - checkpoint.live.min(self.stats.live)) as u64;
-        self.top = checkpoint.top;
-        self.stats.used = checkpoint.used;
-        self.stats.requested = checkpoint.requested;
-        self.stats.live = checkpoint.live;
-        self.last = None;
+        self.depth = checkpoint.depth;
+        self.restore(
+            checkpoint.top,
+            checkpoint.used,
+            checkpoint.requested,
+            checkpoint.live,
+        );
         Ok(())
     }
 
-    /// Frees everything.
+    /// Frees everything, and discards every checkpoint.
     pub fn reset(&mut self) {
-        let start = Checkpoint {
-            top: self.start,
-            used: 0,
-            requested: 0,
-            live: 0,
-        };
-        // A checkpoint at the start is always valid.
-        let _ = self.rollback(start);
+        self.depth = 0;
+        self.restore(self.start, 0, 0, 0);
+    }
+
+    fn restore(&mut self, top: usize, used: usize, requested: usize, live: usize) {
+        self.top = top;
+        self.stats.used = used;
+        self.stats.requested = requested;
+        self.stats.live = live;
+        self.last = None;
+    }
+
+    /// The lowest address a free may roll the top back to: the newest checkpoint's top.
+    fn floor(&self) -> usize {
+        self.depth
+            .checked_sub(1)
+            .map_or(self.start, |d| self.marks[d].1)
     }
 }
 
@@ -120,26 +156,41 @@ impl RawAllocator for Linear<'_> {
                 largest: self.largest_free(),
             });
         };
+        if layout.size() == 0 {
+            // Zero-sized blocks take no bytes and never become the block a free rolls back.
+            self.stats.on_alloc(0, 0);
+            return Ok(block(at, 0));
+        }
         self.stats.on_alloc(end - self.top, layout.size());
-        self.last = Some(at);
+        self.last = Some((at, self.top));
         self.top = end;
         Ok(block(at, layout.size()))
     }
 
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         let addr = ptr.as_ptr() as usize;
-        if addr < self.start || addr > self.top || addr + layout.size() > self.top {
+        let limit = if layout.size() == 0 {
+            self.end
+        } else {
+            self.top
+        };
+        if addr < self.start || addr > limit || addr + layout.size() > limit {
             return Err(FreeError::Foreign { addr });
         }
-        if self.last == Some(addr) {
-            // The most recent block: its bytes (and its alignment padding) come back now.
-            let reserved = self.top - addr;
-            self.top = addr;
+        let floor = self.floor();
+        let reclaim = self
+            .last
+            .filter(|&(last, prev_top)| last == addr && layout.size() > 0 && prev_top >= floor);
+        if let Some((last, prev_top)) = reclaim {
+            // The most recent block: its bytes and its alignment padding come back now.
+            debug_assert_eq!(last, addr);
+            let reserved = self.top - prev_top;
+            self.top = prev_top;
             self.stats.on_free(reserved, layout.size());
             self.last = None;
         } else {
-            // An older block: its bytes come back at the next rollback or reset.
-            self.stats.on_free(0, layout.size());
+            // An older block: reclaimed at the next rollback or reset.
+            self.stats.frees += 1;
         }
         Ok(())
     }
@@ -166,7 +217,7 @@ mod tests {
         let mut mem = [MaybeUninit::<u8>::uninit(); 256];
         let mut a = Linear::new(&mut mem);
         let x = a.allocate(layout(3, 1)).unwrap();
-        let cp = a.checkpoint();
+        let cp = a.checkpoint().unwrap();
         let y = a.allocate(layout(8, 16)).unwrap();
         assert_eq!(y.cast::<u8>().as_ptr() as usize % 16, 0);
         assert!(y.cast::<u8>().as_ptr() as usize >= x.cast::<u8>().as_ptr() as usize + 3);
@@ -222,8 +273,19 @@ mod tests {
         let mut mem = [MaybeUninit::<u8>::uninit(); 64];
         let mut a = Linear::new(&mut mem);
         a.allocate(layout(8, 1)).unwrap();
-        let late = a.checkpoint();
+        let early = a.checkpoint().unwrap();
+        let late = a.checkpoint().unwrap();
+        a.rollback(early).unwrap();
+        assert!(
+            a.rollback(late).is_err(),
+            "discarded by the rollback to an older one"
+        );
+        let again = a.checkpoint().unwrap();
         a.reset();
-        assert!(a.rollback(late).is_err());
+        assert!(a.rollback(again).is_err());
+        for _ in 0..MAX_CHECKPOINTS {
+            assert!(a.checkpoint().is_some());
+        }
+        assert!(a.checkpoint().is_none());
     }
 }

@@ -26,7 +26,7 @@ mod locked;
 mod pool;
 mod stack;
 
-pub use linear::{Checkpoint, Linear};
+pub use linear::{Checkpoint, Linear, MAX_CHECKPOINTS};
 pub use locked::Locked;
 pub use pool::{ObjectPool, Pool};
 pub use stack::{Marker, Stack};

@@ -139,8 +139,9 @@ impl RawAllocator for Stack<'_> {
         if addr < self.start + HEADER || addr >= self.end {
             return Err(FreeError::Foreign { addr });
         }
-        if addr >= self.top || self.last == 0 {
-            // Inside the memory but above the stack: freed already (by a free or a marker).
+        if self.last == 0 || addr > self.last {
+            // Inside the memory but above the most recent block: freed already (by a free or a
+            // marker).
             return Err(FreeError::DoubleFree { addr });
         }
         if addr != self.last {
