@@ -21,12 +21,7 @@ pub struct UnknownPlatform(pub String);
 impl std::fmt::Display for UnknownPlatform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let known: Vec<&str> = PLATFORMS.iter().map(|(n, _)| *n).collect();
-        write!(
-            f,
-            "unknown platform `{}` (known: {})",
-            self.0,
-            known.join(", ")
-        )
+        write!(f, "unknown platform `{}` (known: {})", self.0, known.join(", "))
     }
 }
 

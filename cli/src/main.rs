@@ -27,10 +27,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Platforms => {
             for (name, map) in flight_cli::PLATFORMS {
-                let ram: u64 = map
-                    .regions_of(flight_memory::RegionKind::Main)
-                    .map(|r| r.size().get())
-                    .sum();
+                let ram: u64 = map.regions_of(flight_memory::RegionKind::Main).map(|r| r.size().get()).sum();
                 println!(
                     "{name:<10} {} main RAM, {} regions",
                     flight_memory::ByteSize::bytes(ram),

@@ -5,10 +5,7 @@
 use std::process::Command;
 
 fn flight(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_flight"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flight")).args(args).output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -22,20 +19,14 @@ fn map_prints_the_psx_map() {
     assert!(ok);
     assert!(out.starts_with("psx memory map\n"), "{out}");
     assert!(out.contains("view kseg1    0xa000_0000 uncached"), "{out}");
-    assert!(
-        out.contains("vram           video         1 MiB at gpu"),
-        "{out}"
-    );
+    assert!(out.contains("vram           video         1 MiB at gpu"), "{out}");
 }
 
 #[test]
 fn an_unknown_platform_is_an_error_that_lists_the_known_ones() {
     let (ok, out, err) = flight(&["map", "gamecube"]);
     assert!(!ok && out.is_empty());
-    assert!(
-        err.contains("unknown platform `gamecube` (known: psx, psp-1000, psp-2000, dreamcast)"),
-        "{err}"
-    );
+    assert!(err.contains("unknown platform `gamecube` (known: psx, psp-1000, psp-2000, dreamcast)"), "{err}");
 }
 
 #[test]

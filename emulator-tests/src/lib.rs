@@ -154,14 +154,10 @@ pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> RunResult 
         }
         console.push(line.to_string());
         match parsed {
-            Some(Line::Passed { name }) => tests.push(TestOutcome {
-                name: name.into(),
-                failure: None,
-            }),
-            Some(Line::Failed { name, why }) => tests.push(TestOutcome {
-                name: name.into(),
-                failure: Some(why.into()),
-            }),
+            Some(Line::Passed { name }) => tests.push(TestOutcome { name: name.into(), failure: None }),
+            Some(Line::Failed { name, why }) => {
+                tests.push(TestOutcome { name: name.into(), failure: Some(why.into()) })
+            }
             Some(Line::Summary { passed, failed, .. }) => summary = Some((passed, failed)),
             Some(Line::Panic(p)) => panic = Some(p.to_string()),
             Some(Line::Crash(c)) => crash = Some(c.to_string()),
@@ -174,11 +170,7 @@ pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> RunResult 
             }
         }
     }
-    let failed: Vec<&str> = tests
-        .iter()
-        .filter(|t| t.failure.is_some())
-        .map(|t| t.name.as_str())
-        .collect();
+    let failed: Vec<&str> = tests.iter().filter(|t| t.failure.is_some()).map(|t| t.name.as_str()).collect();
     let (kind, detail) = if let Some(c) = crash {
         (Kind::Crash, c)
     } else if let Some(p) = panic {
@@ -195,40 +187,24 @@ pub fn classify(lines: &[String], stop: &Stop, unprefix: Unprefix) -> RunResult 
                     tests.len()
                 ),
             ),
-            Some((p, f)) => (
-                Kind::Fail,
-                format!("{p} passed, {f} failed: {}", failed.join(", ")),
-            ),
-            None if failed.is_empty() && tests.is_empty() => {
-                (Kind::Pass, "finished (no tests)".into())
-            }
-            None => (
-                Kind::Fail,
-                format!("no summary line; failed: {}", failed.join(", ")),
-            ),
+            Some((p, f)) => (Kind::Fail, format!("{p} passed, {f} failed: {}", failed.join(", "))),
+            None if failed.is_empty() && tests.is_empty() => (Kind::Pass, "finished (no tests)".into()),
+            None => (Kind::Fail, format!("no summary line; failed: {}", failed.join(", "))),
         }
     } else {
         match stop {
-            Stop::Exited(status) => (
-                Kind::Crash,
-                format!("the emulator exited ({status}) before the end marker"),
-            ),
+            Stop::Exited(status) => {
+                (Kind::Crash, format!("the emulator exited ({status}) before the end marker"))
+            }
             Stop::Timeout(t) => (
                 Kind::Hang,
                 format!(
                     "no end marker within {:.0} s{}",
                     t.as_secs_f64(),
-                    if began {
-                        String::new()
-                    } else {
-                        " (the image printed nothing)".into()
-                    }
+                    if began { String::new() } else { " (the image printed nothing)".into() }
                 ),
             ),
-            Stop::End | Stop::Report => (
-                Kind::Hang,
-                "the output stopped without an end marker".into(),
-            ),
+            Stop::End | Stop::Report => (Kind::Hang, "the output stopped without an end marker".into()),
         }
     };
     RunResult {
@@ -262,43 +238,18 @@ mod tests {
 
     #[test]
     fn each_kind_is_told_apart() {
-        assert_eq!(
-            kind(PASS, Stop::End),
-            (Kind::Pass, "2 passed, 0 failed".into())
-        );
-        let fail = PASS
-            .replace("test b ... ok", "test b ... FAILED: no")
-            .replace("2 passed, 0", "1 passed, 1");
-        assert_eq!(
-            kind(&fail, Stop::End),
-            (Kind::Fail, "1 passed, 1 failed: b".into())
-        );
+        assert_eq!(kind(PASS, Stop::End), (Kind::Pass, "2 passed, 0 failed".into()));
+        let fail =
+            PASS.replace("test b ... ok", "test b ... FAILED: no").replace("2 passed, 0", "1 passed, 1");
+        assert_eq!(kind(&fail, Stop::End), (Kind::Fail, "1 passed, 1 failed: b".into()));
         let panic = " * @@BEGIN@@\n * panicked at src/x.rs:3:5:\n * boom";
-        assert_eq!(
-            kind(panic, Stop::Report),
-            (Kind::Panic, "panicked at src/x.rs:3:5: boom".into())
-        );
+        assert_eq!(kind(panic, Stop::Report), (Kind::Panic, "panicked at src/x.rs:3:5: boom".into()));
         let crash = " * @@BEGIN@@\n * !!! CPU exception: breakpoint (code 9) at epc 0x8001_0010";
         assert_eq!(kind(crash, Stop::Report).0, Kind::Crash);
-        let (k, d) = kind(
-            " * @@BEGIN@@\n * test a ... ok",
-            Stop::Exited("signal 11".into()),
-        );
-        assert_eq!(
-            (k, d.as_str()),
-            (
-                Kind::Crash,
-                "the emulator exited (signal 11) before the end marker"
-            )
-        );
+        let (k, d) = kind(" * @@BEGIN@@\n * test a ... ok", Stop::Exited("signal 11".into()));
+        assert_eq!((k, d.as_str()), (Kind::Crash, "the emulator exited (signal 11) before the end marker"));
         let (k, d) = kind(" * Running", Stop::Timeout(Duration::from_secs(5)));
-        assert_eq!(
-            (k, d.as_str()),
-            (
-                Kind::Hang,
-                "no end marker within 5 s (the image printed nothing)"
-            )
-        );
+        assert_eq!((k, d.as_str()), (Kind::Hang, "no end marker within 5 s (the image printed nothing)"));
     }
 
     #[test]
@@ -306,27 +257,14 @@ mod tests {
         let lying = PASS.replace("2 passed", "3 passed");
         assert_eq!(kind(&lying, Stop::End).0, Kind::Fail);
         let missing = PASS.replace(" * psx: 2 passed, 0 failed\n", "");
-        assert_eq!(
-            kind(&missing, Stop::End).0,
-            Kind::Fail,
-            "tests without a summary are not a pass"
-        );
+        assert_eq!(kind(&missing, Stop::End).0, Kind::Fail, "tests without a summary are not a pass");
     }
 
     #[test]
     fn console_output_excludes_the_emulator_log() {
-        let RunResult {
-            console,
-            tests,
-            summary,
-            ..
-        } = classify(&lines(PASS), &Stop::End, |l| {
-            l.strip_prefix(" * ").unwrap_or(l)
-        });
-        assert_eq!(
-            console,
-            ["test a ... ok", "test b ... ok", "psx: 2 passed, 0 failed"]
-        );
+        let RunResult { console, tests, summary, .. } =
+            classify(&lines(PASS), &Stop::End, |l| l.strip_prefix(" * ").unwrap_or(l));
+        assert_eq!(console, ["test a ... ok", "test b ... ok", "psx: 2 passed, 0 failed"]);
         assert_eq!(tests.len(), 2);
         assert_eq!(summary, Some((2, 0)));
     }

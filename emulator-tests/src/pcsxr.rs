@@ -19,11 +19,8 @@ use crate::process::{self, Guard};
 /// Where Debian installs the emulator.
 pub const PCSXR: &str = "/usr/games/pcsxr";
 /// Folders where Debian's pcsxr plugins may live.
-const PLUGIN_DIRS: &[&str] = &[
-    "/usr/lib/x86_64-linux-gnu/psemu",
-    "/usr/lib/aarch64-linux-gnu/psemu",
-    "/usr/lib/psemu",
-];
+const PLUGIN_DIRS: &[&str] =
+    &["/usr/lib/x86_64-linux-gnu/psemu", "/usr/lib/aarch64-linux-gnu/psemu", "/usr/lib/psemu"];
 
 /// Something that stopped a run from starting.
 #[derive(Debug)]
@@ -80,25 +77,13 @@ struct Xvfb {
 impl Xvfb {
     fn start() -> Result<Self, Error> {
         let mut cmd = Command::new("Xvfb");
-        cmd.args([
-            "-displayfd",
-            "1",
-            "-nolisten",
-            "tcp",
-            "-screen",
-            "0",
-            "640x480x24",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-        let mut guard = Guard::spawn(&mut cmd)
-            .map_err(|e| Error::Missing(format!("cannot start Xvfb: {e}")))?;
-        let pipe = guard
-            .child()
-            .stdout
-            .take()
-            .ok_or_else(|| Error::Xvfb("no pipe".into()))?;
+        cmd.args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "640x480x24"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut guard =
+            Guard::spawn(&mut cmd).map_err(|e| Error::Missing(format!("cannot start Xvfb: {e}")))?;
+        let pipe = guard.child().stdout.take().ok_or_else(|| Error::Xvfb("no pipe".into()))?;
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
             let mut pipe = BufReader::new(pipe);
@@ -107,15 +92,12 @@ impl Xvfb {
             let _ = tx.send(read.map(|_| (line, pipe)));
         });
         match rx.recv_timeout(Duration::from_secs(15)) {
-            Ok(Ok((line, pipe))) if !line.trim().is_empty() => Ok(Self {
-                guard,
-                display: format!(":{}", line.trim()),
-                _pipe: pipe,
-            }),
-            Ok(Ok(_)) => Err(Error::Xvfb(format!(
-                "it exited (pid {}) without a display number",
-                guard.pid()
-            ))),
+            Ok(Ok((line, pipe))) if !line.trim().is_empty() => {
+                Ok(Self { guard, display: format!(":{}", line.trim()), _pipe: pipe })
+            }
+            Ok(Ok(_)) => {
+                Err(Error::Xvfb(format!("it exited (pid {}) without a display number", guard.pid())))
+            }
             Ok(Err(e)) => Err(Error::Xvfb(e.to_string())),
             Err(_) => Err(Error::Xvfb("no display number within 15 s".into())),
         }
@@ -131,22 +113,16 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         .iter()
         .map(PathBuf::from)
         .find(|d| d.join("libpeopsxgl.so").exists())
-        .ok_or_else(|| {
-            Error::Missing("pcsxr's OpenGL GPU plugin libpeopsxgl.so was not found".into())
-        })?;
-    let image = image
-        .canonicalize()
-        .map_err(|e| Error::Missing(format!("image {}: {e}", image.display())))?;
+        .ok_or_else(|| Error::Missing("pcsxr's OpenGL GPU plugin libpeopsxgl.so was not found".into()))?;
+    let image =
+        image.canonicalize().map_err(|e| Error::Missing(format!("image {}: {e}", image.display())))?;
     let home = tempfile::tempdir()?;
     let cfg_dir = home.path().join(".pcsxr");
     std::fs::create_dir_all(cfg_dir.join("plugins"))?;
     std::fs::create_dir_all(cfg_dir.join("memcards"))?;
     std::fs::write(cfg_dir.join("pcsxr.cfg"), config(&plugins))?;
     // Keys must follow a newline in this file.
-    std::fs::write(
-        cfg_dir.join("plugins/gpuPeopsMesaGL.cfg"),
-        "\nUseFrameLimit = 0\n",
-    )?;
+    std::fs::write(cfg_dir.join("plugins/gpuPeopsMesaGL.cfg"), "\nUseFrameLimit = 0\n")?;
 
     let x = Xvfb::start()?;
     let mut cmd = Command::new("stdbuf");
@@ -156,13 +132,7 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         .env("HOME", home.path())
         .env("DISPLAY", &x.display)
         .env("SDL_AUDIODRIVER", "dummy");
-    let mut result = process::run(
-        &mut cmd,
-        process::Options {
-            unprefix,
-            ..process::Options::new(timeout)
-        },
-    )?;
+    let mut result = process::run(&mut cmd, process::Options { unprefix, ..process::Options::new(timeout) })?;
     result.pids.push(x.guard.pid());
     drop(x);
     Ok(result)

@@ -24,9 +24,7 @@ impl Guard {
     /// Starts `cmd` as the leader of a new process group.
     pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
         cmd.process_group(0);
-        Ok(Self {
-            child: cmd.spawn()?,
-        })
+        Ok(Self { child: cmd.spawn()? })
     }
 
     /// The child.
@@ -85,12 +83,7 @@ pub struct Options {
 impl Options {
     /// Options with no line prefix and no exit grace.
     pub fn new(timeout: Duration) -> Self {
-        Self {
-            timeout,
-            unprefix: |l| l,
-            exit_grace: Duration::ZERO,
-            console_on_stderr: true,
-        }
+        Self { timeout, unprefix: |l| l, exit_grace: Duration::ZERO, console_on_stderr: true }
     }
 }
 
@@ -98,16 +91,9 @@ impl Options {
 /// timeout, whichever comes first, and classifies what it printed. `stdout` and `stderr` are
 /// both read.
 pub fn run(cmd: &mut Command, options: Options) -> std::io::Result<RunResult> {
-    let Options {
-        timeout,
-        unprefix,
-        exit_grace,
-        console_on_stderr,
-    } = options;
+    let Options { timeout, unprefix, exit_grace, console_on_stderr } = options;
     let start = Instant::now();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut guard = Guard::spawn(cmd)?;
     let pid = guard.pid();
     let (tx, rx) = mpsc::channel::<(bool, String)>();
@@ -120,10 +106,7 @@ pub fn run(cmd: &mut Command, options: Options) -> std::io::Result<RunResult> {
         readers.push(thread::spawn(move || {
             for line in BufReader::new(stream).split(b'\n') {
                 let Ok(line) = line else { break };
-                if tx
-                    .send((is_err, String::from_utf8_lossy(&line).into_owned()))
-                    .is_err()
-                {
+                if tx.send((is_err, String::from_utf8_lossy(&line).into_owned())).is_err() {
                     break;
                 }
             }
@@ -140,11 +123,7 @@ pub fn run(cmd: &mut Command, options: Options) -> std::io::Result<RunResult> {
     let stop = loop {
         let now = Instant::now();
         if now >= deadline {
-            break if reported {
-                Stop::Report
-            } else {
-                Stop::Timeout(timeout)
-            };
+            break if reported { Stop::Report } else { Stop::Timeout(timeout) };
         }
         match rx.recv_timeout(deadline - now) {
             Ok((true, line)) if !console_on_stderr => log_only.push(line),
@@ -167,14 +146,8 @@ pub fn run(cmd: &mut Command, options: Options) -> std::io::Result<RunResult> {
             Err(RecvTimeoutError::Disconnected) => {
                 let status = guard.child().wait();
                 exit_code = status.as_ref().ok().and_then(|s| s.code());
-                let status = status
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|e| e.to_string());
-                break if reported {
-                    Stop::Report
-                } else {
-                    Stop::Exited(status)
-                };
+                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                break if reported { Stop::Report } else { Stop::Exited(status) };
             }
         }
     };
@@ -219,23 +192,19 @@ mod tests {
     #[test]
     fn a_passing_stream_stops_at_the_end_marker() {
         let r = run(
-            &mut sh("echo @@BEGIN@@; echo 'test a ... ok'; echo 'x: 1 passed, 0 failed'; echo @@END@@; sleep 30"),
-            opts(Duration::from_secs(10)))
+            &mut sh(
+                "echo @@BEGIN@@; echo 'test a ... ok'; echo 'x: 1 passed, 0 failed'; echo @@END@@; sleep 30",
+            ),
+            opts(Duration::from_secs(10)),
+        )
         .unwrap();
         assert_eq!(r.kind, Kind::Pass, "{r}");
-        assert!(
-            r.run_time < Duration::from_secs(5),
-            "did not stop at the end marker: {r}"
-        );
+        assert!(r.run_time < Duration::from_secs(5), "did not stop at the end marker: {r}");
     }
 
     #[test]
     fn an_emulator_that_dies_is_a_crash() {
-        let r = run(
-            &mut sh("echo @@BEGIN@@; kill -SEGV $$"),
-            opts(Duration::from_secs(10)),
-        )
-        .unwrap();
+        let r = run(&mut sh("echo @@BEGIN@@; kill -SEGV $$"), opts(Duration::from_secs(10))).unwrap();
         assert_eq!(r.kind, Kind::Crash, "{r}");
         assert!(r.detail.contains("signal: 11"), "{r}");
     }
@@ -248,10 +217,7 @@ mod tests {
         let r = run(&mut sh(&script), opts(Duration::from_millis(500))).unwrap();
         assert_eq!(r.kind, Kind::Hang, "{r}");
         thread::sleep(Duration::from_secs(3));
-        assert!(
-            !std::path::Path::new(&marker).exists(),
-            "a process of the group survived the kill"
-        );
+        assert!(!std::path::Path::new(&marker).exists(), "a process of the group survived the kill");
     }
 
     #[test]
@@ -261,10 +227,7 @@ mod tests {
             opts(Duration::from_secs(10)),
         )
         .unwrap();
-        assert_eq!(
-            (r.kind, r.detail.as_str()),
-            (Kind::Panic, "panicked at a.rs:1:1: oh no")
-        );
+        assert_eq!((r.kind, r.detail.as_str()), (Kind::Panic, "panicked at a.rs:1:1: oh no"));
         assert!(r.run_time < Duration::from_secs(5), "{r}");
     }
 }

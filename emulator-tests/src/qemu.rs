@@ -31,13 +31,8 @@ pub fn run_lm3s6965(image: &Path, timeout: Duration) -> std::io::Result<RunResul
     ])
     .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
     .arg(image);
-    let mut r = process::run(
-        &mut cmd,
-        Options {
-            exit_grace: Duration::from_secs(5),
-            ..Options::new(timeout)
-        },
-    )?;
+    let mut r =
+        process::run(&mut cmd, Options { exit_grace: Duration::from_secs(5), ..Options::new(timeout) })?;
     agree_with_exit_status(&mut r);
     Ok(r)
 }
@@ -48,10 +43,7 @@ fn agree_with_exit_status(r: &mut RunResult) {
         (Kind::Pass, Some(0)) | (Kind::Hang, _) => {}
         (Kind::Pass, code) => {
             r.kind = Kind::Fail;
-            r.detail = format!(
-                "{}, but the semihosting exit status is {code:?}, not 0",
-                r.detail
-            );
+            r.detail = format!("{}, but the semihosting exit status is {code:?}, not 0", r.detail);
         }
         (_, Some(0)) => r.detail = format!("{} (and yet the exit status is 0)", r.detail),
         _ => {}
@@ -78,15 +70,7 @@ mod tests {
         assert_eq!(result(PASS, Some(0)).kind, Kind::Pass);
         let r = result(PASS, Some(1));
         assert_eq!(r.kind, Kind::Fail);
-        assert!(
-            r.detail.contains("exit status is Some(1), not 0"),
-            "{}",
-            r.detail
-        );
-        assert_eq!(
-            result(PASS, None).kind,
-            Kind::Fail,
-            "qemu killed before it exited"
-        );
+        assert!(r.detail.contains("exit status is Some(1), not 0"), "{}", r.detail);
+        assert_eq!(result(PASS, None).kind, Kind::Fail, "qemu killed before it exited");
     }
 }

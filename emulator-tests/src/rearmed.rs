@@ -50,14 +50,10 @@ impl std::error::Error for Error {}
 pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
     let core = core_dir();
     if !core.is_dir() {
-        return Err(Error::Missing(format!(
-            "the pcsx_rearmed core is not installed in {}",
-            core.display()
-        )));
+        return Err(Error::Missing(format!("the pcsx_rearmed core is not installed in {}", core.display())));
     }
-    let image = image
-        .canonicalize()
-        .map_err(|e| Error::Missing(format!("image {}: {e}", image.display())))?;
+    let image =
+        image.canonicalize().map_err(|e| Error::Missing(format!("image {}: {e}", image.display())))?;
     let mut cmd = Command::new("node");
     cmd.arg(harness())
         .arg("--core")
@@ -69,10 +65,7 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         // The harness's own limit lies beyond ours: the runner, not the harness, calls a hang.
         .arg("--timeout")
         .arg((timeout.as_secs() + 30).to_string());
-    let options = Options {
-        exit_grace: Duration::from_secs(2),
-        console_on_stderr: false,
-        ..Options::new(timeout)
-    };
+    let options =
+        Options { exit_grace: Duration::from_secs(2), console_on_stderr: false, ..Options::new(timeout) };
     process::run(&mut cmd, options).map_err(Error::Io)
 }

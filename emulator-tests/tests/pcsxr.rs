@@ -11,14 +11,9 @@ use std::time::Duration;
 use flight_emulator_tests::{Kind, RunResult, pcsxr};
 
 fn boot(name: &str, timeout: u64) -> RunResult {
-    let image = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/images/psx")
-        .join(format!("{name}.exe"));
-    assert!(
-        image.exists(),
-        "{} is missing: run `cargo xtask build --console psx`",
-        image.display()
-    );
+    let image =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/images/psx").join(format!("{name}.exe"));
+    assert!(image.exists(), "{} is missing: run `cargo xtask build --console psx`", image.display());
     pcsxr::run(&image, Duration::from_secs(timeout))
         .unwrap_or_else(|e| panic!("pcsxr could not run {name}: {e}"))
 }
@@ -27,10 +22,7 @@ fn boot(name: &str, timeout: u64) -> RunResult {
 fn nothing_left_running(r: &RunResult) {
     assert_eq!(r.pids.len(), 2, "pcsxr and Xvfb: {:?}", r.pids);
     for pid in &r.pids {
-        assert!(
-            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-            "process {pid} is still there"
-        );
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "process {pid} is still there");
     }
 }
 
@@ -49,12 +41,7 @@ fn the_suite_passes() {
 fn a_failing_test_is_a_fail() {
     let r = boot("fails", 30);
     assert_eq!(r.kind, Kind::Fail, "{r}");
-    let failed: Vec<_> = r
-        .tests
-        .iter()
-        .filter(|t| t.failure.is_some())
-        .map(|t| t.name.as_str())
-        .collect();
+    let failed: Vec<_> = r.tests.iter().filter(|t| t.failure.is_some()).map(|t| t.name.as_str()).collect();
     assert_eq!(failed, ["two_is_three"], "{r}");
 }
 
@@ -63,11 +50,7 @@ fn a_failing_test_is_a_fail() {
 fn a_panic_is_a_panic_with_its_message() {
     let r = boot("panics", 30);
     assert_eq!(r.kind, Kind::Panic, "{r}");
-    assert!(
-        r.detail
-            .contains("deliberate panic: index 3 of a table of 3"),
-        "{r}"
-    );
+    assert!(r.detail.contains("deliberate panic: index 3 of a table of 3"), "{r}");
     assert!(r.detail.contains("deliberate.rs:"), "{r}");
 }
 
@@ -85,10 +68,7 @@ fn an_emulator_that_dies_is_a_crash() {
 fn no_end_marker_is_a_hang_after_the_timeout() {
     let r = boot("hangs", 3);
     assert_eq!(r.kind, Kind::Hang, "{r}");
-    assert!(
-        r.run_time >= Duration::from_secs(3) && r.run_time < Duration::from_secs(10),
-        "{r}"
-    );
+    assert!(r.run_time >= Duration::from_secs(3) && r.run_time < Duration::from_secs(10), "{r}");
     assert!(r.boot_time.is_some(), "the image did begin: {r}");
     nothing_left_running(&r);
 }

@@ -14,18 +14,11 @@ fn boot(name: &str, timeout: u64) -> RunResult {
     let image = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../target/images/cortex-m")
         .join(format!("{name}.elf"));
-    assert!(
-        image.exists(),
-        "{} is missing: run `cargo xtask build --console cortex-m`",
-        image.display()
-    );
+    assert!(image.exists(), "{} is missing: run `cargo xtask build --console cortex-m`", image.display());
     let r = qemu::run_lm3s6965(&image, Duration::from_secs(timeout))
         .unwrap_or_else(|e| panic!("qemu could not run {name}: {e}"));
     for pid in &r.pids {
-        assert!(
-            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-            "qemu {pid} is still there"
-        );
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "qemu {pid} is still there");
     }
     r
 }
@@ -34,12 +27,7 @@ fn boot(name: &str, timeout: u64) -> RunResult {
 #[ignore = "needs the Cortex-M images and qemu: cargo xtask test"]
 fn the_suite_passes_and_exits_with_status_0() {
     let r = boot("suite", 30);
-    assert_eq!(
-        (r.kind, r.exit_code),
-        (Kind::Pass, Some(0)),
-        "{r}\n{}",
-        r.log.join("\n")
-    );
+    assert_eq!((r.kind, r.exit_code), (Kind::Pass, Some(0)), "{r}\n{}", r.log.join("\n"));
     assert!(r.summary.is_some_and(|(p, f)| p >= 6 && f == 0), "{r}");
 }
 
@@ -55,11 +43,7 @@ fn a_failing_test_is_a_fail_with_status_1() {
 fn a_panic_is_a_panic() {
     let r = boot("panics", 30);
     assert_eq!(r.kind, Kind::Panic, "{r}");
-    assert!(
-        r.detail
-            .contains("deliberate panic: index 3 of a table of 3"),
-        "{r}"
-    );
+    assert!(r.detail.contains("deliberate panic: index 3 of a table of 3"), "{r}");
 }
 
 #[test]

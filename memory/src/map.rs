@@ -95,25 +95,25 @@ pub struct View {
     pub base: Address,
     /// Whether accesses through this view go through the cache.
     pub cached: bool,
+    /// Whether only privileged (kernel-mode) code may use this view; user programs fault.
+    pub privileged: bool,
 }
 
 impl View {
     /// A cached view at `base`.
     pub const fn cached(name: &'static str, base: u64) -> Self {
-        Self {
-            name,
-            base: Address::new(base),
-            cached: true,
-        }
+        Self { name, base: Address::new(base), cached: true, privileged: false }
     }
 
     /// An uncached view at `base`.
     pub const fn uncached(name: &'static str, base: u64) -> Self {
-        Self {
-            name,
-            base: Address::new(base),
-            cached: false,
-        }
+        Self { name, base: Address::new(base), cached: false, privileged: false }
+    }
+
+    /// The same view, usable by privileged (kernel-mode) code only.
+    pub const fn privileged(mut self) -> Self {
+        self.privileged = true;
+        self
     }
 }
 
@@ -167,12 +167,7 @@ impl Region {
     }
 
     /// A region in a device's private address space: not CPU-addressable, reached by DMA.
-    pub const fn device(
-        name: &'static str,
-        kind: RegionKind,
-        device: &'static str,
-        size: ByteSize,
-    ) -> Self {
+    pub const fn device(name: &'static str, kind: RegionKind, device: &'static str, size: ByteSize) -> Self {
         let mut r = Self::cpu(name, kind, 0, size);
         r.space = AddressSpace::Device(device);
         r.attributes.cpu_addressable = false;
@@ -335,10 +330,7 @@ impl fmt::Display for MapError {
         match *self {
             Self::EmptyRegion { region } => write!(f, "region `{region}` has size zero"),
             Self::RegionsOverlap { first, second } => {
-                write!(
-                    f,
-                    "regions `{first}` and `{second}` overlap in the same address space"
-                )
+                write!(f, "regions `{first}` and `{second}` overlap in the same address space")
             }
             Self::ViewsOverlap { first, second } => write!(
                 f,
@@ -346,20 +338,14 @@ impl fmt::Display for MapError {
                 first.0, first.1, second.0, second.1
             ),
             Self::ViewWraps { region, view } => {
-                write!(
-                    f,
-                    "view `{region}/{view}` runs past the end of the address space"
-                )
+                write!(f, "view `{region}/{view}` runs past the end of the address space")
             }
             Self::ViewsDisagreeWithAccess { region } => write!(
                 f,
                 "region `{region}`: a CPU-addressable region needs at least one view, a device region none"
             ),
             Self::ReservedOutside { region, owner } => {
-                write!(
-                    f,
-                    "region `{region}`: the part reserved for `{owner}` lies OUTSIDE it"
-                )
+                write!(f, "region `{region}`: the part reserved for `{owner}` lies OUTSIDE it")
             }
             Self::DuplicateName { region } => write!(f, "two regions are called `{region}`"),
         }
@@ -393,9 +379,7 @@ impl MemoryMap {
 
     /// Every (region, view) pair.
     fn views(&self) -> impl Iterator<Item = (&Region, &View)> {
-        self.regions
-            .iter()
-            .flat_map(|r| r.views.iter().map(move |v| (r, v)))
+        self.regions.iter().flat_map(|r| r.views.iter().map(move |v| (r, v)))
     }
 
     /// The region, view and offset a CPU address falls in, if any.
@@ -423,31 +407,18 @@ impl MemoryMap {
             }
             for v in r.views {
                 if r.view_span(v).is_none() {
-                    return Err(MapError::ViewWraps {
-                        region: r.name,
-                        view: v.name,
-                    });
+                    return Err(MapError::ViewWraps { region: r.name, view: v.name });
                 }
             }
-            if let Some(res) = r
-                .reserved
-                .iter()
-                .find(|res| !r.span.contains_span(res.span))
-            {
-                return Err(MapError::ReservedOutside {
-                    region: r.name,
-                    owner: res.owner,
-                });
+            if let Some(res) = r.reserved.iter().find(|res| !r.span.contains_span(res.span)) {
+                return Err(MapError::ReservedOutside { region: r.name, owner: res.owner });
             }
             for other in &self.regions[i + 1..] {
                 if other.name == r.name {
                     return Err(MapError::DuplicateName { region: r.name });
                 }
                 if other.space == r.space && other.span.overlaps(r.span) {
-                    return Err(MapError::RegionsOverlap {
-                        first: r.name,
-                        second: other.name,
-                    });
+                    return Err(MapError::RegionsOverlap { first: r.name, second: other.name });
                 }
             }
         }
@@ -501,13 +472,9 @@ impl fmt::Display for MemoryMap {
             }
             writeln!(f)?;
             for v in r.views {
-                writeln!(
-                    f,
-                    "    view {:<8} {} {}",
-                    v.name,
-                    v.base,
-                    if v.cached { "cached" } else { "uncached" }
-                )?;
+                let privileged = if v.privileged { " privileged" } else { "" };
+                let cached = if v.cached { "cached" } else { "uncached" };
+                writeln!(f, "    view {:<8} {} {cached}{privileged}", v.name, v.base)?;
             }
             for res in r.reserved {
                 writeln!(f, "    reserved for {}: {}", res.owner, res.span)?;
@@ -524,14 +491,8 @@ mod tests {
     use std::string::ToString;
 
     const RAM: Region = Region::cpu("ram", RegionKind::Main, 0, ByteSize::mib(2))
-        .with_views(&[
-            View::cached("kseg0", 0x8000_0000),
-            View::uncached("kseg1", 0xa000_0000),
-        ])
-        .with_reserved(&[Reserved {
-            owner: "bios",
-            span: Span::at(0, ByteSize::kib(64)),
-        }]);
+        .with_views(&[View::cached("kseg0", 0x8000_0000), View::uncached("kseg1", 0xa000_0000)])
+        .with_reserved(&[Reserved { owner: "bios", span: Span::at(0, ByteSize::kib(64)) }]);
     const VRAM: Region = Region::device("vram", RegionKind::Video, "gpu", ByteSize::mib(1));
 
     #[test]
@@ -544,81 +505,50 @@ mod tests {
             ("ram", "kseg0", ByteSize::bytes(0x1f_fff0))
         );
         assert!(map.resolve(Address::new(0x8020_0000)).is_none());
-        assert_eq!(
-            RAM.address("kseg1", ByteSize::kib(64)),
-            Some(Address::new(0xa001_0000))
-        );
+        assert_eq!(RAM.address("kseg1", ByteSize::kib(64)), Some(Address::new(0xa001_0000)));
         assert_eq!(RAM.address("kseg1", ByteSize::mib(2)), None);
         const { assert!(RAM.attributes.cacheable && !VRAM.attributes.cpu_addressable) };
     }
 
     #[test]
     fn the_largest_free_span_skips_reservations() {
-        assert_eq!(
-            RAM.largest_free_span(),
-            Some(Span::at(0x1_0000, ByteSize::kib(1984)))
-        );
+        assert_eq!(RAM.largest_free_span(), Some(Span::at(0x1_0000, ByteSize::kib(1984))));
         const R: Region = RAM.with_reserved(&[
-            Reserved {
-                owner: "a",
-                span: Span::at(0x10_0000, ByteSize::kib(4)),
-            },
-            Reserved {
-                owner: "b",
-                span: Span::at(0, ByteSize::kib(4)),
-            },
+            Reserved { owner: "a", span: Span::at(0x10_0000, ByteSize::kib(4)) },
+            Reserved { owner: "b", span: Span::at(0, ByteSize::kib(4)) },
         ]);
         // Two free parts of 1020 KiB each: the lower one is reported.
-        assert_eq!(
-            R.largest_free_span(),
-            Some(Span::at(0x1000, ByteSize::kib(1020)))
-        );
+        assert_eq!(R.largest_free_span(), Some(Span::at(0x1000, ByteSize::kib(1020))));
     }
 
     #[test]
     fn each_inconsistency_is_named() {
-        const OVERLAPPING: Region =
-            Region::cpu("ram2", RegionKind::Main, 0x10_0000, ByteSize::mib(2))
-                .with_views(&[View::cached("x", 0x1000_0000)]);
+        const OVERLAPPING: Region = Region::cpu("ram2", RegionKind::Main, 0x10_0000, ByteSize::mib(2))
+            .with_views(&[View::cached("x", 0x1000_0000)]);
         assert_eq!(
             MemoryMap::new("t", &[RAM, OVERLAPPING]).validate(),
-            Err(MapError::RegionsOverlap {
-                first: "ram",
-                second: "ram2"
-            })
+            Err(MapError::RegionsOverlap { first: "ram", second: "ram2" })
         );
         const VIEW_CLASH: Region = Region::cpu("io", RegionKind::Io, 0x1000_0000, ByteSize::kib(4))
             .with_views(&[View::uncached("kseg1", 0xa010_0000)]);
         assert_eq!(
             MemoryMap::new("t", &[RAM, VIEW_CLASH]).validate(),
-            Err(MapError::ViewsOverlap {
-                first: ("ram", "kseg1"),
-                second: ("io", "kseg1")
-            })
+            Err(MapError::ViewsOverlap { first: ("ram", "kseg1"), second: ("io", "kseg1") })
         );
-        const NO_VIEWS: Region =
-            Region::cpu("bare", RegionKind::Main, 0x1000_0000, ByteSize::kib(4));
+        const NO_VIEWS: Region = Region::cpu("bare", RegionKind::Main, 0x1000_0000, ByteSize::kib(4));
         assert_eq!(
             MemoryMap::new("t", &[NO_VIEWS]).validate(),
             Err(MapError::ViewsDisagreeWithAccess { region: "bare" })
         );
-        const OUTSIDE: Region = RAM.with_reserved(&[Reserved {
-            owner: "bios",
-            span: Span::at(0x1f_ffff, ByteSize::bytes(2)),
-        }]);
+        const OUTSIDE: Region =
+            RAM.with_reserved(&[Reserved { owner: "bios", span: Span::at(0x1f_ffff, ByteSize::bytes(2)) }]);
         let err = MemoryMap::new("t", &[OUTSIDE]).validate().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "region `ram`: the part reserved for `bios` lies OUTSIDE it"
-        );
+        assert_eq!(err.to_string(), "region `ram`: the part reserved for `bios` lies OUTSIDE it");
         const WRAPS: Region = Region::cpu("top", RegionKind::Main, 0x1000_0000, ByteSize::mib(1))
             .with_views(&[View::cached("hi", u64::MAX - 10)]);
         assert_eq!(
             MemoryMap::new("t", &[WRAPS]).validate(),
-            Err(MapError::ViewWraps {
-                region: "top",
-                view: "hi"
-            })
+            Err(MapError::ViewWraps { region: "top", view: "hi" })
         );
         assert_eq!(
             MemoryMap::new("t", &[VRAM, VRAM]).validate(),
@@ -634,21 +564,9 @@ mod tests {
     #[test]
     fn the_map_prints_as_a_table() {
         let text = MemoryMap::new("t", &[RAM, VRAM]).to_string();
-        assert!(
-            text.contains("ram            main          2 MiB at phys 0x0000_0000 cpu dma"),
-            "{text}"
-        );
-        assert!(
-            text.contains("view kseg1    0xa000_0000 uncached"),
-            "{text}"
-        );
-        assert!(
-            text.contains("reserved for bios: 0x0000_0000..0x0001_0000 (64 KiB)"),
-            "{text}"
-        );
-        assert!(
-            text.contains("vram           video         1 MiB at gpu 0x0000_0000 dma-only"),
-            "{text}"
-        );
+        assert!(text.contains("ram            main          2 MiB at phys 0x0000_0000 cpu dma"), "{text}");
+        assert!(text.contains("view kseg1    0xa000_0000 uncached"), "{text}");
+        assert!(text.contains("reserved for bios: 0x0000_0000..0x0001_0000 (64 KiB)"), "{text}");
+        assert!(text.contains("vram           video         1 MiB at gpu 0x0000_0000 dma-only"), "{text}");
     }
 }

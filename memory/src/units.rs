@@ -62,18 +62,12 @@ fn pad(f: &mut fmt::Formatter<'_>, args: fmt::Arguments<'_>) -> fmt::Result {
     impl fmt::Write for Buf {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             let end = self.len + s.len();
-            self.bytes
-                .get_mut(self.len..end)
-                .ok_or(fmt::Error)?
-                .copy_from_slice(s.as_bytes());
+            self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
             self.len = end;
             Ok(())
         }
     }
-    let mut buf = Buf {
-        bytes: [0; 40],
-        len: 0,
-    };
+    let mut buf = Buf { bytes: [0; 40], len: 0 };
     fmt::write(&mut buf, args)?;
     // Only whole `&str`s were copied in, so the prefix is valid UTF-8.
     f.pad(core::str::from_utf8(&buf.bytes[..buf.len]).map_err(|_| fmt::Error)?)
@@ -151,14 +145,7 @@ impl fmt::Display for Address {
         match hi {
             0 => pad(f, format_args!("0x{lo_hi:04x}_{lo_lo:04x}")),
             _ if hi <= 0xffff => pad(f, format_args!("0x{hi:x}_{lo_hi:04x}_{lo_lo:04x}")),
-            _ => pad(
-                f,
-                format_args!(
-                    "0x{:x}_{:04x}_{lo_hi:04x}_{lo_lo:04x}",
-                    hi >> 16,
-                    hi & 0xffff
-                ),
-            ),
+            _ => pad(f, format_args!("0x{:x}_{:04x}_{lo_hi:04x}_{lo_lo:04x}", hi >> 16, hi & 0xffff)),
         }
     }
 }
@@ -189,11 +176,7 @@ impl Alignment {
 
     /// `n` bytes, which must be a power of two.
     pub const fn new(n: u64) -> Result<Self, AlignmentError> {
-        if n.is_power_of_two() {
-            Ok(Self(n))
-        } else {
-            Err(AlignmentError(n))
-        }
+        if n.is_power_of_two() { Ok(Self(n)) } else { Err(AlignmentError(n)) }
     }
 
     /// The alignment in bytes.
@@ -306,10 +289,7 @@ mod tests {
         assert_eq!(format!("{}", Address::new(0x8001_0000)), "0x8001_0000");
         assert_eq!(format!("{}", Address::new(0)), "0x0000_0000");
         assert_eq!(format!("{}", Address::new(0x1_0000_0000)), "0x1_0000_0000");
-        assert_eq!(
-            format!("{}", Address::new(0xffff_ffff_ffff_ffff)),
-            "0xffff_ffff_ffff_ffff"
-        );
+        assert_eq!(format!("{}", Address::new(0xffff_ffff_ffff_ffff)), "0xffff_ffff_ffff_ffff");
     }
 
     #[test]

@@ -41,33 +41,21 @@ fn fill(addr: usize, len: usize, byte: u8) {
 /// Checks the model against the allocator and the memory.
 fn check(model: &[Live], stats: flight_memory::alloc::Stats, range: (usize, usize)) {
     for (i, a) in model.iter().enumerate() {
-        assert!(
-            a.addr >= range.0 && a.addr + a.layout.size() <= range.1,
-            "outside the memory"
-        );
+        assert!(a.addr >= range.0 && a.addr + a.layout.size() <= range.1, "outside the memory");
         assert_eq!(a.addr % a.layout.align(), 0, "misaligned");
         for b in &model[i + 1..] {
             let disjoint = a.addr + a.layout.size() <= b.addr || b.addr + b.layout.size() <= a.addr;
-            assert!(
-                disjoint || a.layout.size() == 0 || b.layout.size() == 0,
-                "overlap: {a:?} {b:?}"
-            );
+            assert!(disjoint || a.layout.size() == 0 || b.layout.size() == 0, "overlap: {a:?} {b:?}");
         }
         if a.released {
             continue;
         }
         // SAFETY: live block of `size` bytes.
         let bytes = unsafe { core::slice::from_raw_parts(a.addr as *const u8, a.layout.size()) };
-        assert!(
-            bytes.iter().all(|&x| x == a.fill),
-            "contents of {a:?} changed"
-        );
+        assert!(bytes.iter().all(|&x| x == a.fill), "contents of {a:?} changed");
     }
     assert_eq!(stats.live, model.len());
-    assert_eq!(
-        stats.requested,
-        model.iter().map(|l| l.layout.size()).sum::<usize>()
-    );
+    assert_eq!(stats.requested, model.iter().map(|l| l.layout.size()).sum::<usize>());
     assert!(stats.used >= stats.requested && stats.used <= stats.capacity);
 }
 

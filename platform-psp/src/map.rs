@@ -41,13 +41,11 @@ pub const KERNEL_RAM_SIZE: ByteSize = ByteSize::mib(8);
 /// Physical (and cached user) address of user RAM: main RAM past the kernel's part.
 pub const USER_RAM_BASE: u64 = MAIN_RAM_PHYS + KERNEL_RAM_SIZE.get();
 /// User RAM on the PSP-1000: 24 MiB.
-pub const USER_RAM_SIZE_1000: ByteSize =
-    ByteSize::bytes(MAIN_RAM_SIZE_1000.get() - KERNEL_RAM_SIZE.get());
+pub const USER_RAM_SIZE_1000: ByteSize = ByteSize::bytes(MAIN_RAM_SIZE_1000.get() - KERNEL_RAM_SIZE.get());
 /// User RAM on the PSP-2000 and later: 56 MiB. How much of the upper 32 MiB the firmware hands
 /// to a program depends on the firmware and on the program asking for it; the map describes the
 /// hardware.
-pub const USER_RAM_SIZE_2000: ByteSize =
-    ByteSize::bytes(MAIN_RAM_SIZE_2000.get() - KERNEL_RAM_SIZE.get());
+pub const USER_RAM_SIZE_2000: ByteSize = ByteSize::bytes(MAIN_RAM_SIZE_2000.get() - KERNEL_RAM_SIZE.get());
 
 /// Physical address of the scratchpad.
 pub const SCRATCHPAD_PHYS: u64 = 0x0001_0000;
@@ -71,15 +69,13 @@ pub const ME_RAM_SIZE: ByteSize = ByteSize::mib(2);
 const MAIN_RAM_VIEWS: &[View] = &[
     View::cached("user", USER_CACHED + MAIN_RAM_PHYS),
     View::uncached("user-uncached", USER_UNCACHED + MAIN_RAM_PHYS),
-    View::cached("kernel", KERNEL_CACHED + MAIN_RAM_PHYS),
-    View::uncached("kernel-uncached", KERNEL_UNCACHED + MAIN_RAM_PHYS),
+    View::cached("kernel", KERNEL_CACHED + MAIN_RAM_PHYS).privileged(),
+    View::uncached("kernel-uncached", KERNEL_UNCACHED + MAIN_RAM_PHYS).privileged(),
 ];
 
 /// The kernel's part of main RAM, in physical addresses.
-const KERNEL_RESERVED: &[Reserved] = &[Reserved {
-    owner: "kernel",
-    span: Span::at(MAIN_RAM_PHYS, KERNEL_RAM_SIZE),
-}];
+const KERNEL_RESERVED: &[Reserved] =
+    &[Reserved { owner: "kernel", span: Span::at(MAIN_RAM_PHYS, KERNEL_RAM_SIZE) }];
 
 /// Main RAM of `size`, with its four views and the kernel's 8 MiB reserved.
 const fn main_ram(size: ByteSize) -> Region {
@@ -97,23 +93,18 @@ pub const MAIN_RAM_2000: Region = main_ram(MAIN_RAM_SIZE_2000);
 
 /// The 16 KiB scratchpad: fast on-chip RAM at its physical address in the user segment. It is
 /// not behind the cache (so the view is uncached), and is not treated as a DMA target here.
-pub const SCRATCHPAD: Region = Region::cpu(
-    "scratchpad",
-    RegionKind::Scratchpad,
-    SCRATCHPAD_PHYS,
-    SCRATCHPAD_SIZE,
-)
-.with_views(&[View::uncached("user", USER_CACHED + SCRATCHPAD_PHYS)])
-.without_dma();
+pub const SCRATCHPAD: Region =
+    Region::cpu("scratchpad", RegionKind::Scratchpad, SCRATCHPAD_PHYS, SCRATCHPAD_SIZE)
+        .with_views(&[View::uncached("user", USER_CACHED + SCRATCHPAD_PHYS)])
+        .without_dma();
 
 /// VRAM: the GE's 2 MiB of embedded DRAM (framebuffers, depth buffer, textures), in the user
 /// segment cached and through the uncached mirror (0x4400_0000), which is how programs write
 /// framebuffers and share buffers with the GE.
-pub const VRAM: Region =
-    Region::cpu("vram", RegionKind::Video, VRAM_PHYS, VRAM_SIZE).with_views(&[
-        View::cached("user", USER_CACHED + VRAM_PHYS),
-        View::uncached("user-uncached", USER_UNCACHED + VRAM_PHYS),
-    ]);
+pub const VRAM: Region = Region::cpu("vram", RegionKind::Video, VRAM_PHYS, VRAM_SIZE).with_views(&[
+    View::cached("user", USER_CACHED + VRAM_PHYS),
+    View::uncached("user-uncached", USER_UNCACHED + VRAM_PHYS),
+]);
 
 /// The Media Engine's RAM (see [`ME_RAM_SIZE`] for its size): the second core's own embedded
 /// DRAM, used by the firmware's codecs. The Allegrex has no view of it: only code on the Media
@@ -121,12 +112,10 @@ pub const VRAM: Region =
 pub const ME_RAM: Region = Region::device("me-ram", RegionKind::Main, "me", ME_RAM_SIZE);
 
 /// The PSP-1000's map (32 MiB of main RAM).
-pub const PSP_1000: MemoryMap =
-    MemoryMap::new("psp-1000", &[MAIN_RAM_1000, SCRATCHPAD, VRAM, ME_RAM]);
+pub const PSP_1000: MemoryMap = MemoryMap::new("psp-1000", &[MAIN_RAM_1000, SCRATCHPAD, VRAM, ME_RAM]);
 
 /// The map of the PSP-2000 and every later model (64 MiB of main RAM).
-pub const PSP_2000: MemoryMap =
-    MemoryMap::new("psp-2000", &[MAIN_RAM_2000, SCRATCHPAD, VRAM, ME_RAM]);
+pub const PSP_2000: MemoryMap = MemoryMap::new("psp-2000", &[MAIN_RAM_2000, SCRATCHPAD, VRAM, ME_RAM]);
 
 #[cfg(test)]
 mod tests {
@@ -142,35 +131,17 @@ mod tests {
     #[test]
     fn main_ram_appears_in_user_and_kernel_views() {
         let r = PSP_1000.resolve(Address::new(0x4880_0000)).unwrap();
-        assert_eq!(
-            (r.region.name, r.view.name, r.view.cached),
-            ("main-ram", "user-uncached", false)
-        );
+        assert_eq!((r.region.name, r.view.name, r.view.cached), ("main-ram", "user-uncached", false));
         assert_eq!(r.offset, KERNEL_RAM_SIZE);
         let k = PSP_1000.resolve(Address::new(0xA9FF_FFFC)).unwrap();
-        assert_eq!(
-            (k.region.name, k.view.name),
-            ("main-ram", "kernel-uncached")
-        );
+        assert_eq!((k.region.name, k.view.name), ("main-ram", "kernel-uncached"));
         assert_eq!(k.offset, ByteSize::bytes(0x1FF_FFFC));
         let c = PSP_1000.resolve(Address::new(0x8800_0010)).unwrap();
-        assert_eq!(
-            (c.view.name, c.view.cached, c.offset),
-            ("kernel", true, ByteSize::bytes(0x10))
-        );
-        assert!(
-            PSP_1000.resolve(Address::new(0x0A00_0000)).is_none(),
-            "32 MiB end at 0x0A00_0000"
-        );
+        assert_eq!((c.view.name, c.view.cached, c.offset), ("kernel", true, ByteSize::bytes(0x10)));
+        assert!(PSP_1000.resolve(Address::new(0x0A00_0000)).is_none(), "32 MiB end at 0x0A00_0000");
         let u = PSP_2000.resolve(Address::new(0x0A00_0000)).unwrap();
-        assert_eq!(
-            (u.region.name, u.view.name, u.offset),
-            ("main-ram", "user", ByteSize::mib(32))
-        );
-        assert!(
-            PSP_2000.resolve(Address::new(0x0C00_0000)).is_none(),
-            "64 MiB end at 0x0C00_0000"
-        );
+        assert_eq!((u.region.name, u.view.name, u.offset), ("main-ram", "user", ByteSize::mib(32)));
+        assert!(PSP_2000.resolve(Address::new(0x0C00_0000)).is_none(), "64 MiB end at 0x0C00_0000");
     }
 
     #[test]
@@ -178,32 +149,17 @@ mod tests {
         let v = PSP_2000.resolve(Address::new(0x441F_FFFF)).unwrap();
         assert_eq!((v.region.name, v.view.name), ("vram", "user-uncached"));
         assert_eq!(v.offset, ByteSize::bytes(0x1F_FFFF));
-        assert_eq!(
-            VRAM.address("user", ByteSize::ZERO),
-            Some(Address::new(0x0400_0000))
-        );
+        assert_eq!(VRAM.address("user", ByteSize::ZERO), Some(Address::new(0x0400_0000)));
         let s = PSP_1000.resolve(Address::new(0x0001_3FFF)).unwrap();
-        assert_eq!(
-            (s.region.name, s.offset),
-            ("scratchpad", ByteSize::bytes(0x3FFF))
-        );
-        assert!(
-            PSP_1000.resolve(Address::new(0x0001_4000)).is_none(),
-            "16 KiB scratchpad"
-        );
+        assert_eq!((s.region.name, s.offset), ("scratchpad", ByteSize::bytes(0x3FFF)));
+        assert!(PSP_1000.resolve(Address::new(0x0001_4000)).is_none(), "16 KiB scratchpad");
         const { assert!(!SCRATCHPAD.attributes.dma && VRAM.attributes.dma) };
     }
 
     #[test]
     fn sizes_match_the_models() {
-        assert_eq!(
-            PSP_1000.region("main-ram").unwrap().size(),
-            ByteSize::mib(32)
-        );
-        assert_eq!(
-            PSP_2000.region("main-ram").unwrap().size(),
-            ByteSize::mib(64)
-        );
+        assert_eq!(PSP_1000.region("main-ram").unwrap().size(), ByteSize::mib(32));
+        assert_eq!(PSP_2000.region("main-ram").unwrap().size(), ByteSize::mib(64));
         assert_eq!(USER_RAM_SIZE_1000, ByteSize::mib(24));
         assert_eq!(USER_RAM_SIZE_2000, ByteSize::mib(56));
         assert_eq!(USER_RAM_BASE, 0x0880_0000);
@@ -213,17 +169,11 @@ mod tests {
 
     #[test]
     fn the_free_part_of_main_ram_is_user_ram() {
-        for (map, size) in [
-            (PSP_1000, USER_RAM_SIZE_1000),
-            (PSP_2000, USER_RAM_SIZE_2000),
-        ] {
+        for (map, size) in [(PSP_1000, USER_RAM_SIZE_1000), (PSP_2000, USER_RAM_SIZE_2000)] {
             let free = map.region("main-ram").unwrap().largest_free_span().unwrap();
             assert_eq!(free, Span::at(USER_RAM_BASE, size), "{}", map.name);
         }
-        assert_eq!(
-            Span::at(USER_RAM_BASE, USER_RAM_SIZE_1000).end().get(),
-            0x0A00_0000
-        );
+        assert_eq!(Span::at(USER_RAM_BASE, USER_RAM_SIZE_1000).end().get(), 0x0A00_0000);
     }
 
     #[test]

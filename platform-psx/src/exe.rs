@@ -83,18 +83,13 @@ impl fmt::Display for ExeError {
             Self::NotMipsel(what) => {
                 write!(f, "not a 32-bit little-endian MIPS executable: {what}")
             }
-            Self::NoLoadableSegment => {
-                f.write_str("the ELF file has no loadable segment with contents")
-            }
+            Self::NoLoadableSegment => f.write_str("the ELF file has no loadable segment with contents"),
             Self::OutsideProgramRam { start, end } => write!(
                 f,
                 "the image occupies {start:#010x}..{end:#010x}, outside program RAM {IMAGE_BASE:#010x}..{STACK_TOP:#010x}"
             ),
             Self::EntryOutsideImage { entry } => {
-                write!(
-                    f,
-                    "the entry point {entry:#010x} is not inside the loaded image"
-                )
+                write!(f, "the entry point {entry:#010x} is not inside the loaded image")
             }
             Self::Corrupt(why) => write!(f, "corrupt PS-EXE: {why}"),
         }
@@ -113,10 +108,7 @@ impl PsExe {
         let header = file.elf_header();
         let endian = file.endian();
         if header.e_machine(endian) != elf::EM_MIPS {
-            return Err(ExeError::NotMipsel(format!(
-                "machine {}",
-                header.e_machine(endian)
-            )));
+            return Err(ExeError::NotMipsel(format!("machine {}", header.e_machine(endian))));
         }
         if !file.is_little_endian() {
             return Err(ExeError::NotMipsel("big-endian".into()));
@@ -127,23 +119,12 @@ impl PsExe {
                 continue;
             }
             let bytes = ph.data(endian, data).map_err(|()| {
-                ExeError::Elf(format!(
-                    "segment at {:#010x} lies outside the file",
-                    ph.p_vaddr(endian)
-                ))
+                ExeError::Elf(format!("segment at {:#010x} lies outside the file", ph.p_vaddr(endian)))
             })?;
             segments.push((u64::from(ph.p_vaddr(endian)), bytes));
         }
-        let start = segments
-            .iter()
-            .map(|s| s.0)
-            .min()
-            .ok_or(ExeError::NoLoadableSegment)?;
-        let end = segments
-            .iter()
-            .map(|s| s.0 + s.1.len() as u64)
-            .max()
-            .unwrap_or(start);
+        let start = segments.iter().map(|s| s.0).min().ok_or(ExeError::NoLoadableSegment)?;
+        let end = segments.iter().map(|s| s.0 + s.1.len() as u64).max().unwrap_or(start);
         if start < IMAGE_BASE || end > STACK_TOP {
             return Err(ExeError::OutsideProgramRam { start, end });
         }
@@ -156,11 +137,7 @@ impl PsExe {
         if !(start..end).contains(&entry) {
             return Err(ExeError::EntryOutsideImage { entry });
         }
-        let symbol = |name: &str| {
-            file.symbols()
-                .find(|s| s.name() == Ok(name))
-                .map(|s| s.address() as u32)
-        };
+        let symbol = |name: &str| file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address() as u32);
         Ok(Self {
             pc0: entry as u32,
             gp0: symbol("_gp").unwrap_or(0),
@@ -205,13 +182,10 @@ impl PsExe {
         if &data[..8] != MAGIC {
             return Err(ExeError::Corrupt("no `PS-X EXE` magic at offset 0".into()));
         }
-        let word =
-            |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+        let word = |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
         let t_size = word(0x1C) as usize;
         if !t_size.is_multiple_of(SECTOR) {
-            return Err(ExeError::Corrupt(format!(
-                "t_size {t_size:#x} (at 0x1C) is not a multiple of 2048"
-            )));
+            return Err(ExeError::Corrupt(format!("t_size {t_size:#x} (at 0x1C) is not a multiple of 2048")));
         }
         let Some(image) = data.get(SECTOR..SECTOR + t_size) else {
             return Err(ExeError::Corrupt(format!(
@@ -237,11 +211,7 @@ mod tests {
 
     /// A relocatable MIPS object is not an executable; the writer must refuse it clearly.
     fn relocatable() -> Vec<u8> {
-        let mut obj = WriteObject::new(
-            BinaryFormat::Elf,
-            Architecture::Mips,
-            object::Endianness::Little,
-        );
+        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::Mips, object::Endianness::Little);
         let text = obj.add_section(
             obj.segment_name(StandardSegment::Text).to_vec(),
             b".text".to_vec(),
@@ -263,23 +233,13 @@ mod tests {
 
     #[test]
     fn an_object_without_loadable_segments_is_refused() {
-        assert_eq!(
-            PsExe::from_elf(&relocatable()),
-            Err(ExeError::NoLoadableSegment)
-        );
+        assert_eq!(PsExe::from_elf(&relocatable()), Err(ExeError::NoLoadableSegment));
     }
 
     #[test]
     fn garbage_and_other_machines_are_refused_with_a_reason() {
-        assert!(matches!(
-            PsExe::from_elf(b"not an elf at all"),
-            Err(ExeError::Elf(_))
-        ));
-        let mut obj = WriteObject::new(
-            BinaryFormat::Elf,
-            Architecture::X86_64,
-            object::Endianness::Little,
-        );
+        assert!(matches!(PsExe::from_elf(b"not an elf at all"), Err(ExeError::Elf(_))));
+        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, object::Endianness::Little);
         obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
         let err = PsExe::from_elf(&obj.write().unwrap()).unwrap_err();
         assert!(matches!(err, ExeError::NotMipsel(_)), "{err}");
@@ -298,10 +258,7 @@ mod tests {
         assert_eq!(bytes.len(), 2 * SECTOR);
         assert_eq!(&bytes[..8], b"PS-X EXE");
         assert_eq!(&bytes[0x1C..0x20], &2048u32.to_le_bytes());
-        assert_eq!(
-            &bytes[0x4C..0x4C + REGION_MARKER.len()],
-            REGION_MARKER.as_bytes()
-        );
+        assert_eq!(&bytes[0x4C..0x4C + REGION_MARKER.len()], REGION_MARKER.as_bytes());
         let back = PsExe::parse(&bytes).unwrap();
         assert_eq!(
             (back.pc0, back.gp0, back.t_addr, back.s_addr),
@@ -312,33 +269,14 @@ mod tests {
 
     #[test]
     fn corrupt_files_say_what_is_wrong() {
-        let exe = PsExe {
-            pc0: 0x8001_0000,
-            gp0: 0,
-            t_addr: 0x8001_0000,
-            s_addr: 0,
-            image: vec![0; 10],
-        };
+        let exe = PsExe { pc0: 0x8001_0000, gp0: 0, t_addr: 0x8001_0000, s_addr: 0, image: vec![0; 10] };
         let mut bytes = exe.to_bytes();
         bytes.truncate(3000);
         let err = PsExe::parse(&bytes).unwrap_err().to_string();
-        assert!(
-            err.contains("t_size 0x800 (at 0x1C) promises more"),
-            "{err}"
-        );
-        assert!(
-            PsExe::parse(&[0; 100])
-                .unwrap_err()
-                .to_string()
-                .contains("shorter than")
-        );
+        assert!(err.contains("t_size 0x800 (at 0x1C) promises more"), "{err}");
+        assert!(PsExe::parse(&[0; 100]).unwrap_err().to_string().contains("shorter than"));
         let mut bad = exe.to_bytes();
         bad[0] = b'X';
-        assert!(
-            PsExe::parse(&bad)
-                .unwrap_err()
-                .to_string()
-                .contains("magic")
-        );
+        assert!(PsExe::parse(&bad).unwrap_err().to_string().contains("magic"));
     }
 }

@@ -34,37 +34,23 @@ pub const BIOS_ROM_PHYS: u64 = 0x1FC0_0000;
 
 /// Main RAM: 2 MiB in all three segments; the BIOS owns the first 64 KiB and the last 256 bytes.
 pub const MAIN_RAM: Region = Region::cpu("main-ram", RegionKind::Main, 0, MAIN_RAM_SIZE)
-    .with_views(&[
-        View::cached("kuseg", KUSEG),
-        View::cached("kseg0", KSEG0),
-        View::uncached("kseg1", KSEG1),
-    ])
+    .with_views(&[View::cached("kuseg", KUSEG), View::cached("kseg0", KSEG0), View::uncached("kseg1", KSEG1)])
     .with_reserved(&[
+        Reserved { owner: "bios", span: Span::at(0, BIOS_RESERVED) },
         Reserved {
             owner: "bios",
-            span: Span::at(0, BIOS_RESERVED),
-        },
-        Reserved {
-            owner: "bios",
-            span: Span::at(
-                MAIN_RAM_SIZE.get() - BIOS_TOP_RESERVED.get(),
-                BIOS_TOP_RESERVED,
-            ),
+            span: Span::at(MAIN_RAM_SIZE.get() - BIOS_TOP_RESERVED.get(), BIOS_TOP_RESERVED),
         },
     ]);
 
 /// The 1 KiB scratchpad (the data cache used as fast RAM): KUSEG and KSEG0 only, no DMA.
-pub const SCRATCHPAD: Region = Region::cpu(
-    "scratchpad",
-    RegionKind::Scratchpad,
-    SCRATCHPAD_PHYS,
-    ByteSize::kib(1),
-)
-.with_views(&[
-    View::uncached("kuseg", KUSEG + SCRATCHPAD_PHYS),
-    View::uncached("kseg0", KSEG0 + SCRATCHPAD_PHYS),
-])
-.without_dma();
+pub const SCRATCHPAD: Region =
+    Region::cpu("scratchpad", RegionKind::Scratchpad, SCRATCHPAD_PHYS, ByteSize::kib(1))
+        .with_views(&[
+            View::uncached("kuseg", KUSEG + SCRATCHPAD_PHYS),
+            View::uncached("kseg0", KSEG0 + SCRATCHPAD_PHYS),
+        ])
+        .without_dma();
 
 /// The hardware registers (memory control, pads, interrupts, DMA, timers, CD-ROM, GPU, MDEC, SPU).
 pub const IO: Region = Region::cpu("io", RegionKind::Io, IO_PHYS, ByteSize::kib(8))
@@ -76,31 +62,22 @@ pub const IO: Region = Region::cpu("io", RegionKind::Io, IO_PHYS, ByteSize::kib(
     .registers();
 
 /// The 512 KiB BIOS ROM.
-pub const BIOS_ROM: Region = Region::cpu(
-    "bios-rom",
-    RegionKind::Rom,
-    BIOS_ROM_PHYS,
-    ByteSize::kib(512),
-)
-.with_views(&[
-    View::cached("kuseg", KUSEG + BIOS_ROM_PHYS),
-    View::cached("kseg0", KSEG0 + BIOS_ROM_PHYS),
-    View::uncached("kseg1", KSEG1 + BIOS_ROM_PHYS),
-])
-.read_only();
+pub const BIOS_ROM: Region = Region::cpu("bios-rom", RegionKind::Rom, BIOS_ROM_PHYS, ByteSize::kib(512))
+    .with_views(&[
+        View::cached("kuseg", KUSEG + BIOS_ROM_PHYS),
+        View::cached("kseg0", KSEG0 + BIOS_ROM_PHYS),
+        View::uncached("kseg1", KSEG1 + BIOS_ROM_PHYS),
+    ])
+    .read_only();
 
 /// VRAM: 1 MiB behind the GPU (a 1024x512 surface of 16-bit pixels), reached by GPU DMA only.
 pub const VRAM: Region = Region::device("vram", RegionKind::Video, "gpu", ByteSize::mib(1));
 
 /// Sound RAM: 512 KiB behind the SPU, reached by SPU DMA only.
-pub const SOUND_RAM: Region =
-    Region::device("sound-ram", RegionKind::Audio, "spu", ByteSize::kib(512));
+pub const SOUND_RAM: Region = Region::device("sound-ram", RegionKind::Audio, "spu", ByteSize::kib(512));
 
 /// The whole map.
-pub const MAP: MemoryMap = MemoryMap::new(
-    "psx",
-    &[MAIN_RAM, SCRATCHPAD, IO, BIOS_ROM, VRAM, SOUND_RAM],
-);
+pub const MAP: MemoryMap = MemoryMap::new("psx", &[MAIN_RAM, SCRATCHPAD, IO, BIOS_ROM, VRAM, SOUND_RAM]);
 
 /// Where the BIOS loads a PS-EXE: the KSEG0 address just past the BIOS's 64 KiB.
 pub const IMAGE_BASE: u64 = KSEG0 + BIOS_RESERVED.get();
@@ -125,21 +102,12 @@ mod tests {
     #[test]
     fn ram_appears_in_three_views_and_the_scratchpad_in_two() {
         let r = MAP.resolve(Address::new(0xA01F_FFFC)).unwrap();
-        assert_eq!(
-            (r.region.name, r.view.name, r.view.cached),
-            ("main-ram", "kseg1", false)
-        );
+        assert_eq!((r.region.name, r.view.name, r.view.cached), ("main-ram", "kseg1", false));
         assert_eq!(r.offset, ByteSize::bytes(0x1F_FFFC));
         let s = MAP.resolve(Address::new(0x9F80_03FF)).unwrap();
         assert_eq!((s.region.name, s.view.name), ("scratchpad", "kseg0"));
-        assert!(
-            MAP.resolve(Address::new(0xBF80_0000)).is_none(),
-            "no KSEG1 scratchpad"
-        );
-        assert!(
-            MAP.resolve(Address::new(0x8020_0000)).is_none(),
-            "RAM ends at 2 MiB"
-        );
+        assert!(MAP.resolve(Address::new(0xBF80_0000)).is_none(), "no KSEG1 scratchpad");
+        assert!(MAP.resolve(Address::new(0x8020_0000)).is_none(), "RAM ends at 2 MiB");
     }
 
     #[test]

@@ -273,13 +273,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     unsafe { irq_disable() };
     match info.location() {
         Some(l) => {
-            let _ = writeln!(
-                Console,
-                "panicked at {}:{}:{}:",
-                l.file(),
-                l.line(),
-                l.column()
-            );
+            let _ = writeln!(Console, "panicked at {}:{}:{}:", l.file(), l.line(), l.column());
         }
         None => {
             let _ = writeln!(Console, "panicked at an unknown location:");
@@ -311,10 +305,9 @@ mod heap {
             // SAFETY: the span lies between the end of .bss and the stack bottom (asserted by the
             // linker script); nothing else uses that memory, and `init` runs once, from start-up.
             unsafe {
-                HEAP.0.borrow_ref_mut(cs).init(
-                    span.start().get() as usize as *mut u8,
-                    span.size().get() as usize,
-                )
+                HEAP.0
+                    .borrow_ref_mut(cs)
+                    .init(span.start().get() as usize as *mut u8, span.size().get() as usize)
             }
         });
     }
@@ -324,19 +317,14 @@ mod heap {
     unsafe impl GlobalAlloc for LockedHeap {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             critical_section::with(|cs| {
-                self.0
-                    .borrow_ref_mut(cs)
-                    .allocate_first_fit(layout)
-                    .map_or(ptr::null_mut(), NonNull::as_ptr)
+                self.0.borrow_ref_mut(cs).allocate_first_fit(layout).map_or(ptr::null_mut(), NonNull::as_ptr)
             })
         }
 
         unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
             if let Some(p) = NonNull::new(ptr) {
                 // SAFETY: `ptr` came from `alloc` with this layout (GlobalAlloc's contract).
-                critical_section::with(|cs| unsafe {
-                    self.0.borrow_ref_mut(cs).deallocate(p, layout)
-                });
+                critical_section::with(|cs| unsafe { self.0.borrow_ref_mut(cs).deallocate(p, layout) });
             }
         }
     }

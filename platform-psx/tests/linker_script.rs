@@ -10,16 +10,9 @@ fn memory_x() -> String {
 
 /// The number after `key` (`ORIGIN =`, ...), in hex.
 fn hex_after(text: &str, key: &str) -> u64 {
-    let rest = &text[text
-        .find(key)
-        .unwrap_or_else(|| panic!("memory.x has no `{key}`"))
-        + key.len()..];
-    let digits: String = rest
-        .trim_start()
-        .trim_start_matches("0x")
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
+    let rest = &text[text.find(key).unwrap_or_else(|| panic!("memory.x has no `{key}`")) + key.len()..];
+    let digits: String =
+        rest.trim_start().trim_start_matches("0x").chars().take_while(char::is_ascii_hexdigit).collect();
     u64::from_str_radix(&digits, 16).unwrap()
 }
 
@@ -29,20 +22,11 @@ fn memory_x_agrees_with_the_map() {
     let origin = hex_after(&text, "ORIGIN =");
     let length = hex_after(&text, "LENGTH =");
     assert_eq!(origin, IMAGE_BASE);
-    assert_eq!(
-        origin + length,
-        MAILBOX,
-        "program RAM runs up to the mailbox"
-    );
+    assert_eq!(origin + length, MAILBOX, "program RAM runs up to the mailbox");
     assert_eq!(hex_after(&text, "_mailbox ="), MAILBOX);
     assert_eq!(hex_after(&text, "_mailbox_size ="), MAILBOX_SIZE.get());
     let kseg0 = MAIN_RAM.view("kseg0").unwrap().base.get();
-    let bios_top = MAIN_RAM
-        .reserved
-        .iter()
-        .map(|r| r.span.start().get())
-        .max()
-        .unwrap();
+    let bios_top = MAIN_RAM.reserved.iter().map(|r| r.span.start().get()).max().unwrap();
     assert_eq!(
         MAILBOX + MAILBOX_SIZE.get(),
         kseg0 + bios_top,
@@ -55,9 +39,7 @@ fn memory_x_agrees_with_the_map() {
 /// image overrides `_stack_size` or `_stack_top`); returns ld.lld's verdict.
 fn link(overrides: &str) -> Result<(), String> {
     use object::write::{Object, StandardSegment, Symbol, SymbolSection};
-    use object::{
-        Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-    };
+    use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
 
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Mips, Endianness::Little);
     let text = obj.add_section(
@@ -95,11 +77,7 @@ fn link(overrides: &str) -> Result<(), String> {
         .arg(dir.path().join("out.elf"))
         .output()
         .expect("ld.lld is missing: run `cargo xtask setup`");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
 }
 
 #[test]
@@ -108,10 +86,7 @@ fn a_good_image_links_and_bad_layouts_fail_with_a_sentence() {
     link("").unwrap();
     link("_stack_size = 0x100000;").unwrap();
     let err = link("_stack_size = 0x200000;").unwrap_err();
-    assert!(
-        err.contains("ERROR(flight-linker): the image and its stack overlap"),
-        "{err}"
-    );
+    assert!(err.contains("ERROR(flight-linker): the image and its stack overlap"), "{err}");
     let err = link("_stack_top = 0x80300000;").unwrap_err();
     assert!(
         err.contains("ERROR(flight-platform-psx): _stack_top lies above the end of program RAM"),

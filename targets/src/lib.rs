@@ -64,10 +64,8 @@ pub struct Target {
 }
 
 /// Every console's file, embedded at build time.
-const FILES: &[(&str, &str)] = &[
-    ("psx", include_str!("../psx.toml")),
-    ("cortex-m", include_str!("../cortex-m.toml")),
-];
+const FILES: &[(&str, &str)] =
+    &[("psx", include_str!("../psx.toml")), ("cortex-m", include_str!("../cortex-m.toml"))];
 
 /// A console name nobody has defined, or a file that does not parse.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -109,23 +107,17 @@ impl Target {
 
     /// The settings of the console called `name`.
     pub fn load(name: &str) -> Result<Self, TargetError> {
-        let (file, text) =
-            FILES
-                .iter()
-                .find(|(n, _)| *n == name)
-                .ok_or_else(|| TargetError::Unknown {
-                    name: name.to_string(),
-                    known: Self::names(),
-                })?;
+        let (file, text) = FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| TargetError::Unknown { name: name.to_string(), known: Self::names() })?;
         Self::parse(&format!("{file}.toml"), text)
     }
 
     /// Parses one settings file (`file` names it in errors).
     pub fn parse(file: &str, text: &str) -> Result<Self, TargetError> {
-        toml::from_str(text).map_err(|e| TargetError::Malformed {
-            file: file.to_string(),
-            why: e.to_string(),
-        })
+        toml::from_str(text)
+            .map_err(|e| TargetError::Malformed { file: file.to_string(), why: e.to_string() })
     }
 
     /// Every console's settings.
@@ -145,10 +137,7 @@ impl Target {
             format!("-Zbuild-std={}", self.build_std.join(",")),
         ];
         if !self.build_std_features.is_empty() {
-            args.push(format!(
-                "-Zbuild-std-features={}",
-                self.build_std_features.join(",")
-            ));
+            args.push(format!("-Zbuild-std-features={}", self.build_std_features.join(",")));
         }
         args
     }
@@ -158,10 +147,7 @@ impl Target {
     pub fn cargo_env(&self) -> Vec<(String, String)> {
         let mut env = vec![
             ("RUSTC".to_string(), self.rustc.clone()),
-            (
-                "CARGO_ENCODED_RUSTFLAGS".to_string(),
-                self.rustflags.join("\u{1f}"),
-            ),
+            ("CARGO_ENCODED_RUSTFLAGS".to_string(), self.rustflags.join("\u{1f}")),
         ];
         if self.bootstrap {
             env.push(("RUSTC_BOOTSTRAP".into(), "1".into()));
@@ -181,14 +167,8 @@ mod tests {
         let psx = Target::load("psx").unwrap();
         assert_eq!(psx.triple, "mipsel-sony-psx");
         assert_eq!(psx.image_format, ImageFormat::PsExe);
-        assert!(
-            psx.cargo_args()
-                .contains(&"-Zbuild-std=core,alloc".to_string())
-        );
-        assert!(
-            psx.cargo_env()
-                .contains(&("RUSTC_BOOTSTRAP".into(), "1".into()))
-        );
+        assert!(psx.cargo_args().contains(&"-Zbuild-std=core,alloc".to_string()));
+        assert!(psx.cargo_env().contains(&("RUSTC_BOOTSTRAP".into(), "1".into())));
     }
 
     #[test]

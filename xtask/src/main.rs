@@ -37,14 +37,9 @@ impl fmt::Display for Error {
 
 /// Runs `cmd`, inheriting output; fails with `what` and the status unless it succeeds.
 pub fn run_status(cmd: &mut Command, what: &str) -> Result<(), Error> {
-    let status = cmd
-        .status()
-        .map_err(|e| Error::new(format!("{what}: cannot start {:?}: {e}", cmd.get_program())))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::new(format!("{what} failed ({status})")))
-    }
+    let status =
+        cmd.status().map_err(|e| Error::new(format!("{what}: cannot start {:?}: {e}", cmd.get_program())))?;
+    if status.success() { Ok(()) } else { Err(Error::new(format!("{what} failed ({status})"))) }
 }
 
 #[derive(Parser)]
@@ -75,9 +70,7 @@ enum Cmd {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Where a console's bootable images go.
@@ -98,14 +91,10 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
         .envs(target.cargo_env())
         .stdout(Stdio::piped());
     println!("build: {} images ({})", target.name, target.triple);
-    let out = cmd
-        .output()
-        .map_err(|e| Error::new(format!("build {}: cannot run cargo: {e}", target.name)))?;
+    let out =
+        cmd.output().map_err(|e| Error::new(format!("build {}: cannot run cargo: {e}", target.name)))?;
     if !out.status.success() {
-        return Err(Error::new(format!(
-            "build {}: cargo failed ({})",
-            target.name, out.status
-        )));
+        return Err(Error::new(format!("build {}: cargo failed ({})", target.name, out.status)));
     }
     let dir = images_dir(target);
     std::fs::create_dir_all(&dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
@@ -114,34 +103,23 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str())
-        else {
+        let (Some(exe), Some(name)) = (msg["executable"].as_str(), msg["target"]["name"].as_str()) else {
             continue;
         };
         let elf = std::fs::read(exe).map_err(|e| Error::new(format!("{exe}: {e}")))?;
         let (file, bytes) = match target.image_format {
             ImageFormat::PsExe => {
-                let exe_file =
-                    PsExe::from_elf(&elf).map_err(|e| Error::new(format!("{exe}: {e}")))?;
+                let exe_file = PsExe::from_elf(&elf).map_err(|e| Error::new(format!("{exe}: {e}")))?;
                 (dir.join(format!("{name}.exe")), exe_file.to_bytes())
             }
             ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
         };
-        std::fs::write(&file, &bytes)
-            .map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
-        println!(
-            "  {:<10} {:>7} bytes  {}",
-            name,
-            bytes.len(),
-            file.display()
-        );
+        std::fs::write(&file, &bytes).map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
+        println!("  {:<10} {:>7} bytes  {}", name, bytes.len(), file.display());
         images.push((name.to_string(), file));
     }
     if images.is_empty() {
-        return Err(Error::new(format!(
-            "build {}: cargo produced no executables",
-            target.name
-        )));
+        return Err(Error::new(format!("build {}: cargo produced no executables", target.name)));
     }
     images.sort();
     Ok(images)
@@ -157,30 +135,19 @@ fn boot(emulator: Emulator, image: &Path, timeout: Duration) -> Result<RunResult
     result.map_err(|e| Error::new(format!("{emulator:?} {}: {e}", image.display())))
 }
 
-fn image<'a>(
-    images: &'a [(String, PathBuf)],
-    name: &str,
-    target: &Target,
-) -> Result<&'a Path, Error> {
+fn image<'a>(images: &'a [(String, PathBuf)], name: &str, target: &Target) -> Result<&'a Path, Error> {
     images
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, p)| p.as_path())
-        .ok_or_else(|| {
-            Error::new(format!(
-                "console {}: no image `{name}` was built",
-                target.name
-            ))
-        })
+        .ok_or_else(|| Error::new(format!("console {}: no image `{name}` was built", target.name)))
 }
 
 fn demo(console: &str) -> Result<(), Error> {
     let target = Target::load(console).map_err(|e| Error::new(e.to_string()))?;
     setup::ensure(false)?;
-    let demo = target
-        .demo
-        .as_deref()
-        .ok_or_else(|| Error::new(format!("console `{console}` has no demo image")))?;
+    let demo =
+        target.demo.as_deref().ok_or_else(|| Error::new(format!("console `{console}` has no demo image")))?;
     let emulator = *target
         .emulators
         .first()
@@ -193,11 +160,7 @@ fn demo(console: &str) -> Result<(), Error> {
         println!("{line}");
     }
     println!("demo: {r}");
-    if r.passed() {
-        Ok(())
-    } else {
-        Err(Error::new(format!("the demo did not finish: {r}")))
-    }
+    if r.passed() { Ok(()) } else { Err(Error::new(format!("the demo did not finish: {r}"))) }
 }
 
 /// One timed step of the test run.
@@ -213,10 +176,7 @@ fn test() -> Result<(), Error> {
         println!("\n== {name}");
         let t = Instant::now();
         f().map_err(|e| Error::new(format!("{name}: {e}")))?;
-        steps.push(Step {
-            name: name.to_string(),
-            time: t.elapsed(),
-        });
+        steps.push(Step { name: name.to_string(), time: t.elapsed() });
         Ok(())
     };
     let cargo = |args: &[&str]| {
@@ -225,29 +185,16 @@ fn test() -> Result<(), Error> {
         c
     };
     step("setup", &mut || setup::ensure(true))?;
-    step("format", &mut || {
-        run_status(
-            &mut cargo(&["fmt", "--all", "--", "--check"]),
-            "cargo fmt --check",
-        )
-    })?;
+    step("format", &mut || run_status(&mut cargo(&["fmt", "--all", "--", "--check"]), "cargo fmt --check"))?;
     step("clippy", &mut || {
         run_status(
-            &mut cargo(&[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]),
+            &mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
             "cargo clippy",
         )
     })?;
     step("docs", &mut || {
         run_status(
-            cargo(&["doc", "--workspace", "--no-deps", "--quiet"])
-                .env("RUSTDOCFLAGS", "-D warnings"),
+            cargo(&["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"),
             "cargo doc",
         )
     })?;
@@ -259,12 +206,7 @@ fn test() -> Result<(), Error> {
             Ok(())
         })?;
     }
-    step("host tests", &mut || {
-        run_status(
-            &mut cargo(&["test", "--workspace", "--quiet"]),
-            "cargo test",
-        )
-    })?;
+    step("host tests", &mut || run_status(&mut cargo(&["test", "--workspace", "--quiet"]), "cargo test"))?;
     step("image and emulator tests", &mut || {
         run_status(
             &mut cargo(&["test", "--workspace", "--quiet", "--", "--ignored"]),
@@ -273,29 +215,17 @@ fn test() -> Result<(), Error> {
     })?;
     for (target, images) in &built {
         for &emulator in &target.emulators {
-            step(
-                &format!("suite on {} in {emulator:?}", target.name),
-                &mut || {
-                    let r = boot(
-                        emulator,
-                        image(images, &target.suite, target)?,
-                        Duration::from_secs(60),
-                    )?;
-                    for line in &r.console {
-                        println!("  {line}");
-                    }
-                    println!("  {r}");
-                    match (r.kind, r.summary) {
-                        (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => {
-                            Ok(())
-                        }
-                        _ => Err(Error::new(format!(
-                            "the {} suite did not pass: {r}",
-                            target.name
-                        ))),
-                    }
-                },
-            )?;
+            step(&format!("suite on {} in {emulator:?}", target.name), &mut || {
+                let r = boot(emulator, image(images, &target.suite, target)?, Duration::from_secs(60))?;
+                for line in &r.console {
+                    println!("  {line}");
+                }
+                println!("  {r}");
+                match (r.kind, r.summary) {
+                    (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => Ok(()),
+                    _ => Err(Error::new(format!("the {} suite did not pass: {r}", target.name))),
+                }
+            })?;
         }
     }
     println!("\n== summary");

@@ -29,61 +29,17 @@ pub const APT: &[Apt] = &[
         version: Some(RUST_WEB),
         why: "rustc 1.96 for console targets (/usr/bin/rustc)",
     },
-    Apt {
-        name: "libstd-rust-web-dev",
-        version: Some(RUST_WEB),
-        why: "its standard library",
-    },
-    Apt {
-        name: "rust-web-src",
-        version: Some(RUST_WEB),
-        why: "its library source, for -Zbuild-std",
-    },
-    Apt {
-        name: "lld",
-        version: None,
-        why: "ld.lld, the console linker",
-    },
-    Apt {
-        name: "binutils-mipsel-linux-gnu",
-        version: None,
-        why: "readelf/objdump for MIPS images",
-    },
-    Apt {
-        name: "pcsxr",
-        version: None,
-        why: "the PlayStation emulator",
-    },
-    Apt {
-        name: "xvfb",
-        version: None,
-        why: "a private X server for pcsxr",
-    },
-    Apt {
-        name: "coreutils",
-        version: None,
-        why: "stdbuf, to line-buffer emulator output",
-    },
-    Apt {
-        name: "qemu-system-mips",
-        version: None,
-        why: "the generic MIPS (Malta) machine",
-    },
-    Apt {
-        name: "qemu-system-arm",
-        version: None,
-        why: "the Cortex-M3 reference board (lm3s6965evb)",
-    },
-    Apt {
-        name: "nodejs",
-        version: None,
-        why: "runs the pcsx_rearmed WebAssembly core",
-    },
-    Apt {
-        name: "p7zip-full",
-        version: None,
-        why: "unpacks the pcsx_rearmed core (7z)",
-    },
+    Apt { name: "libstd-rust-web-dev", version: Some(RUST_WEB), why: "its standard library" },
+    Apt { name: "rust-web-src", version: Some(RUST_WEB), why: "its library source, for -Zbuild-std" },
+    Apt { name: "lld", version: None, why: "ld.lld, the console linker" },
+    Apt { name: "binutils-mipsel-linux-gnu", version: None, why: "readelf/objdump for MIPS images" },
+    Apt { name: "pcsxr", version: None, why: "the PlayStation emulator" },
+    Apt { name: "xvfb", version: None, why: "a private X server for pcsxr" },
+    Apt { name: "coreutils", version: None, why: "stdbuf, to line-buffer emulator output" },
+    Apt { name: "qemu-system-mips", version: None, why: "the generic MIPS (Malta) machine" },
+    Apt { name: "qemu-system-arm", version: None, why: "the Cortex-M3 reference board (lm3s6965evb)" },
+    Apt { name: "nodejs", version: None, why: "runs the pcsx_rearmed WebAssembly core" },
+    Apt { name: "p7zip-full", version: None, why: "unpacks the pcsx_rearmed core (7z)" },
 ];
 
 /// rustup components the test run uses.
@@ -95,11 +51,7 @@ fn missing_packages() -> Result<Vec<(String, &'static str)>, Error> {
         .args(["-W", "-f=${Package} ${Version} ${db:Status-Abbrev}\n"])
         .args(APT.iter().map(|p| p.name))
         .output()
-        .map_err(|e| {
-            Error::new(format!(
-                "setup: cannot run dpkg-query (is this Debian?): {e}"
-            ))
-        })?;
+        .map_err(|e| Error::new(format!("setup: cannot run dpkg-query (is this Debian?): {e}")))?;
     let listing = String::from_utf8_lossy(&out.stdout);
     let installed: Vec<(&str, &str)> = listing
         .lines()
@@ -111,18 +63,8 @@ fn missing_packages() -> Result<Vec<(String, &'static str)>, Error> {
         .collect();
     Ok(APT
         .iter()
-        .filter(|p| {
-            !installed
-                .iter()
-                .any(|(n, v)| *n == p.name && p.version.is_none_or(|want| want == *v))
-        })
-        .map(|p| {
-            (
-                p.version
-                    .map_or(p.name.to_string(), |v| format!("{}={v}", p.name)),
-                p.why,
-            )
-        })
+        .filter(|p| !installed.iter().any(|(n, v)| *n == p.name && p.version.is_none_or(|want| want == *v)))
+        .map(|p| (p.version.map_or(p.name.to_string(), |v| format!("{}={v}", p.name)), p.why))
         .collect())
 }
 
@@ -130,10 +72,7 @@ fn missing_components() -> Vec<&'static str> {
     COMPONENTS
         .iter()
         .filter(|(_, sub)| {
-            !Command::new("cargo")
-                .args([sub, "--version"])
-                .output()
-                .is_ok_and(|o| o.status.success())
+            !Command::new("cargo").args([sub, "--version"]).output().is_ok_and(|o| o.status.success())
         })
         .map(|(c, _)| *c)
         .collect()
@@ -145,10 +84,7 @@ pub fn ensure(verbose: bool) -> Result<(), Error> {
     let components = missing_components();
     if packages.is_empty() && components.is_empty() {
         if verbose {
-            println!(
-                "setup: everything is installed ({} Debian packages, rustfmt, clippy)",
-                APT.len()
-            );
+            println!("setup: everything is installed ({} Debian packages, rustfmt, clippy)", APT.len());
         }
         return Ok(());
     }
@@ -159,53 +95,34 @@ pub fn ensure(verbose: bool) -> Result<(), Error> {
         }
         let sudo = !is_root();
         let apt = |args: &[&str]| {
-            let mut cmd = if sudo {
-                Command::new("sudo")
-            } else {
-                Command::new("apt-get")
-            };
+            let mut cmd = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
             if sudo {
                 cmd.arg("apt-get");
             }
             cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
             cmd
         };
-        run_status(
-            apt(&["update", "-q"]).arg("-o=Dpkg::Use-Pty=0"),
-            "setup: apt-get update",
-        )?;
+        run_status(apt(&["update", "-q"]).arg("-o=Dpkg::Use-Pty=0"), "setup: apt-get update")?;
         let specs: Vec<&str> = packages.iter().map(|(s, _)| s.as_str()).collect();
         let mut install = apt(&["install", "-y", "-q", "-o=Dpkg::Use-Pty=0"]);
         install.args(&specs);
         run_status(&mut install, "setup: apt-get install").map_err(|e| {
-            Error::new(format!(
-                "{e}\nsetup: these packages could not be installed: {}",
-                specs.join(" ")
-            ))
+            Error::new(format!("{e}\nsetup: these packages could not be installed: {}", specs.join(" ")))
         })?;
         let still = missing_packages()?;
         if !still.is_empty() {
             let names: Vec<_> = still.iter().map(|(s, _)| s.as_str()).collect();
-            return Err(Error::new(format!(
-                "setup: still missing after apt-get: {}",
-                names.join(" ")
-            )));
+            return Err(Error::new(format!("setup: still missing after apt-get: {}", names.join(" "))));
         }
     }
     for c in components {
         println!("setup: adding the rustup component {c}");
-        run_status(
-            Command::new("rustup").args(["component", "add", c]),
-            "setup: rustup component add",
-        )?;
+        run_status(Command::new("rustup").args(["component", "add", c]), "setup: rustup component add")?;
     }
     println!("setup: done");
     Ok(())
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }

@@ -44,14 +44,13 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let timeout = Duration::from_secs(args.timeout);
     let result = match args.emulator {
-        Emulator::Pcsxr => {
-            flight_emulator_tests::pcsxr::run(&args.image, timeout).map_err(|e| e.to_string())
-        }
+        Emulator::Pcsxr => flight_emulator_tests::pcsxr::run(&args.image, timeout).map_err(|e| e.to_string()),
         Emulator::PcsxRearmed => {
             flight_emulator_tests::rearmed::run(&args.image, timeout).map_err(|e| e.to_string())
         }
-        Emulator::QemuLm3s6965 => flight_emulator_tests::qemu::run_lm3s6965(&args.image, timeout)
-            .map_err(|e| e.to_string()),
+        Emulator::QemuLm3s6965 => {
+            flight_emulator_tests::qemu::run_lm3s6965(&args.image, timeout).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(r) => {
@@ -60,11 +59,7 @@ fn main() -> ExitCode {
             }
             r.console.iter().for_each(|l| println!("{l}"));
             println!("result: {r}");
-            if r.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            if r.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         Err(e) => {
             eprintln!("error: {}: {e}", args.image.display());

@@ -22,10 +22,7 @@ pub fn panic(out: &mut dyn Write) -> ! {
     let _ = writeln!(out, "{}", protocol::BEGIN_MARKER);
     let index = core::hint::black_box(3usize);
     let table = [1u8, 2, 3];
-    panic!(
-        "deliberate panic: index {index} of a table of {}",
-        table.len()
-    );
+    panic!("deliberate panic: index {index} of a table of {}", table.len());
 }
 
 /// Begins, starts a test and never finishes it: a `hang`.

@@ -100,11 +100,7 @@ fn summary(line: &str) -> Option<Line<'_>> {
     let console = head.rsplit(' ').next()?;
     let (passed, failed) = counts.split_once(" passed, ")?;
     let failed = failed.strip_suffix(" failed")?;
-    Some(Line::Summary {
-        console,
-        passed: passed.parse().ok()?,
-        failed: failed.parse().ok()?,
-    })
+    Some(Line::Summary { console, passed: passed.parse().ok()?, failed: failed.parse().ok()? })
 }
 
 #[cfg(test)]
@@ -113,42 +109,23 @@ mod tests {
 
     #[test]
     fn every_kind_of_line_is_recognised_behind_a_prefix() {
-        assert_eq!(
-            parse_line(" * test heap ... ok\n"),
-            Some(Line::Passed { name: "heap" })
-        );
+        assert_eq!(parse_line(" * test heap ... ok\n"), Some(Line::Passed { name: "heap" }));
         assert_eq!(
             parse_line("test views ... FAILED: kseg1 read 0x0 after writing 0x5a"),
-            Some(Line::Failed {
-                name: "views",
-                why: "kseg1 read 0x0 after writing 0x5a"
-            })
+            Some(Line::Failed { name: "views", why: "kseg1 read 0x0 after writing 0x5a" })
         );
         assert_eq!(
             parse_line(" * psx: 7 passed, 1 failed"),
-            Some(Line::Summary {
-                console: "psx",
-                passed: 7,
-                failed: 1
-            })
+            Some(Line::Summary { console: "psx", passed: 7, failed: 1 })
         );
         assert_eq!(
             parse_line("test pad ... skipped: no scratchpad"),
-            Some(Line::Skipped {
-                name: "pad",
-                why: "no scratchpad"
-            })
+            Some(Line::Skipped { name: "pad", why: "no scratchpad" })
         );
         assert_eq!(parse_line("@@END@@"), Some(Line::End));
         assert_eq!(parse_line(" * @@BEGIN@@"), Some(Line::Begin));
-        assert_eq!(
-            parse_line("x panicked at src/a.rs:1:2:"),
-            Some(Line::Panic("panicked at src/a.rs:1:2:"))
-        );
-        assert!(matches!(
-            parse_line("!!! CPU exception: breakpoint"),
-            Some(Line::Crash(_))
-        ));
+        assert_eq!(parse_line("x panicked at src/a.rs:1:2:"), Some(Line::Panic("panicked at src/a.rs:1:2:")));
+        assert!(matches!(parse_line("!!! CPU exception: breakpoint"), Some(Line::Crash(_))));
         assert_eq!(parse_line("psx: many passed, 0 failed"), None);
         assert_eq!(parse_line("hello"), None);
     }

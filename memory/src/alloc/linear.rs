@@ -73,10 +73,7 @@ impl<'a> Linear<'a> {
             end: start + len,
             top: start,
             last: None,
-            stats: Stats {
-                capacity: len,
-                ..Stats::default()
-            },
+            stats: Stats { capacity: len, ..Stats::default() },
             marks: [(0, 0); MAX_CHECKPOINTS],
             depth: 0,
             serial: 0,
@@ -107,17 +104,10 @@ impl<'a> Linear<'a> {
         let live = checkpoint.depth < self.depth
             && self.marks[checkpoint.depth] == (checkpoint.serial, checkpoint.top);
         if !live {
-            return Err(FreeError::Foreign {
-                addr: checkpoint.top,
-            });
+            return Err(FreeError::Foreign { addr: checkpoint.top });
         }
         self.depth = checkpoint.depth;
-        self.restore(
-            checkpoint.top,
-            checkpoint.used,
-            checkpoint.requested,
-            checkpoint.live,
-        );
+        self.restore(checkpoint.top, checkpoint.used, checkpoint.requested, checkpoint.live);
         Ok(())
     }
 
@@ -137,9 +127,7 @@ impl<'a> Linear<'a> {
 
     /// The lowest address a free may roll the top back to: the newest checkpoint's top.
     fn floor(&self) -> usize {
-        self.depth
-            .checked_sub(1)
-            .map_or(self.start, |d| self.marks[d].1)
+        self.depth.checked_sub(1).map_or(self.start, |d| self.marks[d].1)
     }
 }
 
@@ -169,18 +157,13 @@ impl RawAllocator for Linear<'_> {
 
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         let addr = ptr.as_ptr() as usize;
-        let limit = if layout.size() == 0 {
-            self.end
-        } else {
-            self.top
-        };
+        let limit = if layout.size() == 0 { self.end } else { self.top };
         if addr < self.start || addr > limit || addr + layout.size() > limit {
             return Err(FreeError::Foreign { addr });
         }
         let floor = self.floor();
-        let reclaim = self
-            .last
-            .filter(|&(last, prev_top)| last == addr && layout.size() > 0 && prev_top >= floor);
+        let reclaim =
+            self.last.filter(|&(last, prev_top)| last == addr && layout.size() > 0 && prev_top >= floor);
         if let Some((last, prev_top)) = reclaim {
             // The most recent block: its bytes and its alignment padding come back now.
             debug_assert_eq!(last, addr);
@@ -223,10 +206,7 @@ mod tests {
         assert!(y.cast::<u8>().as_ptr() as usize >= x.cast::<u8>().as_ptr() as usize + 3);
         assert_eq!(a.stats().live, 2);
         a.rollback(cp).unwrap();
-        assert_eq!(
-            (a.stats().live, a.stats().requested, a.stats().used),
-            (1, 3, 3)
-        );
+        assert_eq!((a.stats().live, a.stats().requested, a.stats().used), (1, 3, 3));
         let z = a.allocate(layout(8, 16)).unwrap();
         assert_eq!(z, y, "the same bytes again after a rollback");
         a.reset();
@@ -240,14 +220,7 @@ mod tests {
         a.allocate(layout(60, 1)).unwrap();
         let before = a.stats();
         let err = a.allocate(layout(8, 1)).unwrap_err();
-        assert_eq!(
-            err,
-            AllocError::Exhausted {
-                layout: layout(8, 1),
-                free: 4,
-                largest: 4
-            }
-        );
+        assert_eq!(err, AllocError::Exhausted { layout: layout(8, 1), free: 4, largest: 4 });
         assert_eq!(a.stats().used, before.used);
         assert_eq!(a.stats().failures, 1);
         a.allocate(layout(4, 1)).unwrap();
@@ -276,10 +249,7 @@ mod tests {
         let early = a.checkpoint().unwrap();
         let late = a.checkpoint().unwrap();
         a.rollback(early).unwrap();
-        assert!(
-            a.rollback(late).is_err(),
-            "discarded by the rollback to an older one"
-        );
+        assert!(a.rollback(late).is_err(), "discarded by the rollback to an older one");
         let again = a.checkpoint().unwrap();
         a.reset();
         assert!(a.rollback(again).is_err());

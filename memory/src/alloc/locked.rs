@@ -35,10 +35,7 @@ pub struct Locked<A> {
 impl<A> Locked<A> {
     /// Wraps `allocator`; `const`, so it can initialise a `static`.
     pub const fn new(allocator: A) -> Self {
-        Self {
-            inner: Mutex::new(RefCell::new(allocator)),
-            free_errors: Mutex::new(Cell::new((0, None))),
-        }
+        Self { inner: Mutex::new(RefCell::new(allocator)), free_errors: Mutex::new(Cell::new((0, None))) }
     }
 
     /// Runs `f` with the allocator, inside the critical section.
@@ -67,13 +64,11 @@ impl<A> Locked<A> {
 // host); the allocator hands out disjoint blocks honouring the layout (RawAllocator's contract).
 unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.with(|a| a.allocate(layout))
-            .map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
+        self.with(|a| a.allocate(layout)).map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        self.with(|a| a.allocate_zeroed(layout))
-            .map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
+        self.with(|a| a.allocate_zeroed(layout)).map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -85,10 +80,8 @@ unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let (Some(p), Ok(new)) = (
-            NonNull::new(ptr),
-            Layout::from_size_align(new_size, layout.align()),
-        ) else {
+        let (Some(p), Ok(new)) = (NonNull::new(ptr), Layout::from_size_align(new_size, layout.align()))
+        else {
             return ptr::null_mut();
         };
         // SAFETY: GlobalAlloc's contract: `ptr` is live, from this allocator, with `layout`.
@@ -101,8 +94,7 @@ unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
 // block); the allocator is only touched inside the critical section.
 unsafe impl<A: RawAllocator> allocator_api2::alloc::Allocator for Locked<A> {
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
-        self.with(|a| a.allocate(layout))
-            .map_err(|_| allocator_api2::alloc::AllocError)
+        self.with(|a| a.allocate(layout)).map_err(|_| allocator_api2::alloc::AllocError)
     }
 
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {

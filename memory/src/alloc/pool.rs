@@ -49,14 +49,9 @@ impl<'a> Pool<'a> {
     /// `start + len` must not wrap.
     pub unsafe fn from_raw_parts(start: *mut u8, len: usize, layout: Layout) -> Self {
         let align = layout.align().max(align_of::<usize>());
-        let block_size = layout
-            .size()
-            .max(size_of::<usize>())
-            .next_multiple_of(align);
+        let block_size = layout.size().max(size_of::<usize>()).next_multiple_of(align);
         let start = start as usize;
-        let base = align_up(start, align)
-            .unwrap_or(start + len)
-            .min(start + len);
+        let base = align_up(start, align).unwrap_or(start + len).min(start + len);
         let blocks = (start + len - base) / block_size;
         let mut pool = Self {
             base,
@@ -64,10 +59,7 @@ impl<'a> Pool<'a> {
             align,
             blocks,
             head: 0,
-            stats: Stats {
-                capacity: blocks * block_size,
-                ..Stats::default()
-            },
+            stats: Stats { capacity: blocks * block_size, ..Stats::default() },
             _memory: PhantomData,
         };
         // Thread the free list from the last block down, so the first allocation is the first block.
@@ -123,11 +115,7 @@ impl RawAllocator for Pool<'_> {
         }
         if self.head == 0 {
             self.stats.failures += 1;
-            return Err(AllocError::Exhausted {
-                layout,
-                free: 0,
-                largest: 0,
-            });
+            return Err(AllocError::Exhausted { layout, free: 0, largest: 0 });
         }
         let at = self.head;
         // SAFETY: `at` is the head of the free list: a free block holding the next address.
@@ -171,10 +159,7 @@ pub struct ObjectPool<'a, T> {
 impl<'a, T> ObjectPool<'a, T> {
     /// A pool of `T` carved from `memory`.
     pub fn new(memory: &'a mut [MaybeUninit<u8>]) -> Self {
-        Self {
-            pool: Pool::new(memory, Layout::new::<T>()),
-            _items: PhantomData,
-        }
+        Self { pool: Pool::new(memory, Layout::new::<T>()), _items: PhantomData }
     }
 
     /// Moves `value` into the pool; gives it back if the pool is full.
@@ -230,26 +215,13 @@ mod tests {
         assert!(p.blocks() >= 32);
         let mut seen = [0usize; 64];
         for slot in seen.iter_mut().take(p.blocks()) {
-            *slot = p
-                .allocate(Layout::new::<[u64; 2]>())
-                .unwrap()
-                .cast::<u8>()
-                .as_ptr() as usize;
+            *slot = p.allocate(Layout::new::<[u64; 2]>()).unwrap().cast::<u8>().as_ptr() as usize;
         }
         let all = &mut seen[..p.blocks()];
         all.sort_unstable();
-        assert!(
-            all.windows(2).all(|w| w[1] - w[0] == 16),
-            "disjoint, contiguous blocks"
-        );
-        assert!(matches!(
-            p.allocate(Layout::new::<u8>()),
-            Err(AllocError::Exhausted { .. })
-        ));
-        assert!(matches!(
-            p.allocate(Layout::new::<[u64; 4]>()),
-            Err(AllocError::Unsupported { .. })
-        ));
+        assert!(all.windows(2).all(|w| w[1] - w[0] == 16), "disjoint, contiguous blocks");
+        assert!(matches!(p.allocate(Layout::new::<u8>()), Err(AllocError::Exhausted { .. })));
+        assert!(matches!(p.allocate(Layout::new::<[u64; 4]>()), Err(AllocError::Unsupported { .. })));
     }
 
     #[test]
@@ -280,11 +252,7 @@ mod tests {
         while pool.insert((n, n)).is_ok() {
             n += 1;
         }
-        assert_eq!(
-            pool.insert((9, 9)),
-            Err((9, 9)),
-            "a full pool gives the value back"
-        );
+        assert_eq!(pool.insert((9, 9)), Err((9, 9)), "a full pool gives the value back");
         // SAFETY: `a` came from `insert` and is removed once.
         assert_eq!(unsafe { pool.remove(a) }, Ok((1, 2)));
         assert!(pool.insert((3, 4)).is_ok());

@@ -68,10 +68,7 @@ impl<'a> Stack<'a> {
             end: start + len,
             top: start,
             last: 0,
-            stats: Stats {
-                capacity: len,
-                ..Stats::default()
-            },
+            stats: Stats { capacity: len, ..Stats::default() },
             _memory: PhantomData,
         }
     }
@@ -120,10 +117,7 @@ impl RawAllocator for Stack<'_> {
                 largest: self.largest_free(),
             });
         };
-        let header = Header {
-            prev_top: self.top,
-            prev_last: self.last,
-        };
+        let header = Header { prev_top: self.top, prev_last: self.last };
         // SAFETY: `at - HEADER .. at` lies inside the memory (at >= top + HEADER, end <= self.end)
         // and is aligned for Header (at is aligned to at least align_of::<Header>() and HEADER is
         // a multiple of it); nothing else uses those bytes.
@@ -145,16 +139,12 @@ impl RawAllocator for Stack<'_> {
             return Err(FreeError::DoubleFree { addr });
         }
         if addr != self.last {
-            return Err(FreeError::OutOfOrder {
-                addr,
-                expected: self.last,
-            });
+            return Err(FreeError::OutOfOrder { addr, expected: self.last });
         }
         // SAFETY: `addr` is the most recent block, so a header written by `allocate` sits just
         // before it, inside the memory.
         let header = unsafe { ((addr - HEADER) as *const Header).read() };
-        self.stats
-            .on_free(self.top - header.prev_top, layout.size());
+        self.stats.on_free(self.top - header.prev_top, layout.size());
         self.top = header.prev_top;
         self.last = header.prev_last;
         Ok(())
@@ -189,23 +179,14 @@ mod tests {
         assert_eq!(b.as_ptr() as usize % 64, 0);
         // SAFETY: `a` is from `s`; the free is refused before anything changes.
         let err = unsafe { s.deallocate(a, layout(10, 4)) }.unwrap_err();
-        assert_eq!(
-            err,
-            FreeError::OutOfOrder {
-                addr: a.as_ptr() as usize,
-                expected: b.as_ptr() as usize
-            }
-        );
+        assert_eq!(err, FreeError::OutOfOrder { addr: a.as_ptr() as usize, expected: b.as_ptr() as usize });
         assert_eq!(s.stats().live, 2);
         // SAFETY: LIFO order, layouts as allocated.
         unsafe {
             s.deallocate(b, layout(20, 64)).unwrap();
             s.deallocate(a, layout(10, 4)).unwrap();
         }
-        assert_eq!(
-            (s.stats().used, s.stats().live, s.stats().requested),
-            (0, 0, 0)
-        );
+        assert_eq!((s.stats().used, s.stats().live, s.stats().requested), (0, 0, 0));
         // SAFETY: refused: nothing is live.
         let refused = unsafe { s.deallocate(a, layout(10, 4)) };
         assert!(matches!(refused, Err(FreeError::DoubleFree { .. })));
@@ -229,10 +210,7 @@ mod tests {
         let mut mem = [MaybeUninit::<u8>::uninit(); 64];
         let mut s = Stack::new(&mut mem);
         let before = s.marker();
-        assert!(matches!(
-            s.allocate(layout(64, 1)),
-            Err(AllocError::Exhausted { .. })
-        ));
+        assert!(matches!(s.allocate(layout(64, 1)), Err(AllocError::Exhausted { .. })));
         assert_eq!(s.marker(), before);
         assert!(s.allocate(layout(s.largest_free(), 1)).is_ok());
     }

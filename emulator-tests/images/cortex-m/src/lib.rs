@@ -51,14 +51,22 @@ fn symbol(s: &u8) -> u64 {
 }
 
 fn span(start: u64, end: u64) -> Span {
-    Span::new(Address::new(start), ByteSize::bytes(end.saturating_sub(start))).unwrap_or(Span::at(start, ByteSize::ZERO))
+    Span::new(Address::new(start), ByteSize::bytes(end.saturating_sub(start)))
+        .unwrap_or(Span::at(start, ByteSize::ZERO))
 }
 
 /// Where cortex-m-rt's `link.x` put this image's RAM parts.
 pub fn image_layout() -> ImageLayout {
     // SAFETY: only the addresses of linker-defined symbols are taken; they are never read.
     let (sdata, edata, sbss, ebss, sheap, top) = unsafe {
-        (symbol(&__sdata), symbol(&__edata), symbol(&__sbss), symbol(&__ebss), symbol(&__sheap), symbol(&_stack_start))
+        (
+            symbol(&__sdata),
+            symbol(&__edata),
+            symbol(&__sbss),
+            symbol(&__ebss),
+            symbol(&__sheap),
+            symbol(&_stack_start),
+        )
     };
     let stack_bottom = top - STACK_SIZE.get();
     ImageLayout {
@@ -105,7 +113,11 @@ impl Write for Console {
 
 /// Ends the run: semihosting exit with success when every test passed.
 pub fn exit(summary: Summary) -> ! {
-    debug::exit(if summary.failed == 0 && summary.passed > 0 { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    debug::exit(if summary.failed == 0 && summary.passed > 0 {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
     loop {
         cortex_m::asm::wfi();
     }
@@ -137,4 +149,3 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
         cortex_m::asm::wfi();
     }
 }
-

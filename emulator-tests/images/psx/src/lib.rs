@@ -39,7 +39,8 @@ fn mailbox_mirrors_the_console(_: &Board) -> Outcome {
     ensure!(write as usize > begin.len(), "only {write} bytes written");
     if lost == 0 && (write as usize) <= capacity as usize {
         // SAFETY: as above; `begin.len()` bytes of the ring, all written already.
-        let first = unsafe { core::slice::from_raw_parts((base + mailbox::DATA_OFFSET) as *const u8, begin.len()) };
+        let first =
+            unsafe { core::slice::from_raw_parts((base + mailbox::DATA_OFFSET) as *const u8, begin.len()) };
         ensure!(first == begin, "the ring starts with {first:?}");
     }
     Ok(())

@@ -17,7 +17,8 @@ fn main() -> ! {
     let _ = write!(out, "flight-memory on the PlayStation\n{}", map::MAP);
     let layout = rt::image_layout();
     let _ = write!(out, "this image\n{layout}");
-    let blocks: alloc::vec::Vec<alloc::boxed::Box<[u8; 256]>> = (0..8).map(|i| alloc::boxed::Box::new([i; 256])).collect();
+    let blocks: alloc::vec::Vec<alloc::boxed::Box<[u8; 256]>> =
+        (0..8).map(|i| alloc::boxed::Box::new([i; 256])).collect();
     let _ = writeln!(out, "heap: 8 blocks of 256 B, first at {:p}, last at {:p}", blocks[0], blocks[7]);
     let _ = writeln!(out, "{}", flight_suite::protocol::END_MARKER);
     loop {}
