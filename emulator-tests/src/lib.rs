@@ -18,6 +18,7 @@
 //! and streams its lines; each emulator has a module ([`pcsxr`]).
 
 pub mod pcsxr;
+pub mod ppsspp;
 pub mod process;
 pub mod qemu;
 pub mod rearmed;

@@ -17,6 +17,9 @@ pub enum ImageFormat {
     PsExe,
     /// The linked ELF file itself (qemu loads it with `-kernel`).
     Elf,
+    /// The PSP's EBOOT.PBP: the ELF as a PRX (`prxgen`), with a PARAM.SFO (`mksfo`), packed
+    /// by `pack-pbp`.
+    Eboot,
 }
 
 /// An emulator that runs a console's images.
@@ -29,6 +32,8 @@ pub enum Emulator {
     PcsxRearmed,
     /// qemu-system-arm's LM3S6965 board with semihosting.
     QemuLm3s6965,
+    /// PPSSPP (the EmulatorJS WebAssembly build) in headless Chromium.
+    Ppsspp,
 }
 
 /// The build settings of one console.
@@ -64,8 +69,11 @@ pub struct Target {
 }
 
 /// Every console's file, embedded at build time.
-const FILES: &[(&str, &str)] =
-    &[("psx", include_str!("../psx.toml")), ("cortex-m", include_str!("../cortex-m.toml"))];
+const FILES: &[(&str, &str)] = &[
+    ("psx", include_str!("../psx.toml")),
+    ("cortex-m", include_str!("../cortex-m.toml")),
+    ("psp", include_str!("../psp.toml")),
+];
 
 /// A console name nobody has defined, or a file that does not parse.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -174,7 +182,7 @@ mod tests {
     #[test]
     fn unknown_consoles_and_bad_files_are_named() {
         let e = Target::load("n64").unwrap_err().to_string();
-        assert_eq!(e, "unknown console `n64` (known: psx, cortex-m)");
+        assert_eq!(e, "unknown console `n64` (known: psx, cortex-m, psp)");
         let e = Target::parse("x.toml", "name = 3").unwrap_err().to_string();
         assert!(e.starts_with("targets/x.toml: "), "{e}");
     }

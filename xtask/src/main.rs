@@ -15,7 +15,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use flight_emulator_tests::{RunResult, pcsxr, qemu, rearmed};
+use flight_emulator_tests::{RunResult, pcsxr, ppsspp, qemu, rearmed};
 use flight_platform_psx::exe::PsExe;
 use flight_targets::{Emulator, ImageFormat, Target};
 
@@ -69,7 +69,8 @@ enum Cmd {
     Test,
 }
 
-fn root() -> PathBuf {
+/// The repository's top folder.
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
@@ -113,6 +114,7 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
                 (dir.join(format!("{name}.exe")), exe_file.to_bytes())
             }
             ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
+            ImageFormat::Eboot => (dir.join(format!("{name}.pbp")), eboot(Path::new(exe), name)?),
         };
         std::fs::write(&file, &bytes).map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
         println!("  {:<10} {:>7} bytes  {}", name, bytes.len(), file.display());
@@ -125,11 +127,36 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
     Ok(images)
 }
 
+/// Packs a linked PSP ELF as an EBOOT.PBP with the cargo-psp packers: `prxgen` (ELF to PRX),
+/// `mksfo` (the PARAM.SFO with the title), `pack-pbp`.
+fn eboot(elf: &Path, title: &str) -> Result<Vec<u8>, Error> {
+    let tmp = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
+    let bin = setup::tools_dir().join("bin");
+    let (prx, sfo, pbp) = (tmp.path().join("image.prx"), tmp.path().join("PARAM.SFO"), tmp.path().join("EBOOT.PBP"));
+    let quiet = |c: &mut Command| {
+        c.stdout(Stdio::null());
+    };
+    let mut c = Command::new(bin.join("prxgen"));
+    c.arg(elf).arg(&prx);
+    quiet(&mut c);
+    run_status(&mut c, &format!("prxgen {}", elf.display()))?;
+    let mut c = Command::new(bin.join("mksfo"));
+    c.arg(format!("flight {title}")).arg(&sfo);
+    quiet(&mut c);
+    run_status(&mut c, "mksfo")?;
+    let mut c = Command::new(bin.join("pack-pbp"));
+    c.arg(&pbp).arg(&sfo).args(["NULL"; 5]).arg(&prx).arg("NULL");
+    quiet(&mut c);
+    run_status(&mut c, "pack-pbp")?;
+    std::fs::read(&pbp).map_err(|e| Error::new(format!("{}: {e}", pbp.display())))
+}
+
 /// Boots one image in one emulator.
 fn boot(emulator: Emulator, image: &Path, timeout: Duration) -> Result<RunResult, Error> {
     let result = match emulator {
         Emulator::Pcsxr => pcsxr::run(image, timeout).map_err(|e| e.to_string()),
         Emulator::PcsxRearmed => rearmed::run(image, timeout).map_err(|e| e.to_string()),
+        Emulator::Ppsspp => ppsspp::run(image, timeout).map_err(|e| e.to_string()),
         Emulator::QemuLm3s6965 => qemu::run_lm3s6965(image, timeout).map_err(|e| e.to_string()),
     };
     result.map_err(|e| Error::new(format!("{emulator:?} {}: {e}", image.display())))
@@ -146,6 +173,7 @@ fn image<'a>(images: &'a [(String, PathBuf)], name: &str, target: &Target) -> Re
 fn demo(console: &str) -> Result<(), Error> {
     let target = Target::load(console).map_err(|e| Error::new(e.to_string()))?;
     setup::ensure(false)?;
+    setup::ensure_downloads(false)?;
     let demo =
         target.demo.as_deref().ok_or_else(|| Error::new(format!("console `{console}` has no demo image")))?;
     let emulator = *target
@@ -184,7 +212,10 @@ fn test() -> Result<(), Error> {
         c.args(args).current_dir(root());
         c
     };
-    step("setup", &mut || setup::ensure(true))?;
+    step("setup", &mut || {
+        setup::ensure(true)?;
+        setup::ensure_downloads(true)
+    })?;
     step("format", &mut || run_status(&mut cargo(&["fmt", "--all", "--", "--check"]), "cargo fmt --check"))?;
     step("clippy", &mut || {
         run_status(
@@ -240,13 +271,14 @@ fn test() -> Result<(), Error> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Setup => setup::ensure(true),
+        Cmd::Setup => setup::ensure(true).and_then(|()| setup::ensure_downloads(true)),
         Cmd::Build { console } => (|| {
             let targets = match console {
                 Some(c) => vec![Target::load(&c).map_err(|e| Error::new(e.to_string()))?],
                 None => Target::all().map_err(|e| Error::new(e.to_string()))?,
             };
             setup::ensure(false)?;
+            setup::ensure_downloads(false)?;
             targets.iter().try_for_each(|t| build(t).map(|_| ()))
         })(),
         Cmd::Demo { console } => demo(&console),

@@ -5,6 +5,7 @@
 //! would break the build) and the rustup components of [`COMPONENTS`]. Each check is cheap
 //! (one `dpkg-query` for all packages), so the demo and test commands call [`ensure`] first.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::{Error, run_status};
@@ -40,6 +41,8 @@ pub const APT: &[Apt] = &[
     Apt { name: "qemu-system-arm", version: None, why: "the Cortex-M3 reference board (lm3s6965evb)" },
     Apt { name: "nodejs", version: None, why: "runs the pcsx_rearmed WebAssembly core" },
     Apt { name: "p7zip-full", version: None, why: "unpacks the pcsx_rearmed core (7z)" },
+    Apt { name: "chromium", version: None, why: "the browser PPSSPP (WebAssembly) runs in" },
+    Apt { name: "zip", version: None, why: "repacks the WebAssembly cores as stored zips (faster boots)" },
 ];
 
 /// rustup components the test run uses.
@@ -121,6 +124,143 @@ pub fn ensure(verbose: bool) -> Result<(), Error> {
     }
     println!("setup: done");
     Ok(())
+}
+
+/// Installs what comes from crates.io and the npm registry, each into a folder of the project
+/// (`.flight/`, `emulator-tests/js/node_modules`), skipping what is there in the pinned version.
+pub fn ensure_downloads(verbose: bool) -> Result<(), Error> {
+    for d in DOWNLOADS {
+        if d.present() {
+            if verbose {
+                println!("setup: {} is installed", d.name);
+            }
+            continue;
+        }
+        println!("setup: installing {} ({})", d.name, d.why);
+        (d.install)().map_err(|e| Error::new(format!("setup: {}: {e}", d.name)))?;
+        if !d.present() {
+            return Err(Error::new(format!("setup: {} is still missing after installing it", d.name)));
+        }
+    }
+    Ok(())
+}
+
+/// One thing fetched from a registry.
+struct Download {
+    name: &'static str,
+    why: &'static str,
+    /// A file whose content is `version` once installed.
+    marker: fn() -> PathBuf,
+    version: &'static str,
+    install: fn() -> Result<(), Error>,
+}
+
+impl Download {
+    fn present(&self) -> bool {
+        std::fs::read_to_string((self.marker)()).is_ok_and(|v| v.trim() == self.version)
+    }
+}
+
+const CARGO_PSP: &str = "0.2.10";
+const EMULATORJS: &str = "4.2.3";
+
+const DOWNLOADS: &[Download] = &[
+    Download {
+        name: "cargo-psp",
+        why: "prxgen, mksfo and pack-pbp, which pack PSP images as EBOOT.PBP",
+        marker: || tools_dir().join(".cargo-psp-version"),
+        version: CARGO_PSP,
+        install: || {
+            run_status(
+                Command::new("cargo")
+                    .args(["install", "--locked", "cargo-psp", "--version", CARGO_PSP, "--root"])
+                    .arg(tools_dir()),
+                "cargo install cargo-psp",
+            )?;
+            write(&tools_dir().join(".cargo-psp-version"), CARGO_PSP)
+        },
+    },
+    Download {
+        name: "playwright-core",
+        why: "drives Chromium for the PPSSPP runner (never downloads a browser)",
+        marker: || js_dir().join("node_modules/.flight-version"),
+        version: "1.65.1",
+        install: || {
+            run_status(
+                Command::new("npm")
+                    .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+                    .current_dir(js_dir())
+                    .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+                "npm ci",
+            )?;
+            write(&js_dir().join("node_modules/.flight-version"), "1.65.1")
+        },
+    },
+    Download {
+        name: "PPSSPP (EmulatorJS)",
+        why: "the PSP emulator, as WebAssembly",
+        marker: || emulators_dir().join("ppsspp/.version"),
+        version: EMULATORJS,
+        install: install_ppsspp,
+    },
+];
+
+/// `.flight/tools`: programs installed with `cargo install`.
+pub fn tools_dir() -> PathBuf {
+    crate::root().join(".flight/tools")
+}
+
+fn js_dir() -> PathBuf {
+    crate::root().join("emulator-tests/js")
+}
+
+fn emulators_dir() -> PathBuf {
+    crate::root().join(".flight/emulators")
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|e| Error::new(format!("{}: {e}", path.display())))
+}
+
+fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), Error> {
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(dir).stdout(std::process::Stdio::null());
+    run_status(&mut cmd, &format!("{program} {}", args.first().copied().unwrap_or_default()))
+}
+
+/// `npm pack`s the EmulatorJS page and the PPSSPP core, and lays them out for the harness: the
+/// page's `data/` as `emulatorjs/`, the core and its assets repacked as stored zips (unpacking
+/// in the page is the slowest part of a boot) in `core/`.
+fn install_ppsspp() -> Result<(), Error> {
+    let out = emulators_dir().join("ppsspp");
+    let tmp = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
+    let t = tmp.path();
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    run_in(
+        t,
+        "npm",
+        &["pack", &format!("@emulatorjs/emulatorjs@{EMULATORJS}"), &format!("@emulatorjs/core-ppsspp@{EMULATORJS}")],
+    )?;
+    for (tgz, dir) in [("emulatorjs-emulatorjs", "ejs"), ("emulatorjs-core-ppsspp", "core")] {
+        std::fs::create_dir_all(t.join(dir)).map_err(|e| Error::new(e.to_string()))?;
+        run_in(t, "tar", &["xzf", &format!("{tgz}-{EMULATORJS}.tgz"), "-C", dir])?;
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(out.join("core/reports")).map_err(|e| Error::new(e.to_string()))?;
+    run_in(t, "cp", &["-r", "ejs/package/data", &s(&out.join("emulatorjs"))])?;
+    run_in(t, "cp", &["core/package/reports/ppsspp.json", &s(&out.join("core/reports/"))])?;
+    std::fs::create_dir_all(t.join("c")).map_err(|e| Error::new(e.to_string()))?;
+    std::fs::create_dir_all(t.join("a")).map_err(|e| Error::new(e.to_string()))?;
+    run_in(t, "7z", &["x", "-y", "-oc", "core/package/ppsspp-thread-wasm.data"])?;
+    let files = ["ppsspp_libretro.js", "ppsspp_libretro.wasm", "build.json", "core.json", "license.txt"];
+    let mut args = vec!["-q", "-0", "-X"];
+    let target = s(&out.join("core/ppsspp-thread-wasm.data"));
+    args.push(&target);
+    args.extend(files);
+    run_in(&t.join("c"), "zip", &args)?;
+    run_in(&t.join("a"), "7z", &["x", "-y", &s(&t.join("core/package/ppsspp-assets.zip"))])?;
+    run_in(&t.join("a"), "zip", &["-q", "-0", "-X", "-r", &s(&out.join("core/ppsspp-assets.zip")), "."])?;
+    write(&out.join(".version"), EMULATORJS)
 }
 
 fn is_root() -> bool {

@@ -22,6 +22,8 @@ enum Emulator {
     PcsxRearmed,
     /// Cortex-M3 reference board: qemu-system-arm's lm3s6965evb with semihosting.
     QemuLm3s6965,
+    /// PSP: PPSSPP (WebAssembly build) in headless Chromium.
+    Ppsspp,
 }
 
 /// Boot a console image headless and report pass, fail, panic, crash or hang.
@@ -30,7 +32,7 @@ enum Emulator {
 struct Args {
     /// The emulator.
     emulator: Emulator,
-    /// The image (PS-EXE for the PlayStation emulators, ELF for qemu).
+    /// The image (PS-EXE for the PlayStation emulators, EBOOT.PBP for PPSSPP, ELF for qemu).
     image: PathBuf,
     /// Seconds to wait for the end marker before calling it a hang.
     #[arg(long, default_value_t = 30)]
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Emulator::PcsxRearmed => {
             flight_emulator_tests::rearmed::run(&args.image, timeout).map_err(|e| e.to_string())
         }
+        Emulator::Ppsspp => flight_emulator_tests::ppsspp::run(&args.image, timeout).map_err(|e| e.to_string()),
         Emulator::QemuLm3s6965 => {
             flight_emulator_tests::qemu::run_lm3s6965(&args.image, timeout).map_err(|e| e.to_string())
         }
