@@ -86,6 +86,50 @@ pub struct Board {
     /// Writes back and invalidates the data cache over a span (no-op where there is none), so
     /// that a write through a cached view is seen through an uncached one.
     pub sync_cache: fn(Span),
+    /// How the suite reads and writes memory by CPU address: [`native::MEMORY`] where the
+    /// program can name addresses itself; the runtime's imports where it cannot (a program
+    /// compiled to WebAssembly sees only its linear memory).
+    pub memory: Memory,
+}
+
+/// Word access to memory by CPU address, and the CPU address of a pointer of the program.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    /// Reads a word.
+    ///
+    /// # Safety
+    /// The address must be word-aligned, in a CPU-addressable region of the map, and owned by
+    /// the caller (the suite only touches its own statics and the scratchpad).
+    pub read32: unsafe fn(Address) -> u32,
+    /// Writes a word, under the same conditions as `read32`.
+    pub write32: unsafe fn(Address, u32),
+    /// The CPU address of a pointer of the program (the identity natively; the linear
+    /// memory's base plus the pointer in WebAssembly).
+    pub cpu_address: fn(usize) -> Address,
+}
+
+/// Memory access for programs compiled for the console's CPU.
+pub mod native {
+    use flight_memory::Address;
+
+    use crate::Memory;
+
+    /// Volatile loads and stores at the address itself.
+    pub const MEMORY: Memory = Memory { read32, write32, cpu_address: |p| Address::new(p as u64) };
+
+    /// # Safety
+    /// As [`Memory::read32`].
+    unsafe fn read32(a: Address) -> u32 {
+        // SAFETY: the caller vouches for the address (Memory::read32's contract).
+        unsafe { (a.get() as usize as *const u32).read_volatile() }
+    }
+
+    /// # Safety
+    /// As [`Memory::write32`].
+    unsafe fn write32(a: Address, v: u32) {
+        // SAFETY: the caller vouches for the address (Memory::write32's contract).
+        unsafe { (a.get() as usize as *mut u32).write_volatile(v) }
+    }
 }
 
 /// The suite's own checks, in the order they run. `bss_is_zeroed` runs first, before anything
@@ -96,7 +140,7 @@ pub const CHECKS: &[Test] = &[
     Test::new("stack_is_where_the_script_says", stack_is_where_the_script_says),
     Test::new("image_parts_are_ordered_in_main_ram", image_parts_are_ordered_in_main_ram),
     Test::new("ram_views_alias", ram_views_alias).when(|b| {
-        match b.map.resolve(address_of(addr_of!(ALIAS_PROBE))) {
+        match b.map.resolve(cpu(b, addr_of!(ALIAS_PROBE))) {
             Some(hit) if hit.region.views.iter().filter(|v| !v.privileged).count() < 2 => {
                 Some("main RAM has a single CPU view a program may use")
             }
@@ -149,8 +193,9 @@ pub fn run(board: &Board, out: &mut dyn Write, extra: &[Test]) -> Summary {
     summary
 }
 
-fn address_of<T: ?Sized>(p: *const T) -> Address {
-    Address::new(p as *const u8 as usize as u64)
+/// The CPU address of a pointer of the program.
+fn cpu<T: ?Sized>(board: &Board, p: *const T) -> Address {
+    (board.memory.cpu_address)(p as *const u8 as usize)
 }
 
 /// Never written except by `bss_is_zeroed`, after it has checked it.
@@ -158,11 +203,11 @@ static mut BSS_SENTINEL: [u32; 64] = [0; 64];
 
 fn bss_is_zeroed(board: &Board) -> Outcome {
     let at = addr_of_mut!(BSS_SENTINEL);
-    let span = Span::new(address_of(at), ByteSize::bytes(core::mem::size_of::<[u32; 64]>() as u64));
+    let span = Span::new(cpu(board, at), ByteSize::bytes(core::mem::size_of::<[u32; 64]>() as u64));
     ensure!(
         span.is_some_and(|s| board.layout.bss.contains_span(s)),
         "the sentinel at {} is not inside .bss {}",
-        address_of(at),
+        cpu(board, at),
         board.layout.bss
     );
     for i in 0..64 {
@@ -181,7 +226,7 @@ fn map_validates(board: &Board) -> Outcome {
 
 fn stack_is_where_the_script_says(board: &Board) -> Outcome {
     let local = 0u32;
-    let here = address_of(&local);
+    let here = cpu(board, &local);
     let stack = board.layout.stack;
     ensure!(
         stack.end() == board.stack_top,
@@ -224,7 +269,7 @@ static mut ALIAS_PROBE: [u32; 4] = [0; 4];
 
 fn ram_views_alias(board: &Board) -> Outcome {
     let probe = addr_of!(ALIAS_PROBE);
-    let at = address_of(probe);
+    let at = cpu(board, probe);
     let hit = board.map.resolve(at).ok_or_else(|| Failure(format!("{at} is in no view of the map")))?;
     let mut seed = 0x5a5a_0000u32;
     let usable = || hit.region.views.iter().filter(|v| !v.privileged);
@@ -240,9 +285,9 @@ fn ram_views_alias(board: &Board) -> Outcome {
             // every view of the region maps the same physical bytes (what the check verifies),
             // and the map says each is CPU-addressable.
             let got = unsafe {
-                (w as usize as *mut u32).write_volatile(seed);
+                (board.memory.write32)(Address::new(w), seed);
                 (board.sync_cache)(Span::at(at.get(), ByteSize::bytes(16)));
-                (r as usize as *const u32).read_volatile()
+                (board.memory.read32)(Address::new(r))
             };
             ensure!(
                 got == seed,
@@ -265,13 +310,13 @@ fn scratchpad_is_usable(board: &Board) -> Outcome {
         for i in 0..words {
             // SAFETY: the map says this region is CPU-addressable RAM of `words` words at this
             // view; no program data lives in it (the linker script never places anything there).
-            unsafe { ((first.base.get() + i * 4) as usize as *mut u32).write_volatile(pattern(i)) };
+            unsafe { (board.memory.write32)(Address::new(first.base.get() + i * 4), pattern(i)) };
         }
         for view in pad.views {
             for i in 0..words {
                 let a = view.base.get() + i * 4;
                 // SAFETY: as above, reading back through each view of the same region.
-                let got = unsafe { (a as usize as *const u32).read_volatile() };
+                let got = unsafe { (board.memory.read32)(Address::new(a)) };
                 ensure!(
                     got == pattern(i),
                     "{} word {i} read {got:#x} through {} at {}, wrote {:#x}",
@@ -289,14 +334,14 @@ fn scratchpad_is_usable(board: &Board) -> Outcome {
 fn heap_round_trip(board: &Board) -> Outcome {
     let heap = board.layout.heap;
     let inside = |p: *const u8, len: usize| {
-        Span::new(address_of(p), ByteSize::bytes(len as u64)).is_some_and(|s| heap.contains_span(s))
+        Span::new(cpu(board, p), ByteSize::bytes(len as u64)).is_some_and(|s| heap.contains_span(s))
     };
     let mut v: Vec<u32> = Vec::with_capacity(4096);
     v.extend((0..4096u32).map(|i| i.wrapping_mul(2_654_435_761)));
     ensure!(
         inside(v.as_ptr().cast(), 4096 * 4),
         "a Vec landed at {} outside the heap {heap}",
-        address_of(v.as_ptr())
+        cpu(board, v.as_ptr())
     );
     ensure!(
         v.iter().enumerate().all(|(i, &x)| x == (i as u32).wrapping_mul(2_654_435_761)),

@@ -97,6 +97,7 @@ pub fn board() -> Board {
         stack_top: Address::new(STACK_TOP),
         // No data cache on a Cortex-M3.
         sync_cache: |_: Span| {},
+        memory: flight_suite::native::MEMORY,
     }
 }
 

@@ -15,7 +15,14 @@ use flight_suite::{Board, Outcome, Test, ensure};
 /// extended-memory flag, gives a program 24 MiB of user RAM, so the PSP-1000 map applies.
 pub fn board() -> Board {
     let layout = rt::image_layout();
-    Board { console: "psp", map: &PSP_1000, layout, stack_top: layout.stack.end(), sync_cache: rt::sync_cache }
+    Board {
+        console: "psp",
+        map: &PSP_1000,
+        layout,
+        stack_top: layout.stack.end(),
+        sync_cache: rt::sync_cache,
+        memory: flight_suite::native::MEMORY,
+    }
 }
 
 /// Checks only a PSP can answer.

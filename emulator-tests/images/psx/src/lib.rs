@@ -16,6 +16,7 @@ pub fn board() -> Board {
         stack_top: Address::new(map::STACK_TOP),
         // The R3000 here has no data cache (its cache is the scratchpad).
         sync_cache: |_: Span| {},
+        memory: flight_suite::native::MEMORY,
     }
 }
 
