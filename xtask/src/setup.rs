@@ -197,6 +197,13 @@ const DOWNLOADS: &[Download] = &[
         },
     },
     Download {
+        name: "pcsx_rearmed (EmulatorJS)",
+        why: "the second PlayStation emulator, as WebAssembly, run under Node",
+        marker: || emulators_dir().join("pcsx_rearmed/.version"),
+        version: EMULATORJS,
+        install: install_pcsx_rearmed,
+    },
+    Download {
         name: "PPSSPP (EmulatorJS)",
         why: "the PSP emulator, as WebAssembly",
         marker: || emulators_dir().join("ppsspp/.version"),
@@ -226,6 +233,20 @@ fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), Error> {
     let mut cmd = Command::new(program);
     cmd.args(args).current_dir(dir).stdout(std::process::Stdio::null());
     run_status(&mut cmd, &format!("{program} {}", args.first().copied().unwrap_or_default()))
+}
+
+/// `npm pack`s the pcsx_rearmed core (RetroArch and the core, compiled to WebAssembly, in a 7z
+/// file) and unpacks its single-threaded build.
+fn install_pcsx_rearmed() -> Result<(), Error> {
+    let out = emulators_dir().join("pcsx_rearmed");
+    let tmp = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
+    let t = tmp.path();
+    run_in(t, "npm", &["pack", &format!("@emulatorjs/core-pcsx_rearmed@{EMULATORJS}")])?;
+    run_in(t, "tar", &["xzf", &format!("emulatorjs-core-pcsx_rearmed-{EMULATORJS}.tgz")])?;
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).map_err(|e| Error::new(e.to_string()))?;
+    run_in(t, "7z", &["x", "-y", &format!("-o{}", out.display()), "package/pcsx_rearmed-wasm.data"])?;
+    write(&out.join(".version"), EMULATORJS)
 }
 
 /// `npm pack`s the EmulatorJS page and the PPSSPP core, and lays them out for the harness: the
