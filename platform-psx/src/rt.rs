@@ -215,13 +215,13 @@ critical_section::set_impl!(InterruptMask);
 // SAFETY: masking interrupts on the only core excludes every other execution context; release
 // restores exactly the state acquire saved, so nested sections compose.
 unsafe impl critical_section::Impl for InterruptMask {
-    unsafe fn acquire() -> bool {
+    unsafe fn acquire() -> u32 {
         // SAFETY: the matching `release` restores the state.
-        unsafe { irq_disable() }
+        u32::from(unsafe { irq_disable() })
     }
 
-    unsafe fn release(was_enabled: bool) {
-        if was_enabled {
+    unsafe fn release(was_enabled: u32) {
+        if was_enabled != 0 {
             // SAFETY: interrupts were enabled when the section began.
             unsafe { irq_enable() }
         }

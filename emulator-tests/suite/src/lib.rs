@@ -19,6 +19,7 @@
 
 extern crate alloc;
 
+pub mod allocators;
 pub mod deliberate;
 pub mod protocol;
 
@@ -169,9 +170,20 @@ pub struct Summary {
 /// Runs the suite's [`CHECKS`], then `extra` (the platform's own), printing the protocol to `out`:
 /// the begin marker first, the summary line and the end marker last.
 pub fn run(board: &Board, out: &mut dyn Write, extra: &[Test]) -> Summary {
+    run_timed(board, out, extra, None)
+}
+
+/// Like [`run`], and with a clock, prints the allocators' timings ([`allocators::time`]) before
+/// the summary.
+pub fn run_timed(
+    board: &Board,
+    out: &mut dyn Write,
+    extra: &[Test],
+    clock: Option<&allocators::Clock>,
+) -> Summary {
     let mut summary = Summary::default();
     let _ = writeln!(out, "{}", protocol::BEGIN_MARKER);
-    for test in CHECKS.iter().chain(extra) {
+    for test in CHECKS.iter().chain(allocators::CHECKS).chain(extra) {
         if let Some(why) = (test.applies)(board) {
             let _ = writeln!(out, "test {} ... skipped: {}", test.name, why);
             continue;
@@ -187,6 +199,9 @@ pub fn run(board: &Board, out: &mut dyn Write, extra: &[Test]) -> Summary {
                 writeln!(out, "test {} ... FAILED: {}", test.name, why.replace('\n', " "))
             }
         };
+    }
+    if let Some(clock) = clock {
+        allocators::time(out, board.console, clock, 512);
     }
     let _ = writeln!(out, "{}: {} passed, {} failed", board.console, summary.passed, summary.failed);
     let _ = writeln!(out, "{}", protocol::END_MARKER);

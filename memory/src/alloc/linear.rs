@@ -41,7 +41,8 @@ pub struct Linear<'a> {
 /// How many checkpoints may be live at once (nested).
 pub const MAX_CHECKPOINTS: usize = 16;
 
-/// A point to roll back to. Checkpoints nest: rolling back to one discards those taken after
+/// A point to roll back to, as often as needed (a frame allocator rolls back to the same
+/// checkpoint every frame). Checkpoints nest: rolling back to one discards those taken after
 /// it, and a discarded checkpoint is refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Checkpoint {
@@ -98,15 +99,15 @@ impl<'a> Linear<'a> {
     }
 
     /// Frees everything allocated since `checkpoint` (blocks allocated after it must not be
-    /// used any more) and discards the checkpoints taken after it. A discarded checkpoint is
-    /// refused.
+    /// used any more) and discards the checkpoints taken after it; `checkpoint` stays valid. A
+    /// discarded checkpoint is refused.
     pub fn rollback(&mut self, checkpoint: Checkpoint) -> Result<(), FreeError> {
         let live = checkpoint.depth < self.depth
             && self.marks[checkpoint.depth] == (checkpoint.serial, checkpoint.top);
         if !live {
             return Err(FreeError::Foreign { addr: checkpoint.top });
         }
-        self.depth = checkpoint.depth;
+        self.depth = checkpoint.depth + 1;
         self.restore(checkpoint.top, checkpoint.used, checkpoint.requested, checkpoint.live);
         Ok(())
     }

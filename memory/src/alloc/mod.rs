@@ -5,6 +5,10 @@
 //! | [`Linear`] | per-frame and load-time data; checkpoints roll back | O(1) bump / rollback only |
 //! | [`Stack`] | nested lifetimes; markers; out-of-order frees are reported | O(1) / O(1) LIFO |
 //! | [`Pool`], [`ObjectPool`] | many objects of one size, zero per-block overhead | O(1) / O(1) |
+//! | [`Buddy`] | general heap: power-of-two blocks, naturally aligned, merged with their buddy; bitmaps carved from its memory | O(log n) split / O(log n) merge |
+//! | [`DeviceHeap`] | memory the CPU cannot address (sound RAM): device spans, table in CPU RAM | O(N) best fit / O(N) coalescing |
+//! | [`Frames`] | fixed-size frames (pages) over any address span; one bit per frame in a caller's bitmap | O(1) typical next fit, O(n/32) runs / O(run) |
+//! | [`Vram`] | PlayStation VRAM rectangles: frame buffers, textures, CLUTs; table in CPU RAM | O(N²)–O(N³) / O(N) |
 //!
 //! [`Locked`] adapts any of them to `GlobalAlloc` (behind a `critical-section` lock) and to the
 //! `allocator-api2` `Allocator` trait.
@@ -21,15 +25,28 @@
 //! An owner that can free or find memory installs an [`OomHandler`] with [`WithOom`]: on
 //! exhaustion the handler runs and, if it says so, the request is retried.
 
+mod buddy;
+mod device;
+mod frames;
 mod linear;
 mod locked;
 mod pool;
 mod stack;
+mod tlsf;
+mod vram2d;
 
+pub use buddy::{Buddy, MIN_BLOCK};
+pub use device::{DeviceHeap, TABLE_FULL};
+pub use frames::Frames;
 pub use linear::{Checkpoint, Linear, MAX_CHECKPOINTS};
 pub use locked::Locked;
 pub use pool::{ObjectPool, Pool};
 pub use stack::{Marker, Stack};
+pub use tlsf::Tlsf;
+pub use vram2d::{
+    Placement, Rect, TEXTURE_PAGE_HEIGHT, TEXTURE_PAGE_WIDTH, TexelDepth, VRAM_COLUMN, VRAM_HEIGHT,
+    VRAM_PIXEL_BYTES, VRAM_WIDTH, Vram,
+};
 
 use core::alloc::Layout;
 use core::fmt;
@@ -60,22 +77,15 @@ pub enum AllocError {
 impl fmt::Display for AllocError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::Exhausted {
-                layout,
-                free,
-                largest,
-            } => write!(
+            Self::Exhausted { layout, free, largest } => write!(
                 f,
                 "out of memory: {} bytes aligned to {} requested, {free} bytes free, largest free block {largest} bytes",
                 layout.size(),
                 layout.align()
             ),
-            Self::Unsupported { layout, why } => write!(
-                f,
-                "cannot allocate {} bytes aligned to {}: {why}",
-                layout.size(),
-                layout.align()
-            ),
+            Self::Unsupported { layout, why } => {
+                write!(f, "cannot allocate {} bytes aligned to {}: {why}", layout.size(), layout.align())
+            }
         }
     }
 }
@@ -165,11 +175,7 @@ impl Stats {
 /// Fragmentation of free memory: 0 when all free memory is one block, approaching 1 when it is
 /// scattered in small pieces (`1 - largest free block / free bytes`).
 pub fn fragmentation(free: usize, largest: usize) -> f32 {
-    if free == 0 {
-        0.0
-    } else {
-        1.0 - largest as f32 / free as f32
-    }
+    if free == 0 { 0.0 } else { 1.0 - largest as f32 / free as f32 }
 }
 
 /// The interface every CPU-memory allocator here implements.
@@ -215,8 +221,7 @@ pub trait RawAllocator {
         // SAFETY: both blocks are live and distinct (the old one is not freed yet); the copy
         // stays within the shorter of the two.
         unsafe {
-            ptr.as_ptr()
-                .copy_to_nonoverlapping(block.cast::<u8>().as_ptr(), old.size().min(new.size()));
+            ptr.as_ptr().copy_to_nonoverlapping(block.cast::<u8>().as_ptr(), old.size().min(new.size()));
             // A refused free of a block the caller vouched for cannot happen; if it did, the
             // old block simply stays allocated.
             let _ = self.deallocate(ptr, old);
@@ -251,8 +256,8 @@ impl<A: RawAllocator, H: OomHandler<A>> RawAllocator for WithOom<A, H> {
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         loop {
             match self.allocator.allocate(layout) {
-                Err(AllocError::Exhausted { .. })
-                    if self.handler.handle_oom(&mut self.allocator, layout) => {}
+                Err(AllocError::Exhausted { .. }) if self.handler.handle_oom(&mut self.allocator, layout) => {
+                }
                 other => return other,
             }
         }
