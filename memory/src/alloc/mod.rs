@@ -5,12 +5,13 @@
 //! | [`Linear`] | per-frame and load-time data; checkpoints roll back | O(1) bump / rollback only |
 //! | [`Stack`] | nested lifetimes; markers; out-of-order frees are reported | O(1) / O(1) LIFO |
 //! | [`Pool`], [`ObjectPool`] | many objects of one size, zero per-block overhead | O(1) / O(1) |
+//! | [`Tlsf`] | the general-purpose heap: two-level segregated fit, one word per used block, grows and shrinks in place | O(1) / O(1) |
 //! | [`Buddy`] | general heap: power-of-two blocks, naturally aligned, merged with their buddy; bitmaps carved from its memory | O(log n) split / O(log n) merge |
 //! | [`DeviceHeap`] | memory the CPU cannot address (sound RAM): device spans, table in CPU RAM | O(N) best fit / O(N) coalescing |
 //! | [`Frames`] | fixed-size frames (pages) over any address span; one bit per frame in a caller's bitmap | O(1) typical next fit, O(n/32) runs / O(run) |
 //! | [`Vram`] | PlayStation VRAM rectangles: frame buffers, textures, CLUTs; table in CPU RAM | O(N²)–O(N³) / O(N) |
 //!
-//! [`Locked`] adapts any of them to `GlobalAlloc` (behind a `critical-section` lock) and to the
+//! [`Locked`] adapts any CPU-memory allocator to `GlobalAlloc` (behind a `critical-section` lock) and to the
 //! `allocator-api2` `Allocator` trait.
 //!
 //! Every CPU-memory allocator implements [`RawAllocator`]: `allocate` returns the block as a
