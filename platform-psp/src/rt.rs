@@ -284,45 +284,26 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 #[cfg(feature = "heap")]
-mod heap {
-    //! The global allocator over the linker script's heap section, locked by a critical section.
+pub mod heap {
+    //! The global allocator: this project's TLSF heap over the linker script's heap span, behind
+    //! a critical section.
 
-    use core::alloc::{GlobalAlloc, Layout};
-    use core::cell::RefCell;
-    use core::ptr::{self, NonNull};
-
-    use critical_section::Mutex;
     use flight_memory::Span;
-    use linked_list_allocator::Heap;
-
-    struct LockedHeap(Mutex<RefCell<Heap>>);
+    use flight_memory::alloc::{Locked, Tlsf};
 
     #[global_allocator]
-    static HEAP: LockedHeap = LockedHeap(Mutex::new(RefCell::new(Heap::empty())));
+    static HEAP: Locked<Tlsf<'static>> = Locked::new(Tlsf::empty());
 
     pub(super) fn init(span: Span) {
-        critical_section::with(|cs| {
-            // SAFETY: the span is the `.flight_heap` section the linker script reserves for
-            // this heap alone; `init` runs once, from `module_start`.
-            unsafe {
-                HEAP.0.borrow_ref_mut(cs).init(span.start().get() as usize as *mut u8, span.size().get() as usize)
-            }
+        // SAFETY: the span is memory the linker script reserves for this heap alone (asserted
+        // there); `init` runs once, before anything allocates.
+        HEAP.with(|heap| unsafe {
+            heap.extend(span.start().get() as usize as *mut u8, span.size().get() as usize)
         });
     }
 
-    // SAFETY: every operation holds the critical section; the heap hands out disjoint blocks.
-    unsafe impl GlobalAlloc for LockedHeap {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            critical_section::with(|cs| {
-                self.0.borrow_ref_mut(cs).allocate_first_fit(layout).map_or(ptr::null_mut(), NonNull::as_ptr)
-            })
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            if let Some(p) = NonNull::new(ptr) {
-                // SAFETY: `ptr` came from `alloc` with this layout (GlobalAlloc's contract).
-                critical_section::with(|cs| unsafe { self.0.borrow_ref_mut(cs).deallocate(p, layout) });
-            }
-        }
+    /// The global heap's counters.
+    pub fn stats() -> flight_memory::alloc::Stats {
+        HEAP.with(|heap| flight_memory::alloc::RawAllocator::stats(heap))
     }
 }

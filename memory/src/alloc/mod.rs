@@ -150,6 +150,10 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// All zero: an allocator with no memory yet.
+    pub const EMPTY: Self =
+        Self { capacity: 0, used: 0, peak: 0, requested: 0, live: 0, allocations: 0, frees: 0, failures: 0 };
+
     /// Bytes not reserved.
     pub fn free(&self) -> usize {
         self.capacity - self.used
@@ -289,4 +293,59 @@ pub(crate) fn block(addr: usize, len: usize) -> NonNull<[u8]> {
 /// Rounds `addr` up to `align` (a power of two), or `None` on overflow.
 pub(crate) fn align_up(addr: usize, align: usize) -> Option<usize> {
     Some(addr.checked_add(align - 1)? & !(align - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use core::mem::MaybeUninit;
+    use std::string::ToString;
+
+    use super::*;
+
+    /// Frees the oldest block it was given when the pool runs out.
+    struct FreeOldest(Option<NonNull<u8>>, u32);
+
+    impl<'a> OomHandler<Pool<'a>> for FreeOldest {
+        fn handle_oom(&mut self, pool: &mut Pool<'a>, layout: Layout) -> bool {
+            self.1 += 1;
+            match self.0.take() {
+                // SAFETY: the block came from this pool with this layout and is not used again.
+                Some(p) => unsafe { pool.deallocate(p, layout) }.is_ok(),
+                None => false,
+            }
+        }
+    }
+
+    #[test]
+    fn an_oom_handler_frees_and_the_request_is_retried() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 64];
+        let layout = Layout::new::<[u64; 2]>();
+        let mut heap = WithOom { allocator: Pool::new(&mut memory, layout), handler: FreeOldest(None, 0) };
+        let first = heap.allocate(layout).unwrap();
+        while heap.allocate(layout).is_ok() {}
+        assert_eq!(heap.handler.1, 1, "the handler ran once and declined (nothing to free)");
+        heap.handler.0 = Some(first.cast());
+        let again = heap.allocate(layout).unwrap();
+        assert_eq!(again.cast::<u8>(), first.cast::<u8>(), "the freed block served the retried request");
+        assert_eq!(heap.handler.1, 2);
+        assert!(heap.allocate(layout).is_err(), "and the handler gives up when it has nothing left");
+        assert_eq!(heap.stats().failures, 3);
+    }
+
+    #[test]
+    fn errors_say_what_failed() {
+        let layout = Layout::from_size_align(100, 8).unwrap();
+        let e = AllocError::Exhausted { layout, free: 40, largest: 32 };
+        assert_eq!(
+            e.to_string(),
+            "out of memory: 100 bytes aligned to 8 requested, 40 bytes free, largest free block 32 bytes"
+        );
+        assert!(
+            FreeError::OutOfOrder { addr: 0x10, expected: 0x20 }
+                .to_string()
+                .contains("0x20 was allocated after it")
+        );
+    }
 }

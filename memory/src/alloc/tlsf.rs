@@ -228,13 +228,13 @@ impl<'a> Tlsf<'a> {
 
     /// A heap with no memory yet; add some with [`claim`](Self::claim) or
     /// [`extend`](Self::extend).
-    pub fn empty() -> Self {
+    pub const fn empty() -> Self {
         Self {
             fl_bitmap: 0,
             sl_bitmap: [0; FL_COUNT],
             heads: [[ptr::null_mut(); SL_COUNT]; FL_COUNT],
             last_region: ptr::null_mut(),
-            stats: Stats::default(),
+            stats: Stats::EMPTY,
             _memory: PhantomData,
         }
     }

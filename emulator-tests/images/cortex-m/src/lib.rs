@@ -11,6 +11,7 @@ use core::fmt::{self, Write};
 
 use cortex_m_rt::{ExceptionFrame, exception};
 use cortex_m_semihosting::{debug, hio};
+use flight_memory::alloc::{Locked, Tlsf};
 use flight_memory::{Address, ByteSize, ImageLayout, MemoryMap, Region, RegionKind, Span, View};
 use flight_suite::{Board, Summary};
 
@@ -78,14 +79,16 @@ pub fn image_layout() -> ImageLayout {
 }
 
 #[global_allocator]
-static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
+static HEAP: Locked<Tlsf<'static>> = Locked::new(Tlsf::empty());
 
 /// Sets up the heap over the layout's heap span. Call once, first thing in `main`.
 pub fn init_heap() {
-    let heap = image_layout().heap;
+    let span = image_layout().heap;
     // SAFETY: the span runs from cortex-m-rt's `__sheap` (after .bss) to the stack reserve;
     // nothing else uses it, and this runs once before any allocation.
-    unsafe { HEAP.init(heap.start().get() as usize, heap.size().get() as usize) }
+    HEAP.with(|heap| unsafe {
+        heap.extend(span.start().get() as usize as *mut u8, span.size().get() as usize)
+    });
 }
 
 /// This board as the suite sees it.
