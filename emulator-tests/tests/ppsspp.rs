@@ -16,9 +16,11 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn boot(name: &str, timeout: u64) -> RunResult {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let image = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/images/psp").join(format!("{name}.pbp"));
+    let image =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/images/psp").join(format!("{name}.pbp"));
     assert!(image.exists(), "{} is missing: run `cargo xtask build --console psp`", image.display());
-    let r = ppsspp::run(&image, Duration::from_secs(timeout)).unwrap_or_else(|e| panic!("PPSSPP could not run {name}: {e}"));
+    let r = ppsspp::run(&image, Duration::from_secs(timeout))
+        .unwrap_or_else(|e| panic!("PPSSPP could not run {name}: {e}"));
     for pid in &r.pids {
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "harness {pid} is still there");
     }

@@ -132,7 +132,8 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
 fn eboot(elf: &Path, title: &str) -> Result<Vec<u8>, Error> {
     let tmp = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
     let bin = setup::tools_dir().join("bin");
-    let (prx, sfo, pbp) = (tmp.path().join("image.prx"), tmp.path().join("PARAM.SFO"), tmp.path().join("EBOOT.PBP"));
+    let (prx, sfo, pbp) =
+        (tmp.path().join("image.prx"), tmp.path().join("PARAM.SFO"), tmp.path().join("EBOOT.PBP"));
     let quiet = |c: &mut Command| {
         c.stdout(Stdio::null());
     };

@@ -260,7 +260,11 @@ fn install_ppsspp() -> Result<(), Error> {
     run_in(
         t,
         "npm",
-        &["pack", &format!("@emulatorjs/emulatorjs@{EMULATORJS}"), &format!("@emulatorjs/core-ppsspp@{EMULATORJS}")],
+        &[
+            "pack",
+            &format!("@emulatorjs/emulatorjs@{EMULATORJS}"),
+            &format!("@emulatorjs/core-ppsspp@{EMULATORJS}"),
+        ],
     )?;
     for (tgz, dir) in [("emulatorjs-emulatorjs", "ejs"), ("emulatorjs-core-ppsspp", "core")] {
         std::fs::create_dir_all(t.join(dir)).map_err(|e| Error::new(e.to_string()))?;

@@ -50,7 +50,9 @@ fn main() -> ExitCode {
         Emulator::PcsxRearmed => {
             flight_emulator_tests::rearmed::run(&args.image, timeout).map_err(|e| e.to_string())
         }
-        Emulator::Ppsspp => flight_emulator_tests::ppsspp::run(&args.image, timeout).map_err(|e| e.to_string()),
+        Emulator::Ppsspp => {
+            flight_emulator_tests::ppsspp::run(&args.image, timeout).map_err(|e| e.to_string())
+        }
         Emulator::QemuLm3s6965 => {
             flight_emulator_tests::qemu::run_lm3s6965(&args.image, timeout).map_err(|e| e.to_string())
         }

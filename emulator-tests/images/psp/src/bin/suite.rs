@@ -8,7 +8,8 @@ use flight_platform_psp::rt::{Console, exit};
 flight_platform_psp::entry!(main);
 
 fn main() -> ! {
-    let clock = flight_suite::allocators::Clock { now: flight_platform_psp::rt::micros, hz: 1_000_000, modulus: 0 };
+    let clock =
+        flight_suite::allocators::Clock { now: flight_platform_psp::rt::micros, hz: 1_000_000, modulus: 0 };
     flight_suite::run_timed(&board(), &mut Console, PSP_CHECKS, Some(&clock));
     exit()
 }
