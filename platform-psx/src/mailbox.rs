@@ -1,7 +1,7 @@
 //! The output mailbox: console output mirrored into RAM, for hosts that cannot see the BIOS TTY.
 //!
 //! Some emulators (pcsx_rearmed's HLE BIOS among them) never show what a program prints through
-//! the BIOS. The runtime therefore also appends everything [`Console`](crate::bios::Console)
+//! the BIOS. The runtime therefore also appends everything `bios::Console`
 //! prints to a ring in RAM, at a fixed address the linker script reserves
 //! ([`MAILBOX`](crate::map::MAILBOX), 4 KiB just below the BIOS's top 256 bytes), and a host
 //! that can read guest RAM drains it.
