@@ -160,6 +160,7 @@ impl Stats {
     }
 
     /// Records an allocation that reserved `reserved` bytes for a request of `requested`.
+    #[inline]
     pub(crate) fn on_alloc(&mut self, reserved: usize, requested: usize) {
         self.used += reserved;
         self.requested += requested;
@@ -169,6 +170,7 @@ impl Stats {
     }
 
     /// Records a free of a block that reserved `reserved` bytes for a request of `requested`.
+    #[inline]
     pub(crate) fn on_free(&mut self, reserved: usize, requested: usize) {
         self.used -= reserved;
         self.requested -= requested;

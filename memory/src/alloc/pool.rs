@@ -105,6 +105,7 @@ impl<'a> Pool<'a> {
 }
 
 impl RawAllocator for Pool<'_> {
+    #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         if layout.size() > self.block_size || layout.align() > self.align {
             self.stats.failures += 1;
@@ -124,6 +125,7 @@ impl RawAllocator for Pool<'_> {
         Ok(block(at, self.block_size))
     }
 
+    #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         let addr = ptr.as_ptr() as usize;
         if !self.owns(addr) {

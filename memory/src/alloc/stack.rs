@@ -101,6 +101,7 @@ impl<'a> Stack<'a> {
 }
 
 impl RawAllocator for Stack<'_> {
+    #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         let align = layout.align().max(align_of::<Header>());
         let fits = self
@@ -128,6 +129,7 @@ impl RawAllocator for Stack<'_> {
         Ok(block(at, layout.size()))
     }
 
+    #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         let addr = ptr.as_ptr() as usize;
         if addr < self.start + HEADER || addr >= self.end {

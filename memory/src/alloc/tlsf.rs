@@ -884,6 +884,7 @@ impl<'a> Tlsf<'a> {
 impl RawAllocator for Tlsf<'_> {
     /// O(1) (two bit scans), unless no block of the next class up is free: then the lists of
     /// the classes that may hold a fitting block are walked before exhaustion is reported.
+    #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         if let Some(need) = block_size(layout.size())
             && let Some((block, size, gap)) = self.find_fit(need, layout.align())
@@ -900,6 +901,7 @@ impl RawAllocator for Tlsf<'_> {
 
     /// O(1): merges with the free neighbours and pushes the result on a list. Debug builds
     /// check the pointer first (see the module documentation).
+    #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         // SAFETY: forwarded under the caller's contract (checked in debug builds).
         let (block, header) = unsafe { self.locate(ptr, layout) }?;
