@@ -24,9 +24,57 @@ pub mod qemu;
 pub mod rearmed;
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flight_suite::protocol::{self, Line};
+
+/// Why a run could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// An emulator, a helper program, an installed core or the image is missing.
+    Missing(String),
+    /// A helper (such as a private X server) did not start.
+    Helper(String),
+    /// An I/O error while setting up or running.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing(what) => write!(f, "{what} (run `cargo xtask setup`)"),
+            Self::Helper(why) => f.write_str(why),
+            Self::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<std::io::Error> for StartError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// Where the set-up step installs emulators fetched from registries (`FLIGHT_EMULATORS`
+/// overrides it).
+pub fn emulators_dir() -> PathBuf {
+    std::env::var_os("FLIGHT_EMULATORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.flight/emulators"))
+}
+
+/// The absolute path of an image, or an error naming it.
+pub fn image_path(image: &Path) -> Result<PathBuf, StartError> {
+    image.canonicalize().map_err(|e| StartError::Missing(format!("image {}: {e}", image.display())))
+}
+
+/// A Node harness of `js/`.
+pub fn harness(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("js").join(name)
+}
 
 /// How a run ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

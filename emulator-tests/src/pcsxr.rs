@@ -22,34 +22,7 @@ pub const PCSXR: &str = "/usr/games/pcsxr";
 const PLUGIN_DIRS: &[&str] =
     &["/usr/lib/x86_64-linux-gnu/psemu", "/usr/lib/aarch64-linux-gnu/psemu", "/usr/lib/psemu"];
 
-/// Something that stopped a run from starting.
-#[derive(Debug)]
-pub enum Error {
-    /// A program or file is missing.
-    Missing(String),
-    /// Xvfb did not start.
-    Xvfb(String),
-    /// An I/O error while setting up or running.
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Missing(what) => write!(f, "{what} (run `cargo xtask setup`)"),
-            Self::Xvfb(why) => write!(f, "Xvfb did not start: {why}"),
-            Self::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Self::Io(e)
-    }
-}
+pub use crate::StartError as Error;
 
 /// pcsxr's line prefix.
 pub fn unprefix(line: &str) -> &str {
@@ -83,7 +56,8 @@ impl Xvfb {
             .stderr(Stdio::null());
         let mut guard =
             Guard::spawn(&mut cmd).map_err(|e| Error::Missing(format!("cannot start Xvfb: {e}")))?;
-        let pipe = guard.child().stdout.take().ok_or_else(|| Error::Xvfb("no pipe".into()))?;
+        let pipe =
+            guard.child().stdout.take().ok_or_else(|| Error::Helper("Xvfb did not start: no pipe".into()))?;
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
             let mut pipe = BufReader::new(pipe);
@@ -95,11 +69,12 @@ impl Xvfb {
             Ok(Ok((line, pipe))) if !line.trim().is_empty() => {
                 Ok(Self { guard, display: format!(":{}", line.trim()), _pipe: pipe })
             }
-            Ok(Ok(_)) => {
-                Err(Error::Xvfb(format!("it exited (pid {}) without a display number", guard.pid())))
-            }
-            Ok(Err(e)) => Err(Error::Xvfb(e.to_string())),
-            Err(_) => Err(Error::Xvfb("no display number within 15 s".into())),
+            Ok(Ok(_)) => Err(Error::Helper(format!(
+                "Xvfb did not start: it exited (pid {}) without a display number",
+                guard.pid()
+            ))),
+            Ok(Err(e)) => Err(Error::Helper(format!("Xvfb did not start: {e}"))),
+            Err(_) => Err(Error::Helper("Xvfb did not start: no display number within 15 s".into())),
         }
     }
 }
@@ -114,8 +89,7 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         .map(PathBuf::from)
         .find(|d| d.join("libpeopsxgl.so").exists())
         .ok_or_else(|| Error::Missing("pcsxr's OpenGL GPU plugin libpeopsxgl.so was not found".into()))?;
-    let image =
-        image.canonicalize().map_err(|e| Error::Missing(format!("image {}: {e}", image.display())))?;
+    let image = crate::image_path(image)?;
     let home = tempfile::tempdir()?;
     let cfg_dir = home.path().join(".pcsxr");
     std::fs::create_dir_all(cfg_dir.join("plugins"))?;

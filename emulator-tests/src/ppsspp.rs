@@ -17,37 +17,15 @@ use crate::process::{self, Options};
 
 /// The Node harness.
 pub fn harness() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("js/ppsspp.mjs")
+    crate::harness("ppsspp.mjs")
 }
 
-/// Where the set-up step puts EmulatorJS and the PPSSPP core (`FLIGHT_EMULATORS` overrides the
-/// parent folder).
+/// Where the set-up step puts EmulatorJS and the PPSSPP core.
 pub fn install_dir() -> PathBuf {
-    std::env::var_os("FLIGHT_EMULATORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.flight/emulators"))
-        .join("ppsspp")
+    crate::emulators_dir().join("ppsspp")
 }
 
-/// Something that stopped a run from starting.
-#[derive(Debug)]
-pub enum Error {
-    /// The emulator, Chromium or Node is missing.
-    Missing(String),
-    /// An I/O error.
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Missing(what) => write!(f, "{what} (run `cargo xtask setup`)"),
-            Self::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
+pub use crate::StartError as Error;
 
 /// Boots `image` (an EBOOT.PBP) and waits at most `timeout` for the end marker.
 pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
@@ -60,8 +38,7 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
     if !harness().with_file_name("node_modules/playwright-core").exists() {
         return Err(Error::Missing("playwright-core is not installed in emulator-tests/js".into()));
     }
-    let image =
-        image.canonicalize().map_err(|e| Error::Missing(format!("image {}: {e}", image.display())))?;
+    let image = crate::image_path(image)?;
     let mut cmd = Command::new("node");
     cmd.arg(harness())
         .arg("--emulatorjs")
@@ -75,5 +52,5 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         .arg((timeout.as_secs() + 30).to_string());
     let options =
         Options { exit_grace: Duration::from_secs(5), console_on_stderr: false, ..Options::new(timeout) };
-    process::run(&mut cmd, options).map_err(Error::Io)
+    Ok(process::run(&mut cmd, options)?)
 }

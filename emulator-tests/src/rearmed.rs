@@ -15,36 +15,15 @@ use crate::process::{self, Options};
 
 /// The Node harness.
 pub fn harness() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("js/pcsx_rearmed.mjs")
+    crate::harness("pcsx_rearmed.mjs")
 }
 
-/// Where the set-up step puts the extracted core (`FLIGHT_EMULATORS` overrides the parent).
+/// Where the set-up step puts the extracted core.
 pub fn core_dir() -> PathBuf {
-    std::env::var_os("FLIGHT_EMULATORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.flight/emulators"))
-        .join("pcsx_rearmed")
+    crate::emulators_dir().join("pcsx_rearmed")
 }
 
-/// Something that stopped a run from starting.
-#[derive(Debug)]
-pub enum Error {
-    /// The core or Node is missing.
-    Missing(String),
-    /// An I/O error.
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Missing(what) => write!(f, "{what} (run `cargo xtask setup`)"),
-            Self::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
+pub use crate::StartError as Error;
 
 /// Boots `image` (a PS-EXE) and waits at most `timeout` for the end marker.
 pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
@@ -52,8 +31,7 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
     if !core.is_dir() {
         return Err(Error::Missing(format!("the pcsx_rearmed core is not installed in {}", core.display())));
     }
-    let image =
-        image.canonicalize().map_err(|e| Error::Missing(format!("image {}: {e}", image.display())))?;
+    let image = crate::image_path(image)?;
     let mut cmd = Command::new("node");
     cmd.arg(harness())
         .arg("--core")
@@ -67,5 +45,5 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         .arg((timeout.as_secs() + 30).to_string());
     let options =
         Options { exit_grace: Duration::from_secs(2), console_on_stderr: false, ..Options::new(timeout) };
-    process::run(&mut cmd, options).map_err(Error::Io)
+    Ok(process::run(&mut cmd, options)?)
 }

@@ -289,21 +289,19 @@ pub mod heap {
     //! a critical section.
 
     use flight_memory::Span;
-    use flight_memory::alloc::{Locked, Tlsf};
+    use flight_memory::alloc::{GlobalHeap, RawAllocator, Stats};
 
     #[global_allocator]
-    static HEAP: Locked<Tlsf<'static>> = Locked::new(Tlsf::empty());
+    static HEAP: GlobalHeap = GlobalHeap::empty();
 
     pub(super) fn init(span: Span) {
         // SAFETY: the span is memory the linker script reserves for this heap alone (asserted
         // there); `init` runs once, before anything allocates.
-        HEAP.with(|heap| unsafe {
-            heap.extend(span.start().get() as usize as *mut u8, span.size().get() as usize)
-        });
+        unsafe { HEAP.add(span) };
     }
 
     /// The global heap's counters.
-    pub fn stats() -> flight_memory::alloc::Stats {
-        HEAP.with(|heap| flight_memory::alloc::RawAllocator::stats(heap))
+    pub fn stats() -> Stats {
+        HEAP.with(|heap| heap.stats())
     }
 }

@@ -24,7 +24,8 @@ use core::ptr::{self, NonNull};
 
 use critical_section::Mutex;
 
-use super::{FreeError, RawAllocator};
+use super::{FreeError, RawAllocator, Tlsf};
+use crate::units::Span;
 
 /// An allocator shared behind a critical section.
 pub struct Locked<A> {
@@ -56,6 +57,35 @@ impl<A> Locked<A> {
                 cell.set((n.saturating_add(1), Some(e)));
             });
         }
+    }
+}
+
+/// A console runtime's global heap: the TLSF heap behind a critical section, empty until the
+/// start-up code hands it the memory its linker script reserved.
+///
+/// ```ignore
+/// #[global_allocator]
+/// static HEAP: GlobalHeap = GlobalHeap::empty();
+/// // at start-up: unsafe { HEAP.add(heap_span) };
+/// ```
+pub type GlobalHeap = Locked<Tlsf<'static>>;
+
+impl Locked<Tlsf<'static>> {
+    /// A global heap with no memory yet.
+    pub const fn empty() -> Self {
+        Self::new(Tlsf::empty())
+    }
+
+    /// Hands the heap the CPU memory `span` covers; returns the bytes it added.
+    ///
+    /// # Safety
+    /// The memory must be valid for reads and writes for the rest of the program and used by
+    /// nothing else (such as the span between two linker symbols the script reserves).
+    pub unsafe fn add(&self, span: Span) -> usize {
+        // SAFETY: the caller's contract is `Tlsf::extend`'s.
+        self.with(|heap| unsafe {
+            heap.extend(span.start().get() as usize as *mut u8, span.size().get() as usize)
+        })
     }
 }
 

@@ -40,7 +40,7 @@ pub use buddy::{Buddy, MIN_BLOCK};
 pub use device::{DeviceHeap, TABLE_FULL};
 pub use frames::Frames;
 pub use linear::{Checkpoint, Linear, MAX_CHECKPOINTS};
-pub use locked::Locked;
+pub use locked::{GlobalHeap, Locked};
 pub use pool::{ObjectPool, Pool};
 pub use stack::{Marker, Stack};
 pub use tlsf::Tlsf;

@@ -11,7 +11,7 @@ use core::fmt::{self, Write};
 
 use cortex_m_rt::{ExceptionFrame, exception};
 use cortex_m_semihosting::{debug, hio};
-use flight_memory::alloc::{Locked, Tlsf};
+use flight_memory::alloc::GlobalHeap;
 use flight_memory::{Address, ByteSize, ImageLayout, MemoryMap, Region, RegionKind, Span, View};
 use flight_suite::{Board, Summary};
 
@@ -79,16 +79,13 @@ pub fn image_layout() -> ImageLayout {
 }
 
 #[global_allocator]
-static HEAP: Locked<Tlsf<'static>> = Locked::new(Tlsf::empty());
+static HEAP: GlobalHeap = GlobalHeap::empty();
 
 /// Sets up the heap over the layout's heap span. Call once, first thing in `main`.
 pub fn init_heap() {
-    let span = image_layout().heap;
     // SAFETY: the span runs from cortex-m-rt's `__sheap` (after .bss) to the stack reserve;
     // nothing else uses it, and this runs once before any allocation.
-    HEAP.with(|heap| unsafe {
-        heap.extend(span.start().get() as usize as *mut u8, span.size().get() as usize)
-    });
+    unsafe { HEAP.add(image_layout().heap) };
 }
 
 /// This board as the suite sees it.
