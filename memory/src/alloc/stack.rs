@@ -132,7 +132,7 @@ impl RawAllocator for Stack<'_> {
     #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         let addr = ptr.as_ptr() as usize;
-        if addr < self.start + HEADER || addr >= self.end {
+        if addr < self.start + HEADER || addr > self.end {
             return Err(FreeError::Foreign { addr });
         }
         if self.last == 0 || addr > self.last {

