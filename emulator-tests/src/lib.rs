@@ -17,10 +17,12 @@
 //! [`classify`] is the pure part (lines in, result out); [`process::run`] runs one emulator process
 //! and streams its lines; each emulator has a module ([`pcsxr`]).
 
+pub mod gxemul;
 pub mod pcsxr;
 pub mod ppsspp;
 pub mod process;
 pub mod qemu;
+pub mod qemu_sh4;
 pub mod rearmed;
 
 use std::fmt;

@@ -20,6 +20,10 @@ pub enum ImageFormat {
     /// The PSP's EBOOT.PBP: the ELF as a PRX (`prxgen`), with a PARAM.SFO (`mksfo`), packed
     /// by `pack-pbp`.
     Eboot,
+    /// A WebAssembly module (`NAME.wasm`) translated to C by wasm2c and compiled for the SH-4
+    /// with the runtime in `platform-dreamcast/sh4`: `NAME-gxemul.elf` for gxemul's Dreamcast
+    /// and `NAME-r2d.bin` for qemu's R2D board.
+    Sh4Wasm2c,
 }
 
 /// An emulator that runs a console's images.
@@ -34,6 +38,10 @@ pub enum Emulator {
     QemuLm3s6965,
     /// PPSSPP (the EmulatorJS WebAssembly build) in headless Chromium.
     Ppsspp,
+    /// gxemul's Dreamcast machine, serial console through its terminal relay.
+    Gxemul,
+    /// qemu-system-sh4's R2D board (SH7751R), serial console to a file.
+    QemuR2d,
 }
 
 /// The build settings of one console.
@@ -73,6 +81,7 @@ const FILES: &[(&str, &str)] = &[
     ("psx", include_str!("../psx.toml")),
     ("cortex-m", include_str!("../cortex-m.toml")),
     ("psp", include_str!("../psp.toml")),
+    ("dreamcast", include_str!("../dreamcast.toml")),
 ];
 
 /// A console name nobody has defined, or a file that does not parse.
@@ -177,12 +186,15 @@ mod tests {
         assert_eq!(psx.image_format, ImageFormat::PsExe);
         assert!(psx.cargo_args().contains(&"-Zbuild-std=core,alloc".to_string()));
         assert!(psx.cargo_env().contains(&("RUSTC_BOOTSTRAP".into(), "1".into())));
+        let dc = Target::load("dreamcast").unwrap();
+        assert_eq!((dc.triple.as_str(), dc.image_format), ("wasm32-unknown-unknown", ImageFormat::Sh4Wasm2c));
+        assert_eq!(dc.emulators, [Emulator::Gxemul, Emulator::QemuR2d]);
     }
 
     #[test]
     fn unknown_consoles_and_bad_files_are_named() {
         let e = Target::load("n64").unwrap_err().to_string();
-        assert_eq!(e, "unknown console `n64` (known: psx, cortex-m, psp)");
+        assert_eq!(e, "unknown console `n64` (known: psx, cortex-m, psp, dreamcast)");
         let e = Target::parse("x.toml", "name = 3").unwrap_err().to_string();
         assert!(e.starts_with("targets/x.toml: "), "{e}");
     }

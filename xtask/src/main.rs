@@ -8,6 +8,7 @@
 //!   console build, every emulator run. Any failure fails the command.
 
 mod setup;
+mod sh4;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use flight_emulator_tests::{RunResult, pcsxr, ppsspp, qemu, rearmed};
+use flight_emulator_tests::{RunResult, gxemul, pcsxr, ppsspp, qemu, qemu_sh4, rearmed};
 use flight_platform_psx::exe::PsExe;
 use flight_targets::{Emulator, ImageFormat, Target};
 
@@ -115,6 +116,7 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
             }
             ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
             ImageFormat::Eboot => (dir.join(format!("{name}.pbp")), eboot(Path::new(exe), name)?),
+            ImageFormat::Sh4Wasm2c => sh4::images(&dir, name, Path::new(exe))?,
         };
         std::fs::write(&file, &bytes).map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
         println!("  {:<10} {:>7} bytes  {}", name, bytes.len(), file.display());
@@ -159,6 +161,10 @@ fn boot(emulator: Emulator, image: &Path, timeout: Duration) -> Result<RunResult
         Emulator::PcsxRearmed => rearmed::run(image, timeout).map_err(|e| e.to_string()),
         Emulator::Ppsspp => ppsspp::run(image, timeout).map_err(|e| e.to_string()),
         Emulator::QemuLm3s6965 => qemu::run_lm3s6965(image, timeout).map_err(|e| e.to_string()),
+        Emulator::Gxemul => gxemul::run(&sh4::machine_image(image, sh4::Machine::Dreamcast), timeout)
+            .map_err(|e| e.to_string()),
+        Emulator::QemuR2d => qemu_sh4::run_r2d(&sh4::machine_image(image, sh4::Machine::R2d), timeout)
+            .map_err(|e| e.to_string()),
     };
     result.map_err(|e| Error::new(format!("{emulator:?} {}: {e}", image.display())))
 }

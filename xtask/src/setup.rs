@@ -43,6 +43,17 @@ pub const APT: &[Apt] = &[
     Apt { name: "p7zip-full", version: None, why: "unpacks the pcsx_rearmed core (7z)" },
     Apt { name: "chromium", version: None, why: "the browser PPSSPP (WebAssembly) runs in" },
     Apt { name: "zip", version: None, why: "repacks the WebAssembly cores as stored zips (faster boots)" },
+    Apt { name: "gxemul", version: None, why: "the Dreamcast machine (SH-4) for the dreamcast images" },
+    Apt { name: "qemu-system-misc", version: None, why: "qemu-system-sh4, the SH-4 R2D board" },
+    Apt { name: "wabt", version: None, why: "wasm2c, which turns the SH-4 images' WebAssembly into C" },
+    Apt { name: "gcc-sh4-linux-gnu", version: None, why: "the C compiler for the SH-4" },
+    Apt { name: "binutils-sh4-linux-gnu", version: None, why: "the SH-4 assembler, linker and objcopy" },
+    Apt {
+        name: "gcc-12-plugin-dev-sh4-linux-gnu",
+        version: None,
+        why: "headers for the GCC plugin that turns off the miscompiling sh_treg_combine pass",
+    },
+    Apt { name: "g++", version: None, why: "builds that GCC plugin (and gcc, the self-test's host part)" },
 ];
 
 /// rustup components the test run uses.

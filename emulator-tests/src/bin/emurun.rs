@@ -24,6 +24,10 @@ enum Emulator {
     QemuLm3s6965,
     /// PSP: PPSSPP (WebAssembly build) in headless Chromium.
     Ppsspp,
+    /// Dreamcast (SH-4): gxemul's Dreamcast machine; the image is an ELF (NAME-gxemul.elf).
+    Gxemul,
+    /// SH-4 R2D board: qemu-system-sh4's r2d; the image is a raw binary (NAME-r2d.bin).
+    QemuR2d,
 }
 
 /// Boot a console image headless and report pass, fail, panic, crash or hang.
@@ -55,6 +59,12 @@ fn main() -> ExitCode {
         }
         Emulator::QemuLm3s6965 => {
             flight_emulator_tests::qemu::run_lm3s6965(&args.image, timeout).map_err(|e| e.to_string())
+        }
+        Emulator::Gxemul => {
+            flight_emulator_tests::gxemul::run(&args.image, timeout).map_err(|e| e.to_string())
+        }
+        Emulator::QemuR2d => {
+            flight_emulator_tests::qemu_sh4::run_r2d(&args.image, timeout).map_err(|e| e.to_string())
         }
     };
     match result {

@@ -1,0 +1,94 @@
+//! The Dreamcast runner's own tests on gxemul: one deliberate image per result kind, and the
+//! SH-4 runtime's self-test with and without its GCC plugin.
+//!
+//! They need the dreamcast images (`cargo xtask build --console dreamcast`) and gxemul
+//! (`cargo xtask setup`), so a plain `cargo test` ignores them; `cargo xtask test` runs them.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use flight_emulator_tests::{Kind, RunResult, gxemul};
+
+fn boot(name: &str, timeout: u64) -> RunResult {
+    let image = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/images/dreamcast")
+        .join(format!("{name}-gxemul.elf"));
+    assert!(image.exists(), "{} is missing: run `cargo xtask build --console dreamcast`", image.display());
+    let r = gxemul::run(&image, Duration::from_secs(timeout))
+        .unwrap_or_else(|e| panic!("gxemul could not run {name}: {e}"));
+    assert!(r.pids.len() >= 2, "gxemul and its SCIF relay were not both recorded: {:?}", r.pids);
+    for pid in &r.pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next());
+        assert!(
+            stat.is_empty() || state == Some(Some('Z')),
+            "process {pid} of the run is still running: {stat}"
+        );
+    }
+    r
+}
+
+#[test]
+#[ignore = "needs the dreamcast images and gxemul: cargo xtask test"]
+fn the_suite_passes_and_exits_with_status_0() {
+    let r = boot("suite", 30);
+    assert_eq!((r.kind, r.exit_code), (Kind::Pass, Some(0)), "{r}\n{}", r.log.join("\n"));
+    assert!(r.summary.is_some_and(|(p, f)| p >= 8 && f == 0), "{r}");
+    assert!(r.console.iter().any(|l| l.starts_with("dreamcast: ")), "the console is not `dreamcast`: {r}");
+    let vram = r.tests.iter().find(|t| t.name == "vram_keeps_what_is_written");
+    assert!(vram.is_some_and(|t| t.failure.is_none()), "the Dreamcast's VRAM check did not run: {r}");
+}
+
+#[test]
+#[ignore = "needs the dreamcast images and gxemul: cargo xtask test"]
+fn a_failing_test_is_a_fail_with_status_1() {
+    let r = boot("fails", 30);
+    assert_eq!((r.kind, r.exit_code), (Kind::Fail, Some(1)), "{r}");
+    assert!(r.detail.contains("two_is_three"), "{r}");
+}
+
+#[test]
+#[ignore = "needs the dreamcast images and gxemul: cargo xtask test"]
+fn a_panic_is_a_panic_with_status_101() {
+    let r = boot("panics", 30);
+    assert_eq!((r.kind, r.exit_code), (Kind::Panic, Some(101)), "{r}");
+    assert!(r.detail.contains("deliberate panic: index 3 of a table of 3"), "{r}");
+}
+
+/// gxemul does not check alignment, so the unaligned load returns and `trapa` is what faults.
+#[test]
+#[ignore = "needs the dreamcast images and gxemul: cargo xtask test"]
+fn a_trapa_is_a_crash_reported_by_the_vector_handler() {
+    let r = boot("crashes", 30);
+    assert_eq!((r.kind, r.exit_code), (Kind::Crash, Some(139)), "{r}");
+    assert!(r.detail.contains("trapa #63 (EXPEVT 0x00000160) at pc 0x8c0"), "{r}");
+    assert!(r.console.iter().any(|l| l.contains("no address error")), "the load faulted after all: {r}");
+}
+
+#[test]
+#[ignore = "needs the dreamcast images and gxemul: cargo xtask test"]
+fn no_end_marker_is_a_hang() {
+    let r = boot("hangs", 2);
+    assert_eq!(r.kind, Kind::Hang, "{r}");
+    assert!(r.run_time < Duration::from_secs(6), "{r}");
+}
+
+#[test]
+#[ignore = "needs the dreamcast images and gxemul: cargo xtask test"]
+fn the_runtime_self_test_passes_with_the_plugin() {
+    let r = boot("rttest", 30);
+    assert_eq!((r.kind, r.exit_code), (Kind::Pass, Some(0)), "{r}\n{}", r.console.join("\n"));
+    let names: Vec<&str> = r.tests.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["sh_treg_combine", "setjmp_longjmp", "i64_helpers", "libgcc_division_is_replaced"]);
+}
+
+#[test]
+#[ignore = "needs the dreamcast images and gxemul: cargo xtask test"]
+fn without_the_plugin_gcc_miscompiles_the_branch() {
+    let r = boot("rttest-noplugin", 30);
+    assert_eq!((r.kind, r.exit_code), (Kind::Fail, Some(1)), "{r}");
+    let failed: Vec<&str> = r.tests.iter().filter(|t| t.failure.is_some()).map(|t| t.name.as_str()).collect();
+    assert_eq!(failed, ["sh_treg_combine"], "{r}");
+}

@@ -1,0 +1,48 @@
+/* The SH-4 runtime's C interface: the machine, the console (SCIF), the timer (TMU channel 0),
+   the data cache, exit, and the symbols the linker script defines. One runtime serves two
+   machines, chosen at compile time:
+     -DSH4RT_MACHINE_DREAMCAST  the Dreamcast (SH7750, Pphi 50 MHz), as gxemul emulates it;
+     -DSH4RT_MACHINE_R2D        the Renesas R2D board (SH7751R, Pphi 60 MHz), as qemu emulates it. */
+#ifndef SH4RT_H
+#define SH4RT_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* What sh4_machine() returns (and the WebAssembly import `machine`). */
+#define SH4RT_DREAMCAST 0u
+#define SH4RT_R2D 1u
+
+uint32_t sh4_machine(void);
+const char *sh4_machine_name(void);
+
+/* Console output on the SCIF; '\n' goes out as CR LF. */
+void sh4_putc(char c);
+void sh4_write(const void *p, size_t n);
+void sh4_puts(const char *s); /* no newline added */
+void sh4_puthex(uint32_t v);  /* 0x%08x */
+void sh4_putdec(uint32_t v);
+void sh4_flush(void);
+
+/* TMU channel 0, free-running from start-up at Pphi/4. sh4_ticks() extends the 32-bit counter
+   to 64 bits: call it at least once per wrap (343 s on the Dreamcast, 286 s on the R2D). */
+uint64_t sh4_ticks(void);
+uint64_t sh4_micros(void);
+
+/* Writes back and invalidates the operand cache over [addr, addr + len). */
+void sh4_sync_cache(uint32_t addr, uint32_t len);
+
+/* Prints "flight-sh4: exit CODE", then ends the run (the BIOS exit on the Dreamcast, the
+   board's power-off on the R2D). */
+void exit(int code) __attribute__((noreturn));
+
+/* Prints "flight-sh4: fatal: MSG" and exits with status 120. */
+void sh4_fatal(const char *msg) __attribute__((noreturn));
+
+/* The linker script's symbols (addresses; see link/sh4-image.ld). */
+extern char __wasm_arena_start[], __wasm_arena_end[];
+extern char _wasm_stack_size[];
+extern char _wasm_data_start[], _wasm_data_end[], _wasm_bss_end[], _wasm_heap_base[];
+extern char _wasm_initial_stack_pointer[];
+#define SH4RT_SYMBOL(s) ((uint32_t)(uintptr_t)(s))
+
+#endif

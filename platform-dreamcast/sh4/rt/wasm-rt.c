@@ -1,0 +1,147 @@
+/* The freestanding wasm-rt API (wabt 1.0.32) that wasm2c's generated code calls: one linear
+   memory in the static arena the linker script reserves (__wasm_arena_start ..
+   __wasm_arena_end, a whole number of 64 KiB pages), function tables from a static pool, the
+   function-type registry, and traps that longjmp back to the caller (wasm-rt-sh4.h). Exception
+   handling (tags) is not supported: Rust code is built with panic=abort. */
+#include <stdarg.h>
+#include "wasm-rt.h"
+#include "wasm-rt-sh4.h"
+#include "sh4rt.h"
+
+#ifndef SH4RT_TABLE_SLOTS
+#define SH4RT_TABLE_SLOTS 2048 /* funcref entries for all tables together */
+#endif
+#define MAX_FUNC_TYPES 256
+#define MAX_TYPE_CODES 2048
+
+static wasm_rt_funcref_t table_pool[SH4RT_TABLE_SLOTS];
+static uint32_t table_used;
+static bool memory_allocated;
+
+static struct {
+  uint16_t params, results, first;
+} func_types[MAX_FUNC_TYPES];
+static uint8_t type_codes[MAX_TYPE_CODES];
+static uint32_t n_func_types, n_type_codes;
+
+static bool initialized;
+uint32_t wasm_rt_call_stack_depth;
+jmp_buf sh4rt_wasm_jmp_buf;
+int sh4rt_wasm_try_active;
+
+static uint32_t arena_pages(void)
+{
+  return (SH4RT_SYMBOL(__wasm_arena_end) - SH4RT_SYMBOL(__wasm_arena_start)) / 65536u;
+}
+
+void wasm_rt_init(void) { initialized = true; }
+bool wasm_rt_is_initialized(void) { return initialized; }
+void wasm_rt_free(void) { initialized = false; }
+
+void wasm_rt_trap(wasm_rt_trap_t code)
+{
+  wasm_rt_call_stack_depth = 0;
+  if (sh4rt_wasm_try_active) {
+    sh4rt_wasm_try_active = 0;
+    longjmp(sh4rt_wasm_jmp_buf, (int)code);
+  }
+  sh4_puts("flight-sh4: wasm trap outside SH4RT_WASM_TRY: ");
+  sh4_puts(wasm_rt_strerror(code));
+  sh4_puts("\n");
+  exit(100 + (int)code);
+}
+
+const char *wasm_rt_strerror(wasm_rt_trap_t trap)
+{
+  switch (trap) {
+  case WASM_RT_TRAP_NONE: return "no error";
+  case WASM_RT_TRAP_OOB: return "out of bounds memory access";
+  case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
+  case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
+  case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
+  case WASM_RT_TRAP_UNREACHABLE: return "unreachable executed";
+  case WASM_RT_TRAP_CALL_INDIRECT: return "invalid call_indirect";
+  case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return "uncaught exception";
+  case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
+  }
+  return "unknown trap";
+}
+
+uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
+{
+  uint8_t sig[64];
+  uint32_t n = params + results;
+  if (n > sizeof sig)
+    sh4_fatal("a function type has more than 64 parameters and results");
+  va_list ap;
+  va_start(ap, results);
+  for (uint32_t i = 0; i < n; i++)
+    sig[i] = (uint8_t)va_arg(ap, int); /* wasm_rt_type_t, promoted */
+  va_end(ap);
+  for (uint32_t t = 0; t < n_func_types; t++)
+    if (func_types[t].params == params && func_types[t].results == results &&
+        memcmp(&type_codes[func_types[t].first], sig, n) == 0)
+      return t;
+  if (n_func_types == MAX_FUNC_TYPES || n_type_codes + n > MAX_TYPE_CODES)
+    sh4_fatal("too many function types (raise MAX_FUNC_TYPES in rt/wasm-rt.c)");
+  func_types[n_func_types].params = (uint16_t)params;
+  func_types[n_func_types].results = (uint16_t)results;
+  func_types[n_func_types].first = (uint16_t)n_type_codes;
+  memcpy(&type_codes[n_type_codes], sig, n);
+  n_type_codes += n;
+  return n_func_types++;
+}
+
+void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages)
+{
+  if (memory_allocated)
+    sh4_fatal("only one linear memory is supported");
+  if (initial_pages > arena_pages())
+    sh4_fatal("the module's initial memory is larger than the arena");
+  mem->data = (uint8_t *)__wasm_arena_start;
+  mem->pages = initial_pages;
+  mem->max_pages = max_pages;
+  mem->size = initial_pages * 65536u;
+  memset(mem->data, 0, mem->size);
+  memory_allocated = true;
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta)
+{
+  uint32_t old = mem->pages;
+  uint32_t limit = mem->max_pages < arena_pages() ? mem->max_pages : arena_pages();
+  if (delta > limit - old)
+    return (uint32_t)-1;
+  memset(mem->data + mem->size, 0, delta * 65536u);
+  mem->pages = old + delta;
+  mem->size = mem->pages * 65536u;
+  return old;
+}
+
+void wasm_rt_free_memory(wasm_rt_memory_t *mem)
+{
+  (void)mem;
+  memory_allocated = false;
+}
+
+void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t elements, uint32_t max)
+{
+  if (elements > SH4RT_TABLE_SLOTS - table_used)
+    sh4_fatal("the funcref table pool is exhausted (raise SH4RT_TABLE_SLOTS)");
+  t->data = &table_pool[table_used];
+  table_used += elements;
+  for (uint32_t i = 0; i < elements; i++)
+    t->data[i] = wasm_rt_funcref_null_value;
+  t->size = elements;
+  t->max_size = max;
+}
+
+void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *t) { (void)t; }
+
+uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t delta, wasm_rt_funcref_t init)
+{
+  (void)t;
+  (void)delta;
+  (void)init;
+  return (uint32_t)-1; /* tables have a fixed size here */
+}
