@@ -63,10 +63,19 @@ impl<A> Locked<A> {
 /// A console runtime's global heap: the TLSF heap behind a critical section, empty until the
 /// start-up code hands it the memory its linker script reserved.
 ///
-/// ```ignore
-/// #[global_allocator]
+/// ```
+/// use flight_memory::alloc::{GlobalHeap, RawAllocator};
+///
+/// // A console runtime marks it `#[global_allocator]`.
 /// static HEAP: GlobalHeap = GlobalHeap::empty();
-/// // at start-up: unsafe { HEAP.add(heap_span) };
+///
+/// // At start-up, the heap the linker script reserved (here: leaked host memory).
+/// let memory: &'static mut [u8] = Vec::leak(vec![0u8; 64 * 1024]);
+/// let span = flight_memory::Span::at(memory.as_mut_ptr() as u64, flight_memory::ByteSize::kib(64));
+/// // SAFETY: the memory is leaked, so valid for the rest of the program, and used by nothing else.
+/// let added = unsafe { HEAP.add(span) };
+/// assert!(added > 60 * 1024);
+/// assert_eq!(HEAP.with(|h| h.stats().capacity), added);
 /// ```
 pub type GlobalHeap = Locked<Tlsf<'static>>;
 
