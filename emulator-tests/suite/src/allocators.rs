@@ -307,13 +307,17 @@ impl Clock {
     }
 }
 
-/// Times `pairs` allocate+free pairs of 64 bytes on each CPU-memory allocator, in batches short
-/// enough for the timer not to wrap, and prints `time NAME: N ns per allocate+free` lines.
+/// Times at least `pairs` allocate+free pairs of 64 bytes (and at least 100 ms of them) on each
+/// CPU-memory allocator, in batches short enough for the timer not to wrap, and prints
+/// `time CONSOLE NAME: N ns per allocate+free` lines.
 pub fn time(out: &mut dyn Write, console: &str, clock: &Clock, pairs: u32) {
     let layout = Layout::new::<[u64; 8]>();
     let mut report = |name: &str, a: &mut dyn RawAllocator| {
         let (mut ticks, mut done) = (0u64, 0u32);
-        while done < pairs {
+        // At least `pairs`, and at least a tenth of a second of the clock, so that a coarse
+        // timer (gxemul's moves in steps of about 10 ms) still averages over many steps.
+        let enough = u64::from(clock.hz) / 10;
+        while (done < pairs || ticks < enough) && done < 1 << 20 {
             let start = (clock.now)();
             for _ in 0..16 {
                 if let Ok(b) = a.allocate(layout) {
