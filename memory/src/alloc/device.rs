@@ -166,16 +166,7 @@ impl<const N: usize> DeviceHeap<N> {
             granule: granule.get(),
             table,
             len,
-            stats: Stats {
-                capacity: size as usize,
-                used: 0,
-                peak: 0,
-                requested: 0,
-                live: 0,
-                allocations: 0,
-                frees: 0,
-                failures: 0,
-            },
+            stats: Stats { capacity: size as usize, ..Stats::EMPTY },
         }
     }
 

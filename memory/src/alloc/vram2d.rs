@@ -278,16 +278,7 @@ impl<const N: usize> Vram<N> {
         Self {
             slots: [Slot { rect: Rect::new(0, 0, 0, 0), requested: 0 }; N],
             len: 0,
-            stats: Stats {
-                capacity: PIXELS as usize * VRAM_PIXEL_BYTES,
-                used: 0,
-                peak: 0,
-                requested: 0,
-                live: 0,
-                allocations: 0,
-                frees: 0,
-                failures: 0,
-            },
+            stats: Stats { capacity: PIXELS as usize * VRAM_PIXEL_BYTES, ..Stats::EMPTY },
         }
     }
 
