@@ -82,8 +82,15 @@ impl<'a> Pool<'a> {
         self.blocks
     }
 
-    /// Whether `addr` is the start of one of this pool's blocks.
+    /// Whether `addr` is the start of one of this pool's blocks (a mask instead of a division
+    /// when the block size is a power of two, as it usually is).
+    #[inline]
     fn owns(&self, addr: usize) -> bool {
+        if self.block_size.is_power_of_two() {
+            return addr >= self.base
+                && addr < self.base + self.blocks * self.block_size
+                && (addr - self.base) & (self.block_size - 1) == 0;
+        }
         addr >= self.base
             && addr < self.base + self.blocks * self.block_size
             && (addr - self.base).is_multiple_of(self.block_size)
