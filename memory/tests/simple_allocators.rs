@@ -152,17 +152,28 @@ proptest! {
                         prop_assert_eq!(r, Err(FreeError::OutOfOrder { addr: l.addr, expected }));
                     }
                 }
-                Op::Mark => marks.push((stack.marker(), model.len())),
+                Op::Mark => marks.push((stack.marker(), model.len(), false)),
                 Op::Rollback => {
-                    // Markers above the model's length were dropped by the retain below.
-                    if let Some((m, len)) = marks.pop() {
-                        stack.free_to(m).unwrap();
-                        model.truncate(len);
+                    if let Some((m, len, stale)) = marks.pop() {
+                        let r = stack.free_to(m);
+                        if !stale {
+                            prop_assert_eq!(r, Ok(()));
+                            model.truncate(len);
+                        } else if r.is_ok() {
+                            // The marker's blocks were freed since, and the stack has grown back
+                            // to exactly the marker's shape: accepting it frees what lies above.
+                            model.truncate(stack.stats().live);
+                        } else {
+                            prop_assert_eq!(stack.stats().live, model.len(), "a refused marker changed nothing");
+                        }
                     }
                 }
                 _ => {}
             }
-            marks.retain(|&(_, len)| len <= model.len());
+            // A marker whose blocks were freed is stale, even once the stack grows back.
+            for mark in &mut marks {
+                mark.2 |= mark.1 > model.len();
+            }
             check(&model, stack.stats(), range);
         }
         while let Some(l) = model.pop() {

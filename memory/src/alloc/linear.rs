@@ -161,7 +161,7 @@ impl RawAllocator for Linear<'_> {
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         let addr = ptr.as_ptr() as usize;
         let limit = if layout.size() == 0 { self.end } else { self.top };
-        if addr < self.start || addr > limit || addr + layout.size() > limit {
+        if addr < self.start || addr.checked_add(layout.size()).is_none_or(|end| end > limit) {
             return Err(FreeError::Foreign { addr });
         }
         let floor = self.floor();

@@ -16,8 +16,10 @@
 //!
 //! Every CPU-memory allocator implements [`RawAllocator`]: `allocate` returns the block as a
 //! `NonNull<[u8]>` (its length is what the caller may use, at least the requested size), and
-//! `deallocate` checks, in debug builds, that the pointer is one it handed out and not freed
-//! since ([`FreeError`]). Exhaustion returns an [`AllocError`] that says what was asked for and
+//! `deallocate` checks that the pointer is one it handed out and not freed since
+//! ([`FreeError`]): in every build where the check is cheap (linear, stack, pool ownership,
+//! buddy, frames, the device allocators), and in debug builds where it costs a walk (pool double
+//! frees) or a canary (TLSF). Exhaustion returns an [`AllocError`] that says what was asked for and
 //! what was left, and leaves the allocator as it was.
 //!
 //! [`Stats`] are cheap counters kept on every operation; costlier figures (largest free block,

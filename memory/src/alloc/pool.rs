@@ -49,7 +49,9 @@ impl<'a> Pool<'a> {
     /// `start + len` must not wrap.
     pub unsafe fn from_raw_parts(start: *mut u8, len: usize, layout: Layout) -> Self {
         let align = layout.align().max(align_of::<usize>());
-        let block_size = layout.size().max(size_of::<usize>()).next_multiple_of(align);
+        // A block size that does not fit a usize makes a pool of no blocks.
+        let block_size =
+            layout.size().max(size_of::<usize>()).checked_next_multiple_of(align).unwrap_or(usize::MAX);
         let start = start as usize;
         let base = align_up(start, align).unwrap_or(start + len).min(start + len);
         let blocks = (start + len - base) / block_size;

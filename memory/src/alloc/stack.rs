@@ -1,7 +1,7 @@
 //! The stack allocator: last in, first out, with markers.
 //!
-//! Each block is preceded by a two-word header holding the stack top and the previous block
-//! from before the allocation, so freeing the most recent block (or rolling back to a
+//! Each block is preceded by a three-word header holding the stack top and the previous block
+//! from before the allocation (and the size asked for, which keeps the counters exact), so freeing the most recent block (or rolling back to a
 //! [`Marker`]) restores the exact earlier state. Freeing any other block is refused with
 //! [`FreeError::OutOfOrder`], naming the block that must go first; nothing changes.
 //!
@@ -23,6 +23,8 @@ use super::{AllocError, FreeError, RawAllocator, Stats, align_up, block};
 struct Header {
     prev_top: usize,
     prev_last: usize,
+    /// The size the block was asked for, so that freeing to a marker keeps the counters exact.
+    size: usize,
 }
 
 const HEADER: usize = size_of::<Header>();
@@ -44,9 +46,6 @@ pub struct Stack<'a> {
 pub struct Marker {
     top: usize,
     last: usize,
-    used: usize,
-    requested: usize,
-    live: usize,
 }
 
 impl<'a> Stack<'a> {
@@ -75,27 +74,46 @@ impl<'a> Stack<'a> {
 
     /// The current point.
     pub fn marker(&self) -> Marker {
-        Marker {
-            top: self.top,
-            last: self.last,
-            used: self.stats.used,
-            requested: self.stats.requested,
-            live: self.stats.live,
-        }
+        Marker { top: self.top, last: self.last }
     }
 
-    /// Frees every block allocated since `marker`. A marker from beyond the current top (one
-    /// already freed past) is refused.
+    /// Frees every block allocated since `marker`. A marker that no longer describes this
+    /// stack (its blocks were freed since, and the space perhaps reused) is refused: the chain
+    /// of live blocks is walked back from the most recent one, and must reach the marker's
+    /// block with the marker's top right above it. O(blocks freed).
     pub fn free_to(&mut self, marker: Marker) -> Result<(), FreeError> {
+        let refused = Err(FreeError::Foreign { addr: marker.top });
         if marker.top > self.top || marker.top < self.start {
-            return Err(FreeError::Foreign { addr: marker.top });
+            return refused;
         }
-        self.stats.frees += (self.stats.live.saturating_sub(marker.live)) as u64;
+        // Walk the live chain down to the marker's block, adding up what the walked blocks
+        // hold; `above` is the oldest block newer than the marker.
+        let (mut cur, mut above, mut end) = (self.last, None::<Header>, self.top);
+        let (mut reserved, mut requested, mut count) = (0usize, 0usize, 0usize);
+        while cur != 0 && cur > marker.last {
+            // SAFETY: `cur` is a live block of this stack (the chain starts at the most recent
+            // block and follows the headers `allocate` wrote), so its header precedes it.
+            let header = unsafe { ((cur - HEADER) as *const Header).read() };
+            reserved += end - header.prev_top;
+            requested += header.size;
+            count += 1;
+            end = header.prev_top;
+            above = Some(header);
+            cur = header.prev_last;
+        }
+        let top_matches = match above {
+            Some(h) => h.prev_top == marker.top,
+            None => self.top == marker.top,
+        };
+        if cur != marker.last || !top_matches {
+            return refused;
+        }
+        self.stats.used -= reserved;
+        self.stats.requested -= requested;
+        self.stats.live -= count;
+        self.stats.frees += count as u64;
         self.top = marker.top;
         self.last = marker.last;
-        self.stats.used = marker.used;
-        self.stats.requested = marker.requested;
-        self.stats.live = marker.live;
         Ok(())
     }
 }
@@ -118,7 +136,7 @@ impl RawAllocator for Stack<'_> {
                 largest: self.largest_free(),
             });
         };
-        let header = Header { prev_top: self.top, prev_last: self.last };
+        let header = Header { prev_top: self.top, prev_last: self.last, size: layout.size() };
         // SAFETY: `at - HEADER .. at` lies inside the memory (at >= top + HEADER, end <= self.end)
         // and is aligned for Header (at is aligned to at least align_of::<Header>() and HEADER is
         // a multiple of it); nothing else uses those bytes.
@@ -205,6 +223,24 @@ mod tests {
         s.free_to(m).unwrap();
         assert_eq!(s.stats().live, 1);
         assert_eq!(s.allocate(layout(100, 8)).unwrap(), inner);
+    }
+
+    #[test]
+    fn a_stale_marker_is_refused() {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 512];
+        let mut s = Stack::new(&mut mem);
+        let a = s.allocate(layout(16, 8)).unwrap();
+        let m = s.marker();
+        // SAFETY: `a` is the most recent block.
+        unsafe { s.deallocate(a.cast(), layout(16, 8)).unwrap() };
+        s.allocate(layout(64, 8)).unwrap();
+        s.allocate(layout(8, 8)).unwrap();
+        assert!(s.free_to(m).is_err(), "the marker's block was freed and its space reused");
+        assert_eq!(s.stats().live, 2, "nothing changed");
+        let fresh = s.marker();
+        s.allocate(layout(8, 8)).unwrap();
+        s.free_to(fresh).unwrap();
+        assert_eq!(s.stats().live, 2);
     }
 
     #[test]
