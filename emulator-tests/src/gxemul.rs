@@ -239,7 +239,7 @@ pub(crate) fn follow(
                 Some(Line::Begin) if out.boot_time.is_none() => out.boot_time = Some(start.elapsed()),
                 Some(Line::End) if out.boot_time.is_some() && finished.is_none() => {
                     finished = Some(Stop::End);
-                    deadline = Instant::now() + EXIT_GRACE;
+                    deadline = (Instant::now() + EXIT_GRACE).min(start + timeout + EXIT_GRACE);
                 }
                 Some(Line::Panic(_) | Line::Crash(_)) if finished.is_none() => {
                     finished = Some(Stop::Report);

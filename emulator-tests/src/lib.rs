@@ -4,8 +4,8 @@
 //!
 //! | kind | how it is recognised |
 //! |---|---|
-//! | pass | the end marker, a summary line, no failed test |
-//! | fail | the end marker after a failed test, or a summary with failures, or no summary |
+//! | pass | the end marker, a summary line that agrees with the test lines, no failed test; or the end marker after no test line at all (a demo) |
+//! | fail | the end marker after a failed test, or a summary with failures or disagreeing with the test lines, or test lines without a summary |
 //! | panic | a `panicked at` report |
 //! | crash | a CPU exception report, or the emulator exiting before the end marker |
 //! | hang | no end marker before the timeout |

@@ -50,7 +50,11 @@ pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
         // The harness's own limit lies beyond ours: the runner, not the harness, calls a hang.
         .arg("--timeout")
         .arg((timeout.as_secs() + 30).to_string());
-    let options =
-        Options { exit_grace: Duration::from_secs(5), console_on_stderr: false, ..Options::new(timeout) };
+    let options = Options {
+        exit_grace: Duration::from_secs(5),
+        console_on_stderr: false,
+        term_grace: Duration::from_secs(3),
+        ..Options::new(timeout)
+    };
     Ok(process::run(&mut cmd, options)?)
 }

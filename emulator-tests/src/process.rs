@@ -18,13 +18,23 @@ const REPORT_GRACE: Duration = Duration::from_millis(500);
 /// A child process that is killed, with its process group, when dropped.
 pub struct Guard {
     child: Child,
+    /// How long the group gets to end after SIGTERM before SIGKILL (zero: SIGKILL at once).
+    term_grace: Duration,
 }
 
 impl Guard {
     /// Starts `cmd` as the leader of a new process group.
     pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
         cmd.process_group(0);
-        Ok(Self { child: cmd.spawn()? })
+        Ok(Self { child: cmd.spawn()?, term_grace: Duration::ZERO })
+    }
+
+    /// The same guard, asking the group to end with SIGTERM first and killing it `grace`
+    /// later: a harness that drives a browser closes it on SIGTERM (a browser may run in a
+    /// process group of its own, which only its parent can end).
+    pub fn with_term_grace(mut self, grace: Duration) -> Self {
+        self.term_grace = grace;
+        self
     }
 
     /// The child.
@@ -37,12 +47,19 @@ impl Guard {
         self.child.id()
     }
 
-    /// Kills the whole group with SIGKILL (emulators such as pcsxr ignore SIGTERM) and reaps
-    /// the leader.
+    /// Ends the whole group: SIGTERM and the grace period first if one is set, then SIGKILL
+    /// (emulators such as pcsxr ignore SIGTERM), sent to the group even when the leader has
+    /// exited, since its children may not have; then reaps the leader.
     pub fn kill(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            kill_group(self.child.id());
+        let pgid = self.child.id();
+        if !self.term_grace.is_zero() && matches!(self.child.try_wait(), Ok(None)) {
+            signal_group(pgid, libc::SIGTERM);
+            let until = Instant::now() + self.term_grace;
+            while Instant::now() < until && matches!(self.child.try_wait(), Ok(None)) {
+                thread::sleep(Duration::from_millis(20));
+            }
         }
+        signal_group(pgid, libc::SIGKILL);
         let _ = self.child.wait();
     }
 }
@@ -53,16 +70,17 @@ impl Drop for Guard {
     }
 }
 
-/// Sends SIGKILL to process group `pgid`.
-fn kill_group(pgid: u32) {
+/// Sends `signal` to process group `pgid` (a group with no members left is no error).
+fn signal_group(pgid: u32, signal: libc::c_int) {
     let Ok(pgid) = libc::pid_t::try_from(pgid) else {
         return;
     };
     // SAFETY: kill(2) with a negative PID signals a process group; it touches no memory of ours.
-    // The group was created by `Guard::spawn` (process_group(0) makes the child its leader), and
-    // the leader has not been reaped yet, so the ID cannot have been reused.
+    // The group was created by `Guard::spawn` (process_group(0) makes the child its leader); its
+    // ID cannot be reused while the leader is unreaped or any member lives, and the leader is
+    // reaped only after the last signal.
     unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
+        libc::kill(-pgid, signal);
     }
 }
 
@@ -78,12 +96,20 @@ pub struct Options {
     pub exit_grace: Duration,
     /// Whether standard error carries console output too; if not, it goes to the log only.
     pub console_on_stderr: bool,
+    /// How long the process group gets after SIGTERM before SIGKILL (see [`Guard::with_term_grace`]).
+    pub term_grace: Duration,
 }
 
 impl Options {
     /// Options with no line prefix and no exit grace.
     pub fn new(timeout: Duration) -> Self {
-        Self { timeout, unprefix: |l| l, exit_grace: Duration::ZERO, console_on_stderr: true }
+        Self {
+            timeout,
+            unprefix: |l| l,
+            exit_grace: Duration::ZERO,
+            console_on_stderr: true,
+            term_grace: Duration::ZERO,
+        }
     }
 }
 
@@ -91,10 +117,10 @@ impl Options {
 /// timeout, whichever comes first, and classifies what it printed. `stdout` and `stderr` are
 /// both read.
 pub fn run(cmd: &mut Command, options: Options) -> std::io::Result<RunResult> {
-    let Options { timeout, unprefix, exit_grace, console_on_stderr } = options;
+    let Options { timeout, unprefix, exit_grace, console_on_stderr, term_grace } = options;
     let start = Instant::now();
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut guard = Guard::spawn(cmd)?;
+    let mut guard = Guard::spawn(cmd)?.with_term_grace(term_grace);
     let pid = guard.pid();
     let (tx, rx) = mpsc::channel::<(bool, String)>();
     let mut readers = Vec::new();
@@ -144,9 +170,24 @@ pub fn run(cmd: &mut Command, options: Options) -> std::io::Result<RunResult> {
             }
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => {
-                let status = guard.child().wait();
-                exit_code = status.as_ref().ok().and_then(|s| s.code());
-                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                // Both pipes closed: the process has exited, or closed them and runs on. Wait
+                // for it no longer than the deadline.
+                let status = loop {
+                    match guard.child().try_wait() {
+                        Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+                        Ok(None) => break None,
+                        other => break Some(other),
+                    }
+                };
+                let Some(status) = status else {
+                    break if reported { Stop::Report } else { Stop::Timeout(timeout) };
+                };
+                exit_code = status.as_ref().ok().and_then(|s| s.as_ref()).and_then(|s| s.code());
+                let status = match status {
+                    Ok(Some(s)) => s.to_string(),
+                    Ok(None) => "still running".into(),
+                    Err(e) => e.to_string(),
+                };
                 break if reported { Stop::Report } else { Stop::Exited(status) };
             }
         }
@@ -229,5 +270,23 @@ mod tests {
         .unwrap();
         assert_eq!((r.kind, r.detail.as_str()), (Kind::Panic, "panicked at a.rs:1:1: oh no"));
         assert!(r.run_time < Duration::from_secs(5), "{r}");
+    }
+
+    #[test]
+    fn a_process_that_closes_its_output_and_runs_on_is_a_hang_not_a_wait() {
+        let r = run(&mut sh("echo @@BEGIN@@; exec >&- 2>&-; sleep 30"), opts(Duration::from_millis(800)))
+            .unwrap();
+        assert_eq!(r.kind, Kind::Hang, "{r}");
+        assert!(r.run_time < Duration::from_secs(5), "waited past the timeout: {r}");
+    }
+
+    #[test]
+    fn children_of_a_leader_that_exited_are_killed_too() {
+        let marker = format!("/tmp/flight-orphan-{}", std::process::id());
+        let script = format!("echo @@BEGIN@@; (sleep 2; touch {marker}) >/dev/null 2>&1 & exit 0");
+        let r = run(&mut sh(&script), opts(Duration::from_secs(10))).unwrap();
+        assert_eq!(r.kind, Kind::Crash, "{r}");
+        thread::sleep(Duration::from_secs(3));
+        assert!(!std::path::Path::new(&marker).exists(), "the leader's child outlived the run");
     }
 }

@@ -73,6 +73,7 @@ struct Live {
 fn workload<A: RawAllocator>(name: &str, a: &mut A, lo: usize, hi: usize, lifo: bool) -> Outcome {
     let mut live: [Option<Live>; LIVE] = [None; LIVE];
     let mut count = 0usize;
+    let mut served = 0u32;
     let mut rng = Rng(0x2545_f491);
     for step in 0..STEPS {
         let alloc = count == 0 || (count < LIVE && rng.below(5) < 3);
@@ -96,6 +97,7 @@ fn workload<A: RawAllocator>(name: &str, a: &mut A, lo: usize, hi: usize, lifo: 
                     let slot = live.iter().position(Option::is_none).unwrap_or(0);
                     live[slot] = Some(Live { addr, layout, fill });
                     count += 1;
+                    served += 1;
                 }
                 Err(AllocError::Exhausted { .. }) => {}
                 Err(e) => return Err(Failure(alloc::format!("{name}: {e}"))),
@@ -132,6 +134,8 @@ fn workload<A: RawAllocator>(name: &str, a: &mut A, lo: usize, hi: usize, lifo: 
             s.requested
         );
     }
+    // An allocator that refuses everything would match an empty model: require real work.
+    ensure!(served >= STEPS / 4, "{name}: only {served} of the workload's allocations were served");
     Ok(())
 }
 
