@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,12 +20,10 @@ fn boot(name: &str, timeout: u64) -> RunResult {
         .unwrap_or_else(|e| panic!("pcsxr could not run {name}: {e}"))
 }
 
-/// Every process the run started is gone (killed and reaped).
+/// pcsxr and Xvfb were both started, and both are gone.
 fn nothing_left_running(r: &RunResult) {
     assert_eq!(r.pids.len(), 2, "pcsxr and Xvfb: {:?}", r.pids);
-    for pid in &r.pids {
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "process {pid} is still there");
-    }
+    common::nothing_left_running(r);
 }
 
 #[test]

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,9 +23,7 @@ fn boot(name: &str, timeout: u64) -> RunResult {
     assert!(image.exists(), "{} is missing: run `cargo xtask build --console psp`", image.display());
     let r = ppsspp::run(&image, Duration::from_secs(timeout))
         .unwrap_or_else(|e| panic!("PPSSPP could not run {name}: {e}"));
-    for pid in &r.pids {
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "harness {pid} is still there");
-    }
+    common::nothing_left_running(&r);
     r
 }
 

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,9 +19,7 @@ fn boot(name: &str, timeout: u64) -> RunResult {
     assert!(image.exists(), "{} is missing: run `cargo xtask build --console cortex-m`", image.display());
     let r = qemu::run_lm3s6965(&image, Duration::from_secs(timeout))
         .unwrap_or_else(|e| panic!("qemu could not run {name}: {e}"));
-    for pid in &r.pids {
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "qemu {pid} is still there");
-    }
+    common::nothing_left_running(&r);
     r
 }
 

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,14 +21,7 @@ fn boot(name: &str, timeout: u64) -> RunResult {
     let r = qemu_sh4::run_r2d(&image, Duration::from_secs(timeout))
         .unwrap_or_else(|e| panic!("qemu could not run {name}: {e}"));
     assert_eq!(r.pids.len(), 1, "one qemu process: {:?}", r.pids);
-    for pid in &r.pids {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next());
-        assert!(
-            stat.is_empty() || state == Some(Some('Z')),
-            "process {pid} of the run is still running: {stat}"
-        );
-    }
+    common::nothing_left_running(&r);
     r
 }
 
@@ -86,16 +81,12 @@ fn no_end_marker_is_a_hang() {
 #[ignore = "needs the dreamcast images and qemu-system-sh4: cargo xtask test"]
 fn the_runtime_self_test_passes_with_the_plugin() {
     let r = boot("rttest", 30);
-    assert_eq!((r.kind, r.exit_code), (Kind::Pass, Some(0)), "{r}\n{}", r.console.join("\n"));
-    let names: Vec<&str> = r.tests.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["sh_treg_combine", "setjmp_longjmp", "i64_helpers", "libgcc_division_is_replaced"]);
+    common::runtime_self_test_passes(&r);
 }
 
 #[test]
 #[ignore = "needs the dreamcast images and qemu-system-sh4: cargo xtask test"]
 fn without_the_plugin_gcc_miscompiles_the_branch() {
     let r = boot("rttest-noplugin", 30);
-    assert_eq!((r.kind, r.exit_code), (Kind::Fail, Some(1)), "{r}");
-    let failed: Vec<&str> = r.tests.iter().filter(|t| t.failure.is_some()).map(|t| t.name.as_str()).collect();
-    assert_eq!(failed, ["sh_treg_combine"], "{r}");
+    common::runtime_self_test_fails_without_the_plugin(&r);
 }
