@@ -439,18 +439,8 @@ impl RawAllocator for Buddy<'_> {
                 self.stats.requested = self.stats.requested.saturating_sub(old.size()) + new.size();
                 Ok(block(at, self.size(to)))
             }
-            _ => {
-                let moved = self.allocate(new)?;
-                // SAFETY: both blocks are live and distinct; the copy stays within the shorter.
-                unsafe {
-                    ptr.as_ptr()
-                        .copy_to_nonoverlapping(moved.cast::<u8>().as_ptr(), old.size().min(new.size()));
-                }
-                // Cannot fail: `at` was checked to be a live block above.
-                // SAFETY: the old block is live, from this allocator, and no longer used.
-                let _ = unsafe { self.deallocate(ptr, old) };
-                Ok(moved)
-            }
+            // SAFETY: `at` was checked above to be a live block of this allocator.
+            _ => unsafe { super::move_block(self, ptr, old, new) },
         }
     }
 }

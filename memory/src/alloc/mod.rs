@@ -226,22 +226,37 @@ pub trait RawAllocator {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        let block = self.allocate(new)?;
-        // SAFETY: both blocks are live and distinct (the old one is not freed yet); the copy
-        // stays within the shorter of the two.
-        unsafe {
-            ptr.as_ptr().copy_to_nonoverlapping(block.cast::<u8>().as_ptr(), old.size().min(new.size()));
-            // A refused free of a block the caller vouched for cannot happen; if it did, the
-            // old block simply stays allocated.
-            let _ = self.deallocate(ptr, old);
-        }
-        Ok(block)
+        // SAFETY: forwarded under this method's contract.
+        unsafe { move_block(self, ptr, old, new) }
     }
 
     /// `1 - largest free block / free bytes`.
     fn fragmentation(&self) -> f32 {
         fragmentation(self.stats().free(), self.largest_free())
     }
+}
+
+/// Allocate, copy the first `min(old, new)` bytes, free: how a block moves when it cannot be
+/// resized in place. On error the old block is untouched and still owned by the caller.
+///
+/// # Safety
+/// As for [`RawAllocator::deallocate`]: `ptr` is live, from `a`, with `old`.
+pub(crate) unsafe fn move_block<A: RawAllocator + ?Sized>(
+    a: &mut A,
+    ptr: NonNull<u8>,
+    old: Layout,
+    new: Layout,
+) -> Result<NonNull<[u8]>, AllocError> {
+    let block = a.allocate(new)?;
+    // SAFETY: both blocks are live and distinct (the old one is not freed yet); the copy stays
+    // within the shorter of the two.
+    unsafe {
+        ptr.as_ptr().copy_to_nonoverlapping(block.cast::<u8>().as_ptr(), old.size().min(new.size()));
+        // A refused free of a block the caller vouched for cannot happen; if it did, the old
+        // block simply stays allocated.
+        let _ = a.deallocate(ptr, old);
+    }
+    Ok(block)
 }
 
 /// What an owner does when its allocator runs out: free something, hand over more memory, or
