@@ -14,9 +14,14 @@
 
 pub mod alloc;
 pub mod image;
+pub mod layout;
 pub mod map;
+pub mod profiles;
 pub mod units;
 
 pub use image::ImageLayout;
-pub use map::{AddressSpace, Attributes, MapError, MemoryMap, Region, RegionKind, Reserved, View};
+pub use map::{
+    AddressSpace, Alignments, Attributes, MapError, MemoryMap, Permissions, Region, RegionKind, Reserved,
+    View,
+};
 pub use units::{Address, Alignment, AlignmentError, ByteSize, Span};

@@ -28,7 +28,9 @@
 
 use core::fmt;
 
-use crate::units::{Address, ByteSize, Span};
+use core::fmt::Write as _;
+
+use crate::units::{Address, Alignment, ByteSize, Span};
 
 /// What a region is for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -82,8 +84,115 @@ pub struct Attributes {
     pub dma: bool,
     /// Reads and writes have side effects (hardware registers): never cache, never merge.
     pub volatile: bool,
-    /// Writes are possible at all (false for ROM).
-    pub writable: bool,
+    /// What the CPU (or, for a device region, a DMA transfer) may do with it: ROM is
+    /// read/execute, hardware registers read/write, RAM everything.
+    pub permissions: Permissions,
+}
+
+/// Read, write and execute rights, of a region or of a segment.
+///
+/// ```
+/// use flight_memory::Permissions;
+/// let rw = Permissions::READ.union(Permissions::WRITE);
+/// assert!(rw.contains(Permissions::WRITE) && !rw.contains(Permissions::RWX));
+/// assert_eq!(format!("{rw} {}", Permissions::RX), "rw- r-x");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Default)]
+pub struct Permissions(u8);
+
+impl Permissions {
+    /// No access.
+    pub const NONE: Self = Self(0);
+    /// Loads.
+    pub const READ: Self = Self(1);
+    /// Stores.
+    pub const WRITE: Self = Self(2);
+    /// Instruction fetches.
+    pub const EXECUTE: Self = Self(4);
+    /// Read and write.
+    pub const RW: Self = Self(3);
+    /// Read and execute.
+    pub const RX: Self = Self(5);
+    /// Everything.
+    pub const RWX: Self = Self(7);
+
+    /// Both sets of rights.
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The rights in both.
+    pub const fn intersection(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+
+    /// Whether every right of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The rights of `self` that `other` lacks.
+    pub const fn missing_from(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// Whether there is no right at all.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Parses `r`, `rw`, `rx`, `rwx`, `r--`, `rw-`, `r-x` and the like; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut p = Self::NONE;
+        for c in text.chars() {
+            let bit = match c {
+                'r' => Self::READ,
+                'w' => Self::WRITE,
+                'x' => Self::EXECUTE,
+                '-' => Self::NONE,
+                _ => return None,
+            };
+            if !bit.is_empty() && p.contains(bit) {
+                return None;
+            }
+            p = p.union(bit);
+        }
+        (!text.is_empty()).then_some(p)
+    }
+}
+
+impl fmt::Display for Permissions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bits = [(Self::READ, 'r'), (Self::WRITE, 'w'), (Self::EXECUTE, 'x')];
+        for (bit, c) in bits {
+            f.write_char(if self.contains(bit) { c } else { '-' })?;
+        }
+        Ok(())
+    }
+}
+
+/// The alignments a platform prefers for its data.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub struct Alignments {
+    /// A cache line (of the data cache; of the instruction cache on a CPU without one). Data
+    /// that a DMA device and the CPU share should own whole lines.
+    pub cache_line: Alignment,
+    /// What a DMA transfer's address must be a multiple of.
+    pub dma: Alignment,
+    /// The page of the memory-management unit, on a profile with virtual memory (or an MMU the
+    /// console has but programs leave off); `None` where there is no MMU at all.
+    pub page: Option<Alignment>,
+}
+
+impl Alignments {
+    /// The alignment the planner gives a segment that asks for none: a page where there are
+    /// pages, otherwise a cache line.
+    pub const fn segment_default(&self) -> Alignment {
+        match self.page {
+            Some(p) => p,
+            None => self.cache_line,
+        }
+    }
 }
 
 /// One window through which the CPU sees a region.
@@ -159,7 +268,7 @@ impl Region {
                 cacheable: false,
                 dma: true,
                 volatile: false,
-                writable: true,
+                permissions: Permissions::RWX,
             },
             views: &[],
             reserved: &[],
@@ -171,6 +280,7 @@ impl Region {
         let mut r = Self::cpu(name, kind, 0, size);
         r.space = AddressSpace::Device(device);
         r.attributes.cpu_addressable = false;
+        r.attributes.permissions = Permissions::RW;
         r
     }
 
@@ -197,6 +307,7 @@ impl Region {
     pub const fn registers(mut self) -> Self {
         self.attributes.volatile = true;
         self.attributes.dma = false;
+        self.attributes.permissions = Permissions::RW;
         self
     }
 
@@ -206,9 +317,9 @@ impl Region {
         self
     }
 
-    /// The same region marked read-only and not DMA-capable.
+    /// The same region marked read-only (read and execute) and not DMA-capable.
     pub const fn read_only(mut self) -> Self {
-        self.attributes.writable = false;
+        self.attributes.permissions = Permissions::RX;
         self.attributes.dma = false;
         self
     }
@@ -359,12 +470,40 @@ pub struct MemoryMap {
     pub name: &'static str,
     /// Its regions.
     pub regions: &'static [Region],
+    /// The alignments its CPU and DMA controllers prefer.
+    pub alignments: Alignments,
+    /// Whether programs run in virtual memory (a desktop or phone operating system): then the
+    /// regions are parts of a process's address space, not of a bus.
+    pub virtual_memory: bool,
 }
 
+/// The alignments a map has until told otherwise: 16-byte cache lines, word-aligned DMA, no MMU.
+const DEFAULT_ALIGNMENTS: Alignments =
+    Alignments { cache_line: Alignment::of(16), dma: Alignment::of(4), page: None };
+
 impl MemoryMap {
-    /// A map called `name` made of `regions`.
+    /// A map called `name` made of `regions`, with 16-byte cache lines, word-aligned DMA and no
+    /// MMU until [`with_alignments`](Self::with_alignments) says otherwise.
     pub const fn new(name: &'static str, regions: &'static [Region]) -> Self {
-        Self { name, regions }
+        Self { name, regions, alignments: DEFAULT_ALIGNMENTS, virtual_memory: false }
+    }
+
+    /// The same map with these preferred alignments.
+    pub const fn with_alignments(mut self, alignments: Alignments) -> Self {
+        self.alignments = alignments;
+        self
+    }
+
+    /// The same map, as the address space of a process under an operating system with virtual
+    /// memory.
+    pub const fn with_virtual_memory(mut self) -> Self {
+        self.virtual_memory = true;
+        self
+    }
+
+    /// The index of the region called `name` in [`regions`](Self::regions).
+    pub fn region_index(&self, name: &str) -> Option<usize> {
+        self.regions.iter().position(|r| r.name == name)
     }
 
     /// The region called `name`.
@@ -378,7 +517,7 @@ impl MemoryMap {
     }
 
     /// Every (region, view) pair.
-    fn views(&self) -> impl Iterator<Item = (&Region, &View)> {
+    pub(crate) fn views(&self) -> impl Iterator<Item = (&Region, &View)> {
         self.regions.iter().flat_map(|r| r.views.iter().map(move |v| (r, v)))
     }
 
@@ -464,7 +603,7 @@ impl fmt::Display for MemoryMap {
                 (!a.cpu_addressable, " dma-only"),
                 (a.dma && a.cpu_addressable, " dma"),
                 (a.volatile, " volatile"),
-                (!a.writable, " read-only"),
+                (!a.permissions.contains(Permissions::WRITE), " read-only"),
             ] {
                 if on {
                     f.write_str(word)?;

@@ -179,9 +179,30 @@ impl Alignment {
         if n.is_power_of_two() { Ok(Self(n)) } else { Err(AlignmentError(n)) }
     }
 
+    /// `n` bytes, for constants: a value that is not a power of two fails to compile.
+    pub const fn of(n: u64) -> Self {
+        match Self::new(n) {
+            Ok(a) => a,
+            Err(_) => panic!("an alignment must be a power of two"),
+        }
+    }
+
     /// The alignment in bytes.
     pub const fn get(self) -> u64 {
         self.0
+    }
+
+    /// The larger of two alignments.
+    pub const fn max(self, other: Self) -> Self {
+        if self.0 >= other.0 { self } else { other }
+    }
+
+    /// `n` rounded up to a multiple of this alignment, or `None` on overflow.
+    pub const fn round_up(self, n: u64) -> Option<u64> {
+        match n.checked_add(self.0 - 1) {
+            Some(v) => Some(v & !(self.0 - 1)),
+            None => None,
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //!
 //! Every address of the console is written here once.
 
-use flight_memory::{ByteSize, MemoryMap, Region, RegionKind, Reserved, Span, View};
+use flight_memory::{Alignment, Alignments, ByteSize, MemoryMap, Region, RegionKind, Reserved, Span, View};
 
 /// Base of the P0/U0 area (cached; physical addresses at their own address with the MMU off).
 pub const P0: u64 = 0x0000_0000;
@@ -81,7 +81,14 @@ pub const STORE_QUEUES: Region =
         .registers();
 
 /// The whole map.
-pub const DREAMCAST: MemoryMap = MemoryMap::new("dreamcast", &[MAIN_RAM, VRAM, SOUND_RAM, STORE_QUEUES]);
+pub const DREAMCAST: MemoryMap =
+    MemoryMap::new("dreamcast", &[MAIN_RAM, VRAM, SOUND_RAM, STORE_QUEUES]).with_alignments(ALIGNMENTS);
+
+/// The SH-4's preferred alignments: 32-byte cache lines, 32-byte DMA transfer units (the DMAC
+/// and the PowerVR's DMA move 32 bytes at a time), and 4 KiB pages of the MMU programs here
+/// leave off.
+pub const ALIGNMENTS: Alignments =
+    Alignments { cache_line: Alignment::of(32), dma: Alignment::of(32), page: Some(Alignment::of(4096)) };
 
 /// Where images are loaded and linked: the P1 address just past the BIOS's 64 KiB.
 pub const IMAGE_BASE: u64 = P1 + MAIN_RAM_PHYS + BIOS_RESERVED.get();

@@ -41,7 +41,7 @@ pub const FPGA: Region = Region::cpu("fpga", RegionKind::Io, FPGA_PHYS, FPGA_SIZ
     .registers();
 
 /// The whole map.
-pub const R2D: MemoryMap = MemoryMap::new("r2d", &[MAIN_RAM, FPGA]);
+pub const R2D: MemoryMap = MemoryMap::new("r2d", &[MAIN_RAM, FPGA]).with_alignments(crate::map::ALIGNMENTS);
 
 /// Where images are loaded and linked: the P1 address where qemu's `-kernel` puts a raw binary.
 pub const IMAGE_BASE: u64 = P1 + MAIN_RAM_PHYS + LOADER_RESERVED.get();

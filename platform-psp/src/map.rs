@@ -19,7 +19,7 @@
 //!
 //! Every address of the console is written here once.
 
-use flight_memory::{ByteSize, MemoryMap, Region, RegionKind, Reserved, Span, View};
+use flight_memory::{Alignment, Alignments, ByteSize, MemoryMap, Region, RegionKind, Reserved, Span, View};
 
 /// Base of the cached user segment: physical memory at its own address.
 pub const USER_CACHED: u64 = 0x0000_0000;
@@ -112,10 +112,18 @@ pub const VRAM: Region = Region::cpu("vram", RegionKind::Video, VRAM_PHYS, VRAM_
 pub const ME_RAM: Region = Region::device("me-ram", RegionKind::Main, "me", ME_RAM_SIZE);
 
 /// The PSP-1000's map (32 MiB of main RAM).
-pub const PSP_1000: MemoryMap = MemoryMap::new("psp-1000", &[MAIN_RAM_1000, SCRATCHPAD, VRAM, ME_RAM]);
+pub const PSP_1000: MemoryMap =
+    MemoryMap::new("psp-1000", &[MAIN_RAM_1000, SCRATCHPAD, VRAM, ME_RAM]).with_alignments(ALIGNMENTS);
 
 /// The map of the PSP-2000 and every later model (64 MiB of main RAM).
-pub const PSP_2000: MemoryMap = MemoryMap::new("psp-2000", &[MAIN_RAM_2000, SCRATCHPAD, VRAM, ME_RAM]);
+pub const PSP_2000: MemoryMap =
+    MemoryMap::new("psp-2000", &[MAIN_RAM_2000, SCRATCHPAD, VRAM, ME_RAM]).with_alignments(ALIGNMENTS);
+
+/// The Allegrex's preferred alignments: 64-byte data-cache lines; DMA buffers (GE lists,
+/// textures, audio) on whole cache lines so that writing back or invalidating the cache over
+/// one never touches a neighbour's data; no TLB.
+pub const ALIGNMENTS: Alignments =
+    Alignments { cache_line: Alignment::of(64), dma: Alignment::of(64), page: None };
 
 #[cfg(test)]
 mod tests {

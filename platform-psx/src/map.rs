@@ -9,7 +9,7 @@
 //! Every address of the console is written here once; the linker script's numbers are checked
 //! against these by this crate's tests.
 
-use flight_memory::{ByteSize, MemoryMap, Region, RegionKind, Reserved, Span, View};
+use flight_memory::{Alignment, Alignments, ByteSize, MemoryMap, Region, RegionKind, Reserved, Span, View};
 
 /// Base of the KUSEG segment.
 pub const KUSEG: u64 = 0x0000_0000;
@@ -77,7 +77,13 @@ pub const VRAM: Region = Region::device("vram", RegionKind::Video, "gpu", ByteSi
 pub const SOUND_RAM: Region = Region::device("sound-ram", RegionKind::Audio, "spu", ByteSize::kib(512));
 
 /// The whole map.
-pub const MAP: MemoryMap = MemoryMap::new("psx", &[MAIN_RAM, SCRATCHPAD, IO, BIOS_ROM, VRAM, SOUND_RAM]);
+pub const MAP: MemoryMap =
+    MemoryMap::new("psx", &[MAIN_RAM, SCRATCHPAD, IO, BIOS_ROM, VRAM, SOUND_RAM]).with_alignments(ALIGNMENTS);
+
+/// The R3000A's preferred alignments: 16-byte lines of its instruction cache (it has no data
+/// cache; the scratchpad takes its place), word-aligned DMA, no MMU.
+pub const ALIGNMENTS: Alignments =
+    Alignments { cache_line: Alignment::of(16), dma: Alignment::of(4), page: None };
 
 /// Where the BIOS loads a PS-EXE: the KSEG0 address just past the BIOS's 64 KiB.
 pub const IMAGE_BASE: u64 = KSEG0 + BIOS_RESERVED.get();
