@@ -33,14 +33,14 @@ pub const CHECKS: &[Test] = &[
     Test::new("vram_2d_allocator", |_| check_vram()),
 ];
 
-const ARENA: usize = 16 * 1024;
+const ARENA: usize = 17 * 1024;
 const LIVE: usize = 48;
 const STEPS: u32 = 600;
 
 /// The arena each check borrows in turn (checks run one after another).
 static mut ARENA_BYTES: [MaybeUninit<u8>; ARENA] = [MaybeUninit::uninit(); ARENA];
 
-fn arena() -> &'static mut [MaybeUninit<u8>] {
+pub(crate) fn arena() -> &'static mut [MaybeUninit<u8>] {
     // SAFETY: the checks run one at a time and each drops its allocator (and every block) before
     // returning, so no two mutable borrows of the arena are ever alive together.
     unsafe { &mut *addr_of_mut!(ARENA_BYTES) }
@@ -305,7 +305,7 @@ pub struct Clock {
 }
 
 impl Clock {
-    fn since(&self, start: u32) -> u32 {
+    pub(crate) fn since(&self, start: u32) -> u32 {
         let d = (self.now)().wrapping_sub(start);
         if self.modulus == 0 { d } else { d & (self.modulus - 1) }
     }

@@ -21,6 +21,7 @@ extern crate alloc;
 
 pub mod allocators;
 pub mod deliberate;
+pub mod layout;
 pub mod protocol;
 
 use alloc::boxed::Box;
@@ -183,7 +184,7 @@ pub fn run_timed(
 ) -> Summary {
     let mut summary = Summary::default();
     let _ = writeln!(out, "{}", protocol::BEGIN_MARKER);
-    for test in CHECKS.iter().chain(allocators::CHECKS).chain(extra) {
+    for test in CHECKS.iter().chain(allocators::CHECKS).chain(layout::CHECKS).chain(extra) {
         if let Some(why) = (test.applies)(board) {
             let _ = writeln!(out, "test {} ... skipped: {}", test.name, why);
             continue;
@@ -202,6 +203,7 @@ pub fn run_timed(
     }
     if let Some(clock) = clock {
         allocators::time(out, board.console, clock, 512);
+        layout::time(out, board, clock);
     }
     let _ = writeln!(out, "{}: {} passed, {} failed", board.console, summary.passed, summary.failed);
     let _ = writeln!(out, "{}", protocol::END_MARKER);
@@ -209,7 +211,7 @@ pub fn run_timed(
 }
 
 /// The CPU address of a pointer of the program.
-fn cpu<T: ?Sized>(board: &Board, p: *const T) -> Address {
+pub(crate) fn cpu<T: ?Sized>(board: &Board, p: *const T) -> Address {
     (board.memory.cpu_address)(p as *const u8 as usize)
 }
 
