@@ -4,10 +4,13 @@
 //!
 //! - [`units`]: byte sizes, addresses, alignments and address spans instead of loose integers;
 //! - [`image`]: where a linked image put its code, `.bss`, heap and stack;
-//! - [`map`]: a console's memory map as data: [`map::Region`]s with their kind, attributes and
-//!   CPU views (cached, uncached), and the parts of them a BIOS or loader owns.
-//!
-//! The allocators, the layout planner and the software bounds checker build on these types.
+//! - [`map`]: a console's memory map as data: [`map::Region`]s with their kind, attributes,
+//!   permissions and CPU views (cached, uncached), the parts of them a BIOS or loader owns, and
+//!   the platform's preferred alignments; [`profiles`] adds 32- and 64-bit machines with
+//!   virtual memory;
+//! - [`alloc`]: the allocators (linear, stack, pool, TLSF, buddy, frames, device heap, VRAM);
+//! - [`layout`]: components' segments placed in a map (planned at once or at run time), and the
+//!   software bounds checker that enforces the placement where there is no MMU.
 //! The crate needs no heap and no atomics, so it runs on the PlayStation's R3000 as well as on
 //! the host that plans a layout at build time.
 #![no_std]

@@ -155,27 +155,36 @@ impl<const N: usize> Layout<'_, N> {
         if len == 0 {
             return Ok(());
         }
-        // Resolve through the CPU views; an access running off the end of a view runs into
-        // whatever is next in the CPU's address space, which no segment covers.
-        for (index, region) in self.map().regions.iter().enumerate() {
-            for view in region.views {
-                let Some(offset) = address.offset_from(view.base) else { continue };
-                if offset >= region.size() {
-                    continue;
-                }
-                let start = region.span.start().get() + offset.get();
-                let room = region.size().get() - offset.get();
-                let checked = len.min(room);
+        // Resolve through the CPU views of the regions with windows first (segments are only
+        // there), then through the whole map, to tell free space from unmapped addresses. An
+        // access running off the end of a view runs into whatever is next in the CPU's address
+        // space, which no segment covers.
+        let a = address.get();
+        let hit = self
+            .fast_views()
+            .iter()
+            .find(|v| a.wrapping_sub(v.base) < v.size)
+            .map(|v| (v.region, v.base, v.size, v.region_start));
+        let hit = hit.or_else(|| {
+            self.map().regions.iter().enumerate().find_map(|(index, region)| {
+                let view =
+                    region.views.iter().find(|v| a.wrapping_sub(v.base.get()) < region.size().get())?;
                 // Region counts are tiny (a map is a short constant list).
-                self.check_span(component, index as u8, start, checked, access)
-                    .map_err(|(at, kind)| violation(Address::new(address.get() + (at - start)), kind))?;
-                if checked < len {
-                    return Err(violation(Address::new(address.get() + checked), ViolationKind::Outside));
-                }
-                return Ok(());
-            }
+                Some((index as u8, view.base.get(), region.size().get(), region.span.start().get()))
+            })
+        });
+        let Some((region, base, size, region_start)) = hit else {
+            return Err(violation(address, ViolationKind::Unmapped));
+        };
+        let offset = a - base;
+        let start = region_start + offset;
+        let checked = len.min(size - offset);
+        self.check_span(component, region, start, checked, access)
+            .map_err(|(at, kind)| violation(Address::new(a + (at - start)), kind))?;
+        if checked < len {
+            return Err(violation(Address::new(a + checked), ViolationKind::Outside));
         }
-        Err(violation(address, ViolationKind::Unmapped))
+        Ok(())
     }
 
     /// Whether `component` may make an access of `len` bytes at `address` in the address space

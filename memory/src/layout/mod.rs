@@ -277,6 +277,24 @@ pub struct Layout<'a, const N: usize> {
     windows: heapless::Vec<Window, MAX_WINDOWS>,
     /// Sorted by (region, start).
     segments: heapless::Vec<Segment<'a>, N>,
+    /// The CPU views of the regions that have windows: the checker's fast path.
+    views: heapless::Vec<ViewEntry, MAX_VIEWS>,
+}
+
+/// The most CPU views the checker's fast path keeps (of regions with windows).
+const MAX_VIEWS: usize = 16;
+
+/// A CPU view of a region with a window, for the checker.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct ViewEntry {
+    /// The CPU address of the region's first byte in this view.
+    pub(crate) base: u64,
+    /// The region's size.
+    pub(crate) size: u64,
+    /// The region's index.
+    pub(crate) region: u8,
+    /// The region's start in its own address space.
+    pub(crate) region_start: u64,
 }
 
 impl<'a, const N: usize> Layout<'a, N> {
@@ -288,7 +306,13 @@ impl<'a, const N: usize> Layout<'a, N> {
             components: heapless::Vec::new(),
             windows: heapless::Vec::new(),
             segments: heapless::Vec::new(),
+            views: heapless::Vec::new(),
         }
+    }
+
+    /// The CPU views the checker tries first.
+    pub(crate) fn fast_views(&self) -> &[ViewEntry] {
+        &self.views
     }
 
     /// The map.
@@ -368,6 +392,17 @@ impl<'a, const N: usize> Layout<'a, N> {
         self.windows
             .push(Window { region, span })
             .map_err(|_| LayoutError::Full { table: "windows", capacity: MAX_WINDOWS })?;
+        if !self.views.iter().any(|v| v.region == region) {
+            for v in r.views {
+                // A full table only costs speed: the checker falls back to the map.
+                let _ = self.views.push(ViewEntry {
+                    base: v.base.get(),
+                    size: r.size().get(),
+                    region,
+                    region_start: r.span.start().get(),
+                });
+            }
+        }
         Ok(self.windows.len() - 1)
     }
 
