@@ -11,6 +11,7 @@
 //! - [`alloc`]: the allocators (linear, stack, pool, TLSF, buddy, frames, device heap, VRAM);
 //! - [`layout`]: components' segments placed in a map (planned at once or at run time), and the
 //!   software bounds checker that enforces the placement where there is no MMU.
+//!
 //! The crate needs no heap and no atomics, so it runs on the PlayStation's R3000 as well as on
 //! the host that plans a layout at build time.
 #![no_std]
