@@ -1,17 +1,29 @@
 //! The library behind the `flight` command.
 //!
-//! Today: the consoles' memory maps by name ([`platform`], [`PLATFORMS`]). Later subcommands
-//! (plan a layout, render its map, rebase and merge modules) build on the same table, so every
-//! command names a console the same way.
+//! The consoles' memory maps by name ([`platform`], [`PLATFORMS`]), so every command names a
+//! console the same way; and `flight plan`: a TOML spec read and checked ([`spec`]), planned by
+//! the layout engine ([`plan`]) and written out as a table, a JSON plan, a linker-script
+//! fragment and SVG maps ([`render`]).
+
+pub mod plan;
+pub mod render;
+pub mod spec;
 
 use flight_memory::MemoryMap;
 
-/// Every console map the command knows, by the name users type.
+/// The spec `flight plan` plans when given none (`cli/examples/psp-1000.toml`): four
+/// components and a shared buffer in 16 MiB of PSP-1000 user RAM.
+pub const EXAMPLE: &str = include_str!("../examples/psp-1000.toml");
+
+/// Every console map the command knows, by the name users type (and the two profiles of
+/// machines with virtual memory).
 pub const PLATFORMS: &[(&str, &MemoryMap)] = &[
     ("psx", &flight_platform_psx::map::MAP),
     ("psp-1000", &flight_platform_psp::map::PSP_1000),
     ("psp-2000", &flight_platform_psp::map::PSP_2000),
     ("dreamcast", &flight_platform_dreamcast::map::DREAMCAST),
+    ("modern-32", &flight_memory::profiles::MODERN_32),
+    ("modern-64", &flight_memory::profiles::MODERN_64),
 ];
 
 /// A console name the command does not know.

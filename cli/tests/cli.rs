@@ -26,7 +26,12 @@ fn map_prints_the_psx_map() {
 fn an_unknown_platform_is_an_error_that_lists_the_known_ones() {
     let (ok, out, err) = flight(&["map", "gamecube"]);
     assert!(!ok && out.is_empty());
-    assert!(err.contains("unknown platform `gamecube` (known: psx, psp-1000, psp-2000, dreamcast)"), "{err}");
+    assert!(
+        err.contains(
+            "unknown platform `gamecube` (known: psx, psp-1000, psp-2000, dreamcast, modern-32, modern-64)"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -34,5 +39,5 @@ fn platforms_lists_every_console() {
     let (ok, out, _) = flight(&["platforms"]);
     assert!(ok);
     assert!(out.contains("psx        2 MiB main RAM"), "{out}");
-    assert_eq!(out.lines().count(), 4, "{out}");
+    assert_eq!(out.lines().count(), 6, "{out}");
 }

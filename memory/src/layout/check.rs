@@ -289,6 +289,9 @@ impl<const N: usize> Layout<'_, N> {
         else {
             return ViolationKind::Outside;
         };
+        if !self.same_window(prev, next) {
+            return ViolationKind::Outside;
+        }
         let guard = self.guard().get();
         let in_guard = at < prev.span.end().get().saturating_add(guard)
             || at >= next.span.start().get().saturating_sub(guard);

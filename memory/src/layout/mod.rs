@@ -442,14 +442,21 @@ impl<'a, const N: usize> Layout<'a, N> {
     /// The first CPU address of a segment: through its region's first view that user code may
     /// use (a cached one if there is one), or `None` for a region the CPU cannot address.
     pub fn cpu_address(&self, segment: &Segment<'_>) -> Option<Address> {
-        let region = self.region(segment.region);
+        self.cpu_address_in(segment.region, segment.span.start())
+    }
+
+    /// The CPU address of `address` of the region with index `region` (as
+    /// [`cpu_address`](Self::cpu_address) chooses the view), or `None` where the CPU cannot
+    /// address it.
+    pub fn cpu_address_in(&self, region: u8, address: Address) -> Option<Address> {
+        let region = self.map.regions.get(usize::from(region))?;
         let view = region
             .views
             .iter()
             .filter(|v| !v.privileged)
             .max_by_key(|v| v.cached)
             .or_else(|| region.views.first())?;
-        let offset = segment.span.start().offset_from(region.span.start())?;
+        let offset = address.offset_from(region.span.start())?;
         view.base.checked_add(offset)
     }
 
@@ -473,7 +480,10 @@ impl<'a, const N: usize> Layout<'a, N> {
             let (lo, hi) =
                 if other.span.start() < segment.span.start() { (other, &segment) } else { (&segment, other) };
             let apart = hi.span.start().get().checked_sub(lo.span.end().get());
-            if apart.is_none_or(|gap| gap < guard) {
+            // Overlaps are refused everywhere; the guard gap separates segments of one window
+            // (windows are separate budgets: what lies between them is not the layout's).
+            let near = self.same_window(lo, hi) && apart.is_some_and(|gap| gap < guard);
+            if apart.is_none() || near {
                 return Err(LayoutError::Collides { segment: segment.name, with: other.name });
             }
         }
@@ -511,15 +521,25 @@ impl<'a, const N: usize> Layout<'a, N> {
         after.checked_sub(1).filter(|&i| self.segments[i].region == region)
     }
 
-    /// The guard gaps: for each pair of neighbouring segments of a region, the `guard` bytes
+    /// Whether two segments lie in the same window (and so are neighbours that a guard gap
+    /// separates, when nothing lies between them).
+    pub fn same_window(&self, a: &Segment<'_>, b: &Segment<'_>) -> bool {
+        a.region == b.region && {
+            let w = self.window_of(a.region, a.span);
+            w.is_some() && w == self.window_of(b.region, b.span)
+        }
+    }
+
+    /// The guard gaps: for each pair of neighbouring segments of a window, the `guard` bytes
     /// after the first and the `guard` bytes before the second (one gap when they are nearer
-    /// than twice the guard size; alignment padding between the two is free space).
+    /// than twice the guard size; alignment padding between the two is free space). Segments
+    /// of two windows are never neighbours: what lies between windows is not the layout's.
     pub fn guards(&self) -> impl Iterator<Item = Guard> + '_ {
         let g = self.guard.get();
         self.segments
             .windows(2)
             .enumerate()
-            .filter(move |(_, w)| w[0].region == w[1].region && g > 0)
+            .filter(move |(_, w)| g > 0 && self.same_window(&w[0], &w[1]))
             .flat_map(move |(i, w)| {
                 let (end, next) = (w[0].span.end().get(), w[1].span.start().get());
                 let gap = next.saturating_sub(end);

@@ -230,7 +230,10 @@ fn place(prev: Option<u64>, start: u64, guard: u64, item: &Item) -> u64 {
 
 /// An end no placement reaches: larger than any address (ends are kept below 2^58, so they pack
 /// with a 6-bit index into a scratch word).
-const INFEASIBLE: u64 = 1 << 58;
+const INFEASIBLE: u64 = (1 << 58) - 1;
+
+/// Why a segment that cannot be placed anywhere in the address space is refused.
+const PAST_THE_END: &str = "its alignment and size take it past the end of the address space";
 
 /// The end of the last of `order` placed in sequence from `start`.
 fn end_of(order: &[u16], items: &[Item], start: u64, guard: u64) -> u64 {
@@ -454,6 +457,9 @@ fn first_fit<'a, const N: usize>(
                 break;
             }
         }
+        if placed.is_none() && shortest == u64::MAX {
+            return Err(PlanError::Invalid { segment: r.name, why: PAST_THE_END });
+        }
         let Some((region, start)) = placed else {
             return Err(PlanError::DoesNotFit {
                 segment: r.name,
@@ -540,6 +546,9 @@ fn optimal<'a, const N: usize>(
         for &i in order.iter() {
             let item = &items[usize::from(i)];
             let seg_end = place(prev, start, guard, item);
+            if seg_end >= INFEASIBLE {
+                return Err(PlanError::Invalid { segment: requests[usize::from(i)].name, why: PAST_THE_END });
+            }
             if seg_end > end {
                 let missing = end_of(&order, items, start, guard) - end;
                 return Err(PlanError::DoesNotFit {
