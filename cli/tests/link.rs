@@ -54,7 +54,10 @@ fn the_fragment_links_and_its_symbols_are_the_plan() {
     let elf = std::fs::read(dir.join("image.elf")).unwrap();
     let file = object::File::parse(&*elf).unwrap();
     let symbol = |name: &str| {
-        file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address()).unwrap_or_else(|| panic!("no {name}"))
+        file.symbols()
+            .find(|s| s.name() == Ok(name))
+            .map(|s| s.address())
+            .unwrap_or_else(|| panic!("no {name}"))
     };
     let segments = plan["segments"].as_array().unwrap();
     assert_eq!(segments.len(), 5);
