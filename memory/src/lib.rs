@@ -10,7 +10,9 @@
 //!   virtual memory;
 //! - [`alloc`]: the allocators (linear, stack, pool, TLSF, buddy, frames, device heap, VRAM);
 //! - [`layout`]: components' segments placed in a map (planned at once or at run time), and the
-//!   software bounds checker that enforces the placement where there is no MMU.
+//!   software bounds checker that enforces the placement where there is no MMU;
+//! - [`sync`]: a critical-section lock, a sequence lock, and a single-producer single-consumer
+//!   ring laid over a shared region, for single-core machines with or without atomics.
 //!
 //! The crate needs no heap and no atomics, so it runs on the PlayStation's R3000 as well as on
 //! the host that plans a layout at build time.
@@ -21,6 +23,7 @@ pub mod image;
 pub mod layout;
 pub mod map;
 pub mod profiles;
+pub mod sync;
 pub mod units;
 
 pub use image::ImageLayout;

@@ -23,6 +23,7 @@ pub mod allocators;
 pub mod deliberate;
 pub mod layout;
 pub mod protocol;
+pub mod sync;
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -184,7 +185,8 @@ pub fn run_timed(
 ) -> Summary {
     let mut summary = Summary::default();
     let _ = writeln!(out, "{}", protocol::BEGIN_MARKER);
-    for test in CHECKS.iter().chain(allocators::CHECKS).chain(layout::CHECKS).chain(extra) {
+    let suite = CHECKS.iter().chain(allocators::CHECKS).chain(layout::CHECKS).chain(sync::CHECKS);
+    for test in suite.chain(extra) {
         if let Some(why) = (test.applies)(board) {
             let _ = writeln!(out, "test {} ... skipped: {}", test.name, why);
             continue;
@@ -204,6 +206,7 @@ pub fn run_timed(
     if let Some(clock) = clock {
         allocators::time(out, board.console, clock, 512);
         layout::time(out, board, clock);
+        sync::time(out, board.console, clock);
     }
     let _ = writeln!(out, "{}: {} passed, {} failed", board.console, summary.passed, summary.failed);
     let _ = writeln!(out, "{}", protocol::END_MARKER);
