@@ -253,7 +253,8 @@ impl<const N: usize> Layout<'_, N> {
                 return Err((at, self.classify_gap(region, index, at)));
             };
             let rights = s.access.rights_of(component);
-            if rights.is_empty() {
+            let listed = s.access.entries().iter().any(|(c, _)| *c == component);
+            if rights.is_empty() && !listed {
                 let kind = match s.access.owner() {
                     Some((owner, _)) if !s.access.is_shared() => {
                         ViolationKind::OtherSegment { segment: s.name, owner: self.component_name(owner) }

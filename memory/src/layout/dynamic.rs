@@ -57,6 +57,9 @@ impl<'a, const N: usize, const E: usize> DynamicLayout<'a, N, E> {
         if self.layout.segment(request.name).is_some() {
             return Err(LayoutError::DuplicateSegment(request.name).into());
         }
+        if self.layout.segments().len() == N {
+            return Err(LayoutError::Full { table: "segments", capacity: N }.into());
+        }
         let Item { size, align, windows } = item_for(&self.layout, request)?;
         let invalid =
             PlanError::Invalid { segment: request.name, why: "it is too large for this CPU's address space" };
@@ -67,6 +70,7 @@ impl<'a, const N: usize, const E: usize> DynamicLayout<'a, N, E> {
         )
         .map_err(|_| invalid)?;
         let mut shortest = (u64::MAX, "");
+        let mut table_full = false;
         for (w, heap) in self.heaps.iter_mut().enumerate() {
             if windows & (1 << w) == 0 {
                 continue;
@@ -91,14 +95,26 @@ impl<'a, const N: usize, const E: usize> DynamicLayout<'a, N, E> {
                         }
                     };
                 }
-                Err(AllocError::Exhausted { largest, .. }) => {
-                    let missing = block_size.saturating_sub(largest as u64);
+                Err(AllocError::Exhausted { .. }) => {
+                    // The least any free extent falls short by, at the block's alignment (the
+                    // largest extent may be long enough and still too short once aligned).
+                    let missing = heap
+                        .free_spans()
+                        .map(|s| {
+                            let at = s.start().get().checked_next_multiple_of(align).unwrap_or(u64::MAX);
+                            at.saturating_add(block_size).saturating_sub(s.end().get())
+                        })
+                        .min()
+                        .unwrap_or(block_size);
                     if missing < shortest.0 {
                         shortest = (missing, self.layout.region(window.region).name);
                     }
                 }
-                Err(_) => {}
+                Err(_) => table_full = true,
             }
+        }
+        if table_full && shortest.0 == u64::MAX {
+            return Err(LayoutError::Full { table: "extents", capacity: E }.into());
         }
         Err(PlanError::DoesNotFit {
             segment: request.name,

@@ -156,7 +156,14 @@ impl AccessList {
         !self.sharers().is_empty()
     }
 
+    /// Adds `component` with `permissions`; a component already on the list gets both sets of
+    /// rights. False if the list is full.
     fn push(&mut self, component: ComponentId, permissions: Permissions) -> bool {
+        let len = usize::from(self.len);
+        if let Some(entry) = self.entries[..len].iter_mut().find(|(c, _)| *c == component) {
+            entry.1 = entry.1.union(permissions);
+            return true;
+        }
         let Some(slot) = self.entries.get_mut(usize::from(self.len)) else {
             return false;
         };

@@ -348,7 +348,29 @@ pub fn plan<'a, const N: usize>(
             first_fit(layout, requests, &items)?;
             false
         }
-        Strategy::Optimal => optimal(layout, requests, &items, scratch)?,
+        Strategy::Optimal => {
+            let empty = layout.clone();
+            let result = optimal(layout, requests, &items, scratch);
+            if matches!(result, Ok(true)) {
+                true
+            } else {
+                // Unproven (the heuristic, or a guessed assignment): first fit may do better, and
+                // the planner is never worse than its baseline.
+                let mut baseline = empty;
+                match (result, first_fit(&mut baseline, requests, &items)) {
+                    (Ok(_), Ok(())) => {
+                        let waste = |l: &Layout<'a, N>| summarize(l, requests, false).waste();
+                        if waste(&baseline) < waste(layout) {
+                            *layout = baseline;
+                        }
+                    }
+                    (Ok(_), Err(_)) => {}
+                    (Err(_), Ok(())) => *layout = baseline,
+                    (Err(e), Err(_)) => return Err(e),
+                }
+                false
+            }
+        }
     };
     Ok(summarize(layout, requests, exact))
 }

@@ -229,7 +229,19 @@ pub fn validate_layout<'a, const N: usize>(layout: &Layout<'a, N>) -> Report<'a>
             .filter(|w| usize::from(w.region) == index)
             .map(|w| w.span.size().get())
             .sum();
-        let needed = bytes.saturating_add(guard.saturating_mul(count - 1));
+        // A guard gap between neighbours of one window; each segment outside every window
+        // owes one too. Segments of two windows are never neighbours.
+        let mut gaps = 0u64;
+        for w in layout.windows().iter().filter(|w| usize::from(w.region) == index) {
+            let inside =
+                segments.iter().filter(|s| s.region == w.region && w.span.contains_span(s.span)).count();
+            gaps += (inside as u64).saturating_sub(1);
+        }
+        gaps += segments
+            .iter()
+            .filter(|s| usize::from(s.region) == index && layout.window_of(s.region, s.span).is_none())
+            .count() as u64;
+        let needed = bytes.saturating_add(guard.saturating_mul(gaps));
         if needed > budget {
             report.add(Finding::OverBudget {
                 region: region.name,
