@@ -244,18 +244,19 @@ impl<const N: usize> Layout<'_, N> {
         access: Access,
     ) -> Result<(), (u64, ViolationKind<'_>)> {
         let end = start + len; // Inside the region, so no overflow.
-        let segments = self.segments();
+        let bounds = self.bounds();
         let mut at = start;
         let mut index = self.at_or_before(region, Address::new(at));
         loop {
-            let inside = index.map(|i| &segments[i]).filter(|s| at < s.span.end().get());
-            let Some(s) = inside else {
+            let Some(i) = index.filter(|&i| at < bounds[i].end) else {
                 return Err((at, self.classify_gap(region, index, at)));
             };
+            let s = &self.segments()[i];
             let rights = s.access.rights_of(component);
-            let listed = s.access.entries().iter().any(|(c, _)| *c == component);
-            if rights.is_empty() && !listed {
+            if !rights.contains(access.permission()) {
+                let listed = s.access.entries().iter().any(|(c, _)| *c == component);
                 let kind = match s.access.owner() {
+                    _ if listed => ViolationKind::WrongPermission { segment: s.name, allowed: rights },
                     Some((owner, _)) if !s.access.is_shared() => {
                         ViolationKind::OtherSegment { segment: s.name, owner: self.component_name(owner) }
                     }
@@ -263,20 +264,13 @@ impl<const N: usize> Layout<'_, N> {
                 };
                 return Err((at, kind));
             }
-            if !rights.contains(access.permission()) {
-                return Err((at, ViolationKind::WrongPermission { segment: s.name, allowed: rights }));
-            }
-            if end <= s.span.end().get() {
+            if end <= bounds[i].end {
                 return Ok(());
             }
-            at = s.span.end().get();
+            at = bounds[i].end;
             // The next segment, if contiguous, may carry the access on.
-            let next = index.map_or(0, |i| i + 1);
-            index = segments
-                .get(next)
-                .filter(|n| n.region == region && n.span.start().get() == at)
-                .map(|_| next)
-                .or(index);
+            index =
+                bounds.get(i + 1).filter(|n| n.region == region && n.start == at).map(|_| i + 1).or(index);
         }
     }
 

@@ -284,8 +284,19 @@ pub struct Layout<'a, const N: usize> {
     windows: heapless::Vec<Window, MAX_WINDOWS>,
     /// Sorted by (region, start).
     segments: heapless::Vec<Segment<'a>, N>,
+    /// Each segment's (region, start, end), in the same order: the checker's binary search
+    /// reads these 24 bytes an entry instead of whole segments.
+    bounds: heapless::Vec<Bound, N>,
     /// The CPU views of the regions that have windows: the checker's fast path.
     views: heapless::Vec<ViewEntry, MAX_VIEWS>,
+}
+
+/// A segment's region, start and end, for the checker's search.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Bound {
+    pub(crate) region: u8,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
 }
 
 /// The most CPU views the checker's fast path keeps (of regions with windows).
@@ -313,6 +324,7 @@ impl<'a, const N: usize> Layout<'a, N> {
             components: heapless::Vec::new(),
             windows: heapless::Vec::new(),
             segments: heapless::Vec::new(),
+            bounds: heapless::Vec::new(),
             views: heapless::Vec::new(),
         }
     }
@@ -505,16 +517,29 @@ impl<'a, const N: usize> Layout<'a, N> {
     }
 
     fn insert_at(&mut self, at: usize, segment: Segment<'a>) -> Result<usize, LayoutError<'a>> {
+        let bound = Bound {
+            region: segment.region,
+            start: segment.span.start().get(),
+            end: segment.span.end().get(),
+        };
         self.segments
             .insert(at, segment)
             .map_err(|_| LayoutError::Full { table: "segments", capacity: N })?;
+        // Same capacity as `segments`, which just took the segment.
+        let _ = self.bounds.insert(at, bound);
         Ok(at)
     }
 
     /// Removes the segment called `name`, returning it.
     pub fn remove(&mut self, name: &str) -> Option<Segment<'a>> {
         let at = self.segments.iter().position(|s| s.name == name)?;
+        self.bounds.remove(at);
         Some(self.segments.remove(at))
+    }
+
+    /// The segments' (region, start, end), in table order.
+    pub(crate) fn bounds(&self) -> &[Bound] {
+        &self.bounds
     }
 
     /// Where a segment starting at `start` in `region` goes in the sorted table.
@@ -524,8 +549,9 @@ impl<'a, const N: usize> Layout<'a, N> {
 
     /// The index of the last segment of `region` that starts at or before `addr`.
     pub(crate) fn at_or_before(&self, region: u8, addr: Address) -> Option<usize> {
-        let after = self.segments.partition_point(|s| (s.region, s.span.start()) <= (region, addr));
-        after.checked_sub(1).filter(|&i| self.segments[i].region == region)
+        let addr = addr.get();
+        let after = self.bounds.partition_point(|b| (b.region, b.start) <= (region, addr));
+        after.checked_sub(1).filter(|&i| self.bounds[i].region == region)
     }
 
     /// Whether two segments lie in the same window (and so are neighbours that a guard gap
