@@ -20,6 +20,7 @@
 extern crate alloc;
 
 pub mod allocators;
+pub mod components;
 pub mod deliberate;
 pub mod layout;
 pub mod protocol;
@@ -186,6 +187,7 @@ pub fn run_timed(
     let mut summary = Summary::default();
     let _ = writeln!(out, "{}", protocol::BEGIN_MARKER);
     let suite = CHECKS.iter().chain(allocators::CHECKS).chain(layout::CHECKS).chain(sync::CHECKS);
+    let suite = suite.chain(components::CHECKS);
     for test in suite.chain(extra) {
         if let Some(why) = (test.applies)(board) {
             let _ = writeln!(out, "test {} ... skipped: {}", test.name, why);
@@ -203,6 +205,7 @@ pub fn run_timed(
             }
         };
     }
+    components::report(out, board);
     if let Some(clock) = clock {
         allocators::time(out, board.console, clock, 512);
         layout::time(out, board, clock);

@@ -126,7 +126,7 @@ impl fmt::Display for Violation<'_> {
             }
             ViolationKind::NotSharer { segment } => write!(f, "inside shared `{segment}`, not a sharer"),
             ViolationKind::WrongPermission { segment, allowed } => {
-                write!(f, "inside `{segment}`, where it may only {allowed}")
+                write!(f, "inside `{segment}`, where its rights are `{allowed}`")
             }
         }
     }

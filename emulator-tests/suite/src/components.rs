@@ -1,0 +1,322 @@
+//! Components built from a plan, on the console: the memory of three components and the buffer
+//! two of them share is planned by the layout engine at start-up, each component allocates from
+//! a TLSF heap of its own segment, the physics hands frames to the renderer through a ring in
+//! the shared region (the renderer reads them in place), and the checker catches, with component
+//! and address, what the missing MMU would have: a write into another component's segment, a
+//! write across a segment's end into the guard gap (also found by the gap's canary), a write by
+//! a component that is not on the shared region's access list, and one by a sharer that may
+//! only read.
+//!
+//! The window is a static of the image, found in the map through its CPU address, so every
+//! address here is real and [`report`] prints the console's own.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::alloc::Layout as BlockLayout;
+use core::fmt::Write;
+use core::mem::MaybeUninit;
+use core::ptr::{NonNull, addr_of_mut};
+
+use flight_memory::alloc::{RawAllocator, Tlsf};
+use flight_memory::layout::guard::{CANARY, GuardMemory};
+use flight_memory::layout::plan::plan;
+use flight_memory::layout::{Access, Layout, SegmentFlags, SegmentRequest, Sharer, Strategy, ViolationKind};
+use flight_memory::sync::ring::{self, Consumer, Producer};
+use flight_memory::{Address, Alignment, ByteSize, Permissions, Span};
+
+use crate::{Board, Failure, Test, ensure};
+
+/// The check.
+pub const CHECKS: &[Test] = &[Test::new("components_run_from_a_plan", |b| scenario(b).map(|_| ()))];
+
+/// The guard gap between segments.
+const GUARD: ByteSize = ByteSize::bytes(256);
+/// The window the components' memory is planned in.
+const WINDOW: usize = 28 * 1024;
+
+/// The shared buffer's access list: the physics writes frames, the renderer reads them.
+const SHARERS: &[Sharer<'static>] = &[
+    Sharer { component: "physics", permissions: Permissions::RW },
+    Sharer { component: "renderer", permissions: Permissions::READ },
+];
+
+/// The components' segments and the shared ring.
+const REQUESTS: &[SegmentRequest<'static>] = &[
+    SegmentRequest::new("physics", ByteSize::kib(8)).aligned(Alignment::of(64)),
+    SegmentRequest::new("renderer", ByteSize::kib(8)).aligned(Alignment::of(64)),
+    SegmentRequest::new("audio", ByteSize::kib(4)).aligned(Alignment::of(64)).with_flags(SegmentFlags::DMA),
+    SegmentRequest::shared("physics-to-renderer", ByteSize::kib(4), SHARERS).aligned(Alignment::of(64)),
+];
+
+/// The window's bytes, aligned so that every plan starts on the same boundary on every console.
+#[repr(C, align(1024))]
+struct Window([MaybeUninit<u8>; WINDOW]);
+
+static mut MEMORY: Window = Window([MaybeUninit::uninit(); WINDOW]);
+
+/// One frame the physics hands to the renderer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(C)]
+struct Frame {
+    number: u32,
+    bodies: [[i32; 2]; 6],
+}
+
+impl Frame {
+    fn new(number: u32) -> Self {
+        let mut bodies = [[0; 2]; 6];
+        for (i, b) in bodies.iter_mut().enumerate() {
+            *b = [number as i32 * 3 + i as i32, -(number as i32) * 7 + i as i32];
+        }
+        Self { number, bodies }
+    }
+
+    fn bytes(&self) -> [u8; 52] {
+        let mut out = [0u8; 52];
+        out[..4].copy_from_slice(&self.number.to_le_bytes());
+        for (i, b) in self.bodies.iter().flatten().enumerate() {
+            out[4 + i * 4..8 + i * 4].copy_from_slice(&b.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// Guard gaps reached through the board's word access (every size and the guard are multiples
+/// of 4, so the gaps are whole words).
+struct Words<'b>(&'b Board, &'b Layout<'static, 8>);
+
+impl Words<'_> {
+    fn addresses(&self, region: u8, span: Span) -> Option<impl Iterator<Item = Address>> {
+        let cpu = self.1.cpu_address_in(region, span.start())?.get();
+        let whole = cpu.is_multiple_of(4) && span.size().get().is_multiple_of(4);
+        whole.then(|| (0..span.size().get() / 4).map(move |i| Address::new(cpu + 4 * i)))
+    }
+}
+
+impl GuardMemory for Words<'_> {
+    fn fill(&mut self, region: u8, span: Span, byte: u8) -> bool {
+        let Some(words) = self.addresses(region, span) else { return false };
+        for a in words {
+            // SAFETY: a guard gap inside this check's static window, which nothing else uses.
+            unsafe { (self.0.memory.write32)(a, u32::from_ne_bytes([byte; 4])) };
+        }
+        true
+    }
+
+    fn first_mismatch(&self, region: u8, span: Span, byte: u8) -> Option<Address> {
+        let cpu = self.1.cpu_address_in(region, span.start())?.get();
+        self.addresses(region, span)?
+            // SAFETY: as in `fill`.
+            .find(|&a| unsafe { (self.0.memory.read32)(a) } != u32::from_ne_bytes([byte; 4]))
+            .map(|a| Address::new(span.start().get() + (a.get() - cpu)))
+    }
+}
+
+/// Runs the components and the deliberate violations; returns each caught violation's text.
+pub fn scenario(board: &Board) -> Result<Vec<String>, Failure> {
+    // SAFETY: only this function uses the window, and it runs once at a time (the suite runs
+    // one check at a time); nothing else takes a reference to it.
+    let window: &mut [MaybeUninit<u8>] = unsafe { &mut (*addr_of_mut!(MEMORY)).0 };
+    let base = window.as_mut_ptr() as usize;
+    let cpu_base = (board.memory.cpu_address)(base);
+    let hit = board
+        .map
+        .resolve(cpu_base)
+        .ok_or_else(|| Failure(format!("the window at {cpu_base} is in no view")))?;
+    let region = hit.region.name;
+    let start = hit.region.span.start().get() + hit.offset.get();
+
+    // The plan: the same engine as `flight plan` on the host.
+    let mut layout: Layout<'static, 8> = Layout::new(board.map, GUARD);
+    layout
+        .add_window(region, Span::at(start, ByteSize::bytes(WINDOW as u64)))
+        .map_err(|e| Failure(format!("{e}")))?;
+    let mut scratch = [0u64; 16];
+    plan(&mut layout, REQUESTS, Strategy::Optimal, &mut scratch)
+        .map_err(|e| Failure(format!("plan: {e}")))?;
+    let mut words = Words(board, &layout);
+    layout.fill_guards(&mut words);
+
+    // A program pointer and a CPU address for each segment.
+    let segment = |name: &str| layout.segment(name).ok_or_else(|| Failure(format!("no segment `{name}`")));
+    let offset_of = |name: &str| segment(name).map(|s| (s.span.start().get() - start) as usize);
+    let id = |name: &str| layout.component(name).ok_or_else(|| Failure(format!("no component `{name}`")));
+    let cpu = |p: usize| (board.memory.cpu_address)(p);
+
+    // Each component's heap: a TLSF allocator over its own segment.
+    let mut caught = Vec::new();
+    for name in ["physics", "renderer", "audio"] {
+        let s = segment(name)?;
+        let at = offset_of(name)?;
+        let bytes = &mut window[at..at + s.span.size().get() as usize];
+        let mut heap = Tlsf::new(bytes);
+        let who = id(name)?;
+        for size in [24usize, 200, 1000, 64] {
+            let layout_ = BlockLayout::from_size_align(size, 8).map_err(|_| Failure("layout".into()))?;
+            let block = heap.allocate(layout_).map_err(|e| Failure(format!("{name}'s heap: {e}")))?;
+            let p = block.cast::<u8>().as_ptr() as usize;
+            layout
+                .check(who, cpu(p), size as u64, Access::Write)
+                .map_err(|v| Failure(format!("a block of {name}'s own heap is refused: {v}")))?;
+        }
+    }
+
+    // The ring in the shared region: the physics produces frames, the renderer reads in place.
+    let ring_at = offset_of("physics-to-renderer")?;
+    let ring_len = segment("physics-to-renderer")?.span.size().get() as usize;
+    let ring_ptr =
+        NonNull::new(window[ring_at..].as_mut_ptr().cast::<u8>()).ok_or_else(|| Failure("null".into()))?;
+    // SAFETY: the shared segment: `ring_len` bytes of the window, 64-aligned, used by these two
+    // halves alone until the end of this function.
+    let (mut tx, mut rx) = unsafe {
+        ring::format(ring_ptr, ring_len).map_err(|e| Failure(format!("ring: {e}")))?;
+        (
+            Producer::attach(ring_ptr, ring_len).map_err(|e| Failure(format!("producer: {e}")))?,
+            Consumer::attach(ring_ptr, ring_len).map_err(|e| Failure(format!("consumer: {e}")))?,
+        )
+    };
+    let (physics, renderer, audio) = (id("physics")?, id("renderer")?, id("audio")?);
+    let shared = segment("physics-to-renderer")?;
+    let shared_cpu =
+        layout.cpu_address(shared).ok_or_else(|| Failure("the shared region has no CPU address".into()))?;
+    let shared = shared.span;
+    let (mut next_in, mut next_out) = (0u32, 0u32);
+    for round in 0..40u32 {
+        for _ in 0..(round % 5) {
+            let frame = Frame::new(next_in).bytes();
+            let mut grant = match tx.reserve(frame.len()) {
+                Ok(g) => g,
+                Err(_) => break,
+            };
+            let p = grant.as_ptr() as usize;
+            layout
+                .check(physics, cpu(p), frame.len() as u64, Access::Write)
+                .map_err(|v| Failure(format!("the physics may not write its frame: {v}")))?;
+            grant.copy_from_slice(&frame);
+            grant.commit();
+            next_in += 1;
+        }
+        for _ in 0..(round % 3) {
+            let Some(record) = rx.peek().map_err(|e| Failure(format!("peek: {e}")))? else { break };
+            let p = record.as_ptr() as usize;
+            // Read in place: the record lies inside the shared region, where the renderer may
+            // read and may not write.
+            layout
+                .check(renderer, cpu(p), record.len() as u64, Access::Read)
+                .map_err(|v| Failure(format!("the renderer may not read its frame: {v}")))?;
+            ensure!(
+                cpu(p).get() >= shared_cpu.get()
+                    && cpu(p).get() + record.len() as u64 <= shared_cpu.get() + shared.size().get(),
+                "the record at {} is not in the shared region",
+                cpu(p)
+            );
+            ensure!(record[..] == Frame::new(next_out).bytes()[..], "frame {next_out} arrived changed");
+            next_out += 1;
+            record.release();
+        }
+    }
+    ensure!(next_out > 10 && next_out <= next_in, "only {next_out} of {next_in} frames arrived");
+
+    // The deliberate violations.
+    // 1. The audio writes into the physics' segment.
+    let target = cpu(base + offset_of("physics")? + 512);
+    let v = layout
+        .check(audio, target, 4, Access::Write)
+        .err()
+        .ok_or_else(|| Failure("audio wrote physics".into()))?;
+    ensure!(
+        v.kind == ViolationKind::OtherSegment { segment: "physics", owner: "physics" } && v.address == target,
+        "audio into physics: {v}"
+    );
+    caught.push(format!("{v}"));
+    // 2. A component writes 8 bytes across the end of its segment (the first owned segment
+    //    with a neighbour after it, whichever the plan made that): the checker refuses, and the
+    //    stray store, made anyway, is found in the guard gap's canary.
+    let segments = layout.segments();
+    let (overrun, owner) = segments
+        .windows(2)
+        .find_map(|w| w[0].access.owner().map(|(o, _)| (w[0], o)))
+        .ok_or_else(|| Failure("no owned segment has a neighbour".into()))?;
+    let end = cpu(base + (overrun.span.end().get() - start) as usize);
+    let v = layout
+        .check(owner, Address::new(end.get() - 4), 8, Access::Write)
+        .err()
+        .ok_or_else(|| Failure(format!("`{}` wrote across its end", overrun.name)))?;
+    let after = overrun.name;
+    ensure!(
+        v.address == end && matches!(v.kind, ViolationKind::GuardGap { after: a, .. } if a == after),
+        "{v}"
+    );
+    caught.push(format!("{v}"));
+    // SAFETY: the word after the segment is its guard gap, inside the window.
+    unsafe { (board.memory.write32)(end, 0x5717_a7e5) };
+    let mut damaged = layout.damaged_guards(&words);
+    let d = damaged.next().ok_or_else(|| Failure("the stray store went unnoticed".into()))?;
+    ensure!(d.after == after && damaged.next().is_none(), "damage after `{}`", d.after);
+    caught.push(format!("canary: the guard gap after `{}` was overwritten at {}", d.after, end));
+    // Mend the gap for the next run.
+    // SAFETY: as above.
+    unsafe { (board.memory.write32)(end, u32::from_ne_bytes([CANARY; 4])) };
+    // 3. The audio, not a sharer, writes into the shared region; the renderer, a reader, too.
+    let v = layout
+        .check(audio, shared_cpu, 4, Access::Write)
+        .err()
+        .ok_or_else(|| Failure("audio wrote the ring".into()))?;
+    ensure!(v.kind == ViolationKind::NotSharer { segment: "physics-to-renderer" }, "{v}");
+    caught.push(format!("{v}"));
+    let v = layout
+        .check(renderer, shared_cpu, 4, Access::Write)
+        .err()
+        .ok_or_else(|| Failure("the renderer wrote the ring".into()))?;
+    ensure!(matches!(v.kind, ViolationKind::WrongPermission { .. }), "{v}");
+    caught.push(format!("{v}"));
+    ensure!(layout.damaged_guards(&words).next().is_none(), "a guard gap stayed damaged");
+    Ok(caught)
+}
+
+/// Prints each violation the scenario catches: `caught CONSOLE: ...`, with component and
+/// address.
+pub fn report(out: &mut dyn Write, board: &Board) {
+    if let Ok(caught) = scenario(board) {
+        for line in caught {
+            let _ = writeln!(out, "caught {}: {line}", board.console);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flight_memory::{ImageLayout, MemoryMap, Region, RegionKind, View};
+
+    /// The host's whole user address space as one region, seen at its own addresses.
+    const HOST: MemoryMap = MemoryMap::new(
+        "host",
+        &[Region::cpu("ram", RegionKind::Main, 0, ByteSize::bytes(1 << 47))
+            .with_views(&[View::cached("host", 0)])],
+    );
+
+    #[test]
+    fn the_scenario_catches_each_violation_on_the_host() {
+        let none = Span::at(0, ByteSize::ZERO);
+        let board = Board {
+            console: "host",
+            map: &HOST,
+            layout: ImageLayout { loaded: none, bss: none, heap: none, stack: none },
+            stack_top: Address::new(0),
+            sync_cache: |_| {},
+            memory: crate::native::MEMORY,
+        };
+        let caught = scenario(&board).unwrap();
+        assert_eq!(caught.len(), 5, "{caught:#?}");
+        assert!(caught[0].starts_with("`audio`: write of 4 B reaches 0x"), "{}", caught[0]);
+        assert!(caught[0].ends_with("inside `physics`, which belongs to `physics`"), "{}", caught[0]);
+        assert!(caught[1].contains(": guard gap between `"), "{}", caught[1]);
+        assert!(caught[2].starts_with("canary: the guard gap after `"), "{}", caught[2]);
+        assert!(caught[3].ends_with("inside shared `physics-to-renderer`, not a sharer"), "{}", caught[3]);
+        assert!(caught[4].contains("`renderer`: write"), "{}", caught[4]);
+        // Twice in a row: the gap was mended.
+        assert_eq!(scenario(&board).unwrap(), caught);
+    }
+}
