@@ -52,6 +52,17 @@ impl<'a, const N: usize, const E: usize> DynamicLayout<'a, N, E> {
         self.allocate(&SegmentRequest::new(component, size).aligned(align).with_flags(flags))
     }
 
+    /// Places a shared region of `size` bytes called `name`, which only `sharers` may use, each
+    /// with its own rights (one writer and several readers, for example).
+    pub fn create_shared_region(
+        &mut self,
+        name: &'a str,
+        sharers: &'a [super::Sharer<'a>],
+        size: ByteSize,
+    ) -> Result<&Segment<'a>, PlanError<'a>> {
+        self.allocate(&SegmentRequest::shared(name, size, sharers))
+    }
+
     /// Places the segment `request` asks for in the first window that can hold it.
     pub fn allocate(&mut self, request: &SegmentRequest<'a>) -> Result<&Segment<'a>, PlanError<'a>> {
         if self.layout.segment(request.name).is_some() {
@@ -157,5 +168,38 @@ impl<'a, const N: usize, const E: usize> DynamicLayout<'a, N, E> {
             removed += 1;
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::tests::MAP;
+    use crate::layout::{Access, Sharer, ViolationKind};
+    use crate::map::Permissions;
+
+    #[test]
+    fn a_shared_region_comes_and_goes_with_its_access_list() {
+        const SHARERS: &[Sharer<'static>] = &[
+            Sharer { component: "physics", permissions: Permissions::RW },
+            Sharer { component: "renderer", permissions: Permissions::READ },
+        ];
+        let mut d: DynamicLayout<'_, 4, 9> = DynamicLayout::new(&MAP, ByteSize::bytes(64));
+        d.add_window("ram", Span::at(0x1_0000, ByteSize::kib(8))).unwrap();
+        d.allocate_segment("audio", ByteSize::kib(1), Alignment::of(16), SegmentFlags::NONE).unwrap();
+        let bodies = *d.create_shared_region("bodies", SHARERS, ByteSize::kib(2)).unwrap();
+        assert_eq!(bodies.access.owner(), None);
+        let l = d.layout();
+        let at = l.cpu_address(&bodies).unwrap();
+        let id = |n| l.component(n).unwrap();
+        assert_eq!(l.check(id("physics"), at, 8, Access::Write), Ok(()));
+        assert_eq!(l.check(id("renderer"), at, 8, Access::Read), Ok(()));
+        let e = l.check(id("audio"), at, 8, Access::Read).unwrap_err();
+        assert_eq!(e.kind, ViolationKind::NotSharer { segment: "bodies" });
+        // Removing a sharer leaves the region; freeing it gives the room back.
+        assert_eq!(d.remove_component("physics"), Ok(0));
+        assert!(d.layout().segment("bodies").is_some());
+        d.free_segment("bodies").unwrap();
+        assert!(d.create_shared_region("big", SHARERS, ByteSize::bytes(8 * 1024 - 1024 - 128)).is_ok());
     }
 }
