@@ -3,8 +3,11 @@
 //! - [`map`]: the console's memory map as values of the `flight-memory` model (main RAM and its
 //!   KUSEG/KSEG0/KSEG1 views, the BIOS's part, scratchpad, I/O, BIOS ROM, and the DMA-only VRAM
 //!   and sound RAM), plus the image base and initial stack the linker script restates;
-//! - [`regs`]: hardware register blocks (interrupts, DMA, root counters) as `volatile-register`
-//!   structs over the I/O region;
+//! - [`regs`]: hardware register blocks (interrupts, DMA, root counters, GPU ports) as
+//!   `volatile-register` structs over the I/O region;
+//! - [`gpu`]: rectangles copied between main RAM and VRAM by the GPU and DMA channel 2, and the
+//!   checked transfers that ask a table of shared VRAM rectangles first (the transfers
+//!   themselves in console builds with `rt`);
 //! - `bios` (console builds): BIOS calls, among them console output;
 //! - [`mailbox`]: the RAM ring console output is mirrored to, for hosts that cannot see the
 //!   BIOS TTY;
@@ -25,6 +28,7 @@
 #[cfg(feature = "exe")]
 extern crate std;
 
+pub mod gpu;
 pub mod mailbox;
 pub mod map;
 pub mod regs;

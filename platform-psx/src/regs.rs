@@ -1,4 +1,5 @@
-//! Hardware register blocks, as `volatile-register` structs laid over the I/O region.
+//! Hardware register blocks, as `volatile-register` structs laid over the I/O region: the
+//! interrupt controller, the DMA controller, the root counters and the GPU's ports.
 //!
 //! Offsets are relative to the start of [`IO`]; addresses come from the map's
 //! KUSEG view, so no register address is written anywhere else. The hardware answers in all
@@ -15,6 +16,8 @@ pub const INTERRUPTS_OFFSET: u64 = 0x70;
 pub const DMA_OFFSET: u64 = 0x80;
 /// Offset of the root counters.
 pub const TIMERS_OFFSET: u64 = 0x100;
+/// Offset of the GPU's two ports.
+pub const GPU_OFFSET: u64 = 0x810;
 
 /// The interrupt controller: `I_STAT` (write 0 to a bit to acknowledge) and `I_MASK`.
 #[repr(C)]
@@ -66,6 +69,16 @@ pub enum DmaPort {
     Pio = 5,
     /// Ordering-table clear.
     Otc = 6,
+}
+
+/// The GPU's two ports. Each is two registers: one for writes, another for reads.
+#[repr(C)]
+pub struct Gpu {
+    /// Writes go to GP0 (drawing and VRAM-transfer commands and their data); reads come from
+    /// GPUREAD (pixels of a VRAM-to-CPU copy, answers to info requests).
+    pub data: RW<u32>,
+    /// Writes go to GP1 (reset, display and DMA-direction control); reads come from GPUSTAT.
+    pub control: RW<u32>,
 }
 
 /// One root counter (timer).
@@ -122,6 +135,15 @@ pub unsafe fn timers() -> &'static Timers {
     unsafe { &*(io_address(TIMERS_OFFSET) as *const Timers) }
 }
 
+/// The GPU's ports.
+///
+/// # Safety
+/// As for [`interrupts`].
+pub unsafe fn gpu() -> &'static Gpu {
+    // SAFETY: as in `interrupts`: a fixed hardware block accessed through volatile cells.
+    unsafe { &*(io_address(GPU_OFFSET) as *const Gpu) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +154,8 @@ mod tests {
         assert_eq!(io_address(INTERRUPTS_OFFSET), 0x1F80_1070);
         assert_eq!(io_address(DMA_OFFSET), 0x1F80_1080);
         assert_eq!(io_address(TIMERS_OFFSET), 0x1F80_1100);
+        assert_eq!(io_address(GPU_OFFSET), 0x1F80_1810);
+        assert_eq!(GPU_OFFSET as usize + offset_of!(Gpu, control), 0x814);
         assert_eq!(size_of::<DmaChannel>(), 0x10);
         assert_eq!(DMA_OFFSET as usize + offset_of!(Dma, dpcr), 0xF0);
         assert_eq!(DMA_OFFSET as usize + offset_of!(Dma, dicr), 0xF4);

@@ -39,6 +39,7 @@ pub mod guard;
 pub mod plan;
 pub mod ptr;
 pub mod validate;
+pub mod vram;
 
 use core::fmt;
 
