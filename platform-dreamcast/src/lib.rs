@@ -8,8 +8,8 @@
 //!   the FPGA's registers, nothing of the Dreamcast's graphics or sound;
 //! - [`regs`]: the SH-4's on-chip registers the runtime and the checks use;
 //! - `rt` (feature `rt`, `wasm32` builds): the WebAssembly side of the runtime: the imports
-//!   through which a program reaches the machine, the console, the layout, the panic handler
-//!   and the `entry!` macro.
+//!   through which a program reaches the machine, the console, the layout, the panic handler,
+//!   the `entry!` macro and the `critical-section` implementation (SR.IMASK raised to 15).
 //!
 //! Rust has no SH-4 backend. Programs are compiled to `wasm32-unknown-unknown`, translated to C
 //! by `wasm2c` and compiled with Debian's `sh4-linux-gnu-gcc` against the freestanding runtime

@@ -25,6 +25,19 @@ pub const TRA: u64 = 0xFF00_0020;
 /// TLB exception address register: the address an address error or TLB miss concerns.
 pub const TEA: u64 = 0xFF00_000C;
 
+/// SR, the status register (a CPU register, not memory-mapped: the runtime's
+/// `status_register` import reads it): the interrupt mask level IMASK, bits 7..4. The CPU
+/// accepts an interrupt only if its priority is above IMASK; at 15 it accepts none but NMI.
+pub const SR_IMASK: u32 = 0x0000_00F0;
+/// SR: FPU disable bit.
+pub const SR_FD: u32 = 1 << 15;
+/// SR: exception and interrupt block bit (an exception while it is set resets the CPU).
+pub const SR_BL: u32 = 1 << 28;
+/// SR: general register bank select (privileged mode).
+pub const SR_RB: u32 = 1 << 29;
+/// SR: processor mode (1: privileged).
+pub const SR_MD: u32 = 1 << 30;
+
 /// The peripheral clock Pφ of the Dreamcast's SH7750, in Hz (the TMU counts at Pφ/4).
 pub const DREAMCAST_PERIPHERAL_HZ: u64 = 50_000_000;
 /// The peripheral clock of the R2D's SH7751R as qemu clocks its TMU, in Hz.

@@ -15,17 +15,35 @@
 //! | `layout(part)` | the program's data, `.bss`, heap and stack, as offsets |
 //! | `machine()` | which machine runs the program |
 //! | `micros()` | microseconds since start-up, from TMU channel 0 |
+//! | `irq_disable()` | raises SR.IMASK to 15 and returns SR as it was |
+//! | `irq_restore(sr)` | sets SR.IMASK back to the mask bits of `sr`, leaving SR's other bits |
+//! | `status_register()` | SR, as it is |
 //! | `exit(code)` | ends the run with this status |
 //! | `breakpoint()` | `trapa #63`: a CPU exception the runtime's reporter prints |
 //!
 //! This module also provides the panic handler (it prints `panicked at FILE:LINE:COL:` and the
-//! message, then exits with status 101) and [`entry!`](crate::entry), which defines the `run`
-//! export the runtime calls. The global allocator is the image's choice: its heap is
-//! [`image_layout`]`().heap`.
+//! message, then exits with status 101), [`entry!`](crate::entry), which defines the `run`
+//! export the runtime calls, and the `critical-section` implementation. The global allocator is
+//! the image's choice: its heap is [`image_layout`]`().heap`.
+//!
+//! # Critical sections
+//!
+//! A critical section raises the status register's interrupt mask, SR.IMASK, to 15 through
+//! `irq_disable`, and sets it back to what it was through `irq_restore`, so sections nest. The
+//! SH-4 accepts an interrupt only if its priority is above IMASK: at 15 it accepts none but NMI,
+//! and on the one core nothing else can run. IMASK is the SH-4's own means for this; the other
+//! candidate, SR.BL, also blocks exceptions, and an exception with BL set resets the CPU
+//! instead of reaching the runtime's reporter: a fault inside a section would go unreported. The
+//! runtime starts with IMASK at 15 and installs no interrupt handler, so a section normally
+//! finds every interrupt masked already; it still masks them itself, so that a lock holds
+//! whatever the mask is when it is taken.
 
 use core::fmt;
+use core::sync::atomic::{Ordering, compiler_fence};
 
 use flight_memory::{Address, ByteSize, ImageLayout, MemoryMap, Span};
+
+use crate::regs::SR_IMASK;
 
 mod imports {
     #[link(wasm_import_module = "env")]
@@ -47,6 +65,12 @@ mod imports {
         pub safe fn machine() -> u32;
         /// Microseconds since start-up.
         pub safe fn micros() -> u64;
+        /// Raises SR.IMASK to 15 (every interrupt but NMI masked); returns SR as it was.
+        pub fn irq_disable() -> u32;
+        /// Sets SR.IMASK to the IMASK bits of `sr`; SR's other bits stay as they are.
+        pub fn irq_restore(sr: u32);
+        /// The status register SR.
+        pub safe fn status_register() -> u32;
         /// Ends the run with this status.
         pub safe fn exit(code: u32) -> !;
         /// Executes `trapa #63`.
@@ -192,6 +216,64 @@ pub fn sync_cache(span: Span) {
 /// Microseconds since start-up (TMU channel 0 at Pφ/4).
 pub fn micros() -> u64 {
     imports::micros()
+}
+
+/// The SH-4's status register SR, as it is now (its fields: `regs::SR_*`).
+pub fn status_register() -> u32 {
+    imports::status_register()
+}
+
+/// The interrupt mask level, SR.IMASK (0 to 15), of a value of SR.
+pub fn interrupt_mask(sr: u32) -> u8 {
+    ((sr & SR_IMASK) >> SR_IMASK.trailing_zeros()) as u8
+}
+
+/// Sets SR.IMASK to `level` (0 to 15) and returns the level it had.
+///
+/// # Safety
+/// Lowering the mask admits the interrupts whose priority is above `level`: the caller must
+/// know that no source at such a priority is armed (the runtime installs no interrupt
+/// handler; an interrupt it takes ends the run as a crash), must not call this inside a
+/// critical section (whose exclusion rests on the mask being 15), and must set the level it
+/// got back before it enters one or returns to code that expects the runtime's mask.
+///
+/// # Panics
+/// If `level` is above 15.
+pub unsafe fn set_interrupt_mask(level: u8) -> u8 {
+    assert!(level <= 15, "SR.IMASK has 4 bits: no level {level}");
+    let before = interrupt_mask(imports::status_register());
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: changes SR.IMASK only; the caller vouches for the interrupts this admits and
+    // for the context (this function's contract).
+    unsafe { imports::irq_restore(u32::from(level) << SR_IMASK.trailing_zeros()) };
+    compiler_fence(Ordering::SeqCst);
+    before
+}
+
+/// `critical-section` for the SH-4: a section raises SR.IMASK to 15 (every interrupt but NMI
+/// masked) and sets it back to its previous level when it ends (see the module docs for why
+/// IMASK and not SR.BL). Single core: that excludes every other context.
+struct InterruptMask;
+critical_section::set_impl!(InterruptMask);
+
+// SAFETY: with SR.IMASK at 15 the only core takes no interrupt (NMI aside, which nothing here
+// raises), so no other context runs until the mask comes down; `release` restores exactly the
+// mask `acquire` found, so nested sections compose. The compiler fences keep the compiler from
+// moving memory accesses across the imports (the runtime's assembly is a barrier on its side).
+unsafe impl critical_section::Impl for InterruptMask {
+    unsafe fn acquire() -> u32 {
+        // SAFETY: raises the mask only; the matching `release` sets it back.
+        let sr = unsafe { imports::irq_disable() };
+        compiler_fence(Ordering::SeqCst);
+        sr
+    }
+
+    unsafe fn release(sr: u32) {
+        compiler_fence(Ordering::SeqCst);
+        // SAFETY: `sr` is what the matching `acquire` returned (critical-section's contract):
+        // its IMASK bits are the mask as it was before the section.
+        unsafe { imports::irq_restore(sr) }
+    }
 }
 
 /// Ends the run with `code` as the exit status (the runtime prints `flight-sh4: exit CODE`).

@@ -15,11 +15,10 @@
 //! - **Critical sections.** [`Lock`] and the writers of [`SeqLock`] run inside a
 //!   `critical-section` critical section, which each console's runtime implements by masking
 //!   interrupts (the PlayStation's COP0 `SR.IEc`, the PSP kernel's `sceKernelCpuSuspendIntr`, the
-//!   Cortex-M's `PRIMASK`). On a single core, masking interrupts *is* the lock: nothing else can
-//!   run until the mask is lifted. On the host, `critical-section`'s `std` implementation is a
-//!   global, per-thread re-entrant mutex. A WebAssembly module built without the `atomics`
-//!   feature (the Dreamcast's images, translated to C) has a single thread, shares its memory
-//!   with nothing and takes no interrupts, so [`section`] enters no critical section there at all.
+//!   Cortex-M's `PRIMASK`, the SH-4's `SR.IMASK` raised to 15 through the imports the
+//!   Dreamcast's runtime gives its WebAssembly programs). On a single core, masking interrupts
+//!   *is* the lock: nothing else can run until the mask is lifted. On the host,
+//!   `critical-section`'s `std` implementation is a global, per-thread re-entrant mutex.
 //! - **Shared words.** [`SeqLock`]'s sequence and the [`ring`]'s indices are 32-bit words read
 //!   and written whole. Where the target has 32-bit atomics (`target_has_atomic = "32"`: the PSP,
 //!   the Cortex-M3, WebAssembly, the host) they are `AtomicU32` loads and stores with acquire and
@@ -55,15 +54,8 @@ pub use lock::{Guard, Lock};
 pub use ring::{Buffer, Consumer, Grant, Producer, Record, RingError};
 pub use seqlock::SeqLock;
 
-/// Runs `f` inside a critical section and returns its result.
-///
-/// This is `critical_section::with` everywhere except in a WebAssembly module built without
-/// the `atomics` feature: such a module has one thread, its memory is shared with no other
-/// thread (shared memories need `atomics`), and WebAssembly has no interrupts, so nothing can run
-/// while `f` does; a nested call from the embedder (an import calling back into an export) is
-/// the same thread, as it would be inside `critical_section::with`. The section is then only
-/// the token, and the Dreamcast's runtime, which has no `critical-section` implementation, need
-/// not provide one. (The embedder must not call into the module from an interrupt handler.)
+/// Runs `f` inside a critical section and returns its result: `critical_section::with`, which
+/// the program's runtime implements (see the module docs).
 ///
 /// ```
 /// use flight_memory::sync::{Lock, section};
@@ -74,22 +66,7 @@ pub use seqlock::SeqLock;
 /// ```
 #[inline]
 pub fn section<R>(f: impl FnOnce(CriticalSection<'_>) -> R) -> R {
-    #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
-    {
-        use core::sync::atomic::{Ordering, compiler_fence};
-        compiler_fence(Ordering::SeqCst);
-        // SAFETY: a WebAssembly module without the `atomics` feature has one thread, shares its
-        // memory with no other thread and takes no interrupts (see above): no other context can
-        // run while `f` does, which is what a critical section promises. The token cannot
-        // outlive `f`, and the fences around it keep the compiler from moving `f`'s accesses out.
-        let r = f(unsafe { CriticalSection::new() });
-        compiler_fence(Ordering::SeqCst);
-        r
-    }
-    #[cfg(not(all(target_family = "wasm", not(target_feature = "atomics"))))]
-    {
-        critical_section::with(f)
-    }
+    critical_section::with(f)
 }
 
 pub(crate) use word::{SharedU32, fence_acquire, fence_release};

@@ -91,6 +91,28 @@ u64 Z_envZ_micros(struct Z_env_instance_t *e)
   return sh4_micros();
 }
 
+/* irq_disable(): raises SR.IMASK to 15, masking every interrupt but NMI, and returns SR as it
+   was; irq_restore(sr): sets SR.IMASK back to the mask bits of such a value, leaving SR's other
+   bits as they are. The program's critical sections are these two. */
+u32 Z_envZ_irq_disable(struct Z_env_instance_t *e)
+{
+  (void)e;
+  return sh4_irq_disable();
+}
+
+void Z_envZ_irq_restore(struct Z_env_instance_t *e, u32 sr)
+{
+  (void)e;
+  sh4_irq_restore(sr);
+}
+
+/* status_register(): SR, as it is. */
+u32 Z_envZ_status_register(struct Z_env_instance_t *e)
+{
+  (void)e;
+  return sh4_sr();
+}
+
 /* exit(code): ends the run with this status. */
 void Z_envZ_exit(struct Z_env_instance_t *e, u32 code)
 {

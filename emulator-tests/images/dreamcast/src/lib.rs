@@ -16,6 +16,7 @@ use core::cell::{Cell, UnsafeCell};
 use core::ptr::{self, NonNull};
 
 use flight_memory::Address;
+use flight_memory::sync::{Lock, section};
 use flight_platform_dreamcast::regs;
 use flight_platform_dreamcast::rt::{self, Machine};
 use flight_suite::{Board, Memory, Outcome, Test, ensure};
@@ -28,8 +29,8 @@ struct ProgramHeap {
 }
 
 // SAFETY: a `wasm32-unknown-unknown` module built without the `atomics` feature runs on one
-// thread and cannot be re-entered (the runtime calls it once, and it takes no interrupts), so
-// the cells are never used from two places at once.
+// thread and cannot be re-entered (the runtime calls it once and runs no interrupt handler that
+// could call it), so the cells are never used from two places at once.
 unsafe impl Sync for ProgramHeap {}
 
 #[global_allocator]
@@ -91,6 +92,7 @@ pub fn board() -> Board {
 
 /// Checks only the SH-4 machines can answer.
 pub const SH4_CHECKS: &[Test] = &[
+    Test::new("sections_mask_interrupts", sections_mask_interrupts),
     Test::new("tmu_channel_0_counts_down", tmu_channel_0_counts_down),
     Test::new("vram_keeps_what_is_written", vram_keeps_what_is_written).when(|b| {
         if b.map.regions_of(flight_memory::RegionKind::Video).next().is_none() {
@@ -100,6 +102,98 @@ pub const SH4_CHECKS: &[Test] = &[
         }
     }),
 ];
+
+/// SR as a lock's closure saw it (written inside the lock's own section).
+static SEEN: Lock<u32> = Lock::new(0);
+
+/// SR at each step of a run of sections entered at one mask level.
+#[derive(Clone, Copy)]
+struct SectionProbe {
+    /// Before the first section.
+    before: u32,
+    /// Inside a section.
+    outer: u32,
+    /// Inside a section nested in it.
+    nested: u32,
+    /// Inside the outer section again, after the nested one ended.
+    outer_again: u32,
+    /// Inside a `Lock::with`.
+    locked: u32,
+    /// After the sections.
+    after: u32,
+}
+
+/// Runs the sections at mask level `level` and puts the runtime's level (15) back after.
+///
+/// # Safety
+/// As [`rt::set_interrupt_mask`]: no interrupt source may be armed above `level`.
+unsafe fn probe_sections(level: u8) -> SectionProbe {
+    // SAFETY: outside any section; the caller vouches for the sources; level 15 is set back
+    // below, before anything else runs.
+    let runtime = unsafe { rt::set_interrupt_mask(level) };
+    let before = rt::status_register();
+    let (mut outer, mut nested, mut outer_again) = (0, 0, 0);
+    section(|_| {
+        outer = rt::status_register();
+        section(|_| nested = rt::status_register());
+        outer_again = rt::status_register();
+    });
+    SEEN.with(|seen| *seen = rt::status_register());
+    let locked = SEEN.with(|seen| *seen);
+    let after = rt::status_register();
+    // SAFETY: back to the level the runtime had, outside any section.
+    unsafe { rt::set_interrupt_mask(runtime) };
+    SectionProbe { before, outer, nested, outer_again, locked, after }
+}
+
+/// A critical section (and so a [`Lock`]) raises SR.IMASK to 15 and, when it ends, puts back
+/// the level it found, also when sections nest; SR's other control bits stay as they were. The
+/// runtime keeps IMASK at 15, so the sections are also run at level 14: priority 15 is the only
+/// one that level admits, and neither machine has a source armed there (the internal
+/// peripherals' priorities are 0 until an IPR is written, the Dreamcast's Holly signals at 9,
+/// 11 and 13, the R2D's FPGA masks all its IRL sources until its mask is written; an interrupt
+/// would end the run as a crash report, not pass unseen).
+fn sections_mask_interrupts(_: &Board) -> Outcome {
+    let start = rt::status_register();
+    ensure!(
+        rt::interrupt_mask(start) == 15,
+        "the runtime left SR.IMASK at {} (SR {start:#010x})",
+        rt::interrupt_mask(start)
+    );
+    for level in [15u8, 14] {
+        // SAFETY: at 14 only priority-15 interrupts get in, and no source is armed there (see
+        // above); the probe sets 15 back before it returns.
+        let p = unsafe { probe_sections(level) };
+        let sr = [p.before, p.outer, p.nested, p.outer_again, p.locked, p.after];
+        ensure!(
+            rt::interrupt_mask(p.before) == level && rt::interrupt_mask(p.after) == level,
+            "at level {level}: SR {:#010x} before the sections, {:#010x} after",
+            p.before,
+            p.after
+        );
+        ensure!(
+            [p.outer, p.nested, p.outer_again, p.locked].iter().all(|&sr| rt::interrupt_mask(sr) == 15),
+            "at level {level}: SR.IMASK inside the sections was not 15: SR {:#010x} in a section, \
+             {:#010x} nested, {:#010x} after the nested one, {:#010x} in a lock",
+            p.outer,
+            p.nested,
+            p.outer_again,
+            p.locked
+        );
+        let control = regs::SR_MD | regs::SR_RB | regs::SR_BL | regs::SR_FD;
+        ensure!(
+            sr.iter().all(|&sr| sr & control == start & control),
+            "at level {level}: SR's MD, RB, BL or FD changed: {sr:#010x?}, {start:#010x} at the start"
+        );
+    }
+    let end = rt::status_register();
+    ensure!(
+        rt::interrupt_mask(end) == 15,
+        "SR.IMASK is {} after the check (SR {end:#010x})",
+        rt::interrupt_mask(end)
+    );
+    Ok(())
+}
 
 /// TMU channel 0, which the runtime started at Pφ/4, counts down, and the runtime's `micros`
 /// agrees with it.
