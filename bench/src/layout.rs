@@ -16,6 +16,7 @@
 //!
 //! Everything is drawn from one seeded generator, so every run sees the same sets and accesses.
 
+mod args;
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -77,22 +78,11 @@ static MAP: MemoryMap = MemoryMap::new(
 const WINDOW_START: u64 = 0x0010_0000;
 
 fn main() -> ExitCode {
-    let mut config = FULL;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--quick" => config = QUICK,
-            "--help" | "-h" => {
-                println!(
-                    "usage: flight-layout-bench [--quick]\n\n  --quick  fewer sets and checks (CI smoke run)"
-                );
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("flight-layout-bench: unknown argument {other:?} (try --help)");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let config = match args::quick("flight-layout-bench", "fewer sets and checks (CI smoke run)") {
+        Ok(true) => QUICK,
+        Ok(false) => FULL,
+        Err(code) => return code,
+    };
     run(config);
     ExitCode::SUCCESS
 }

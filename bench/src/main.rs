@@ -15,6 +15,7 @@
 //! - (c) heap efficiency at the first failure, by talc's method;
 //! - the targets, each MET or NOT MET with the numbers that decide it.
 
+mod args;
 mod clock;
 mod subjects;
 mod workloads;
@@ -106,22 +107,11 @@ const P99_TARGET_NS: f64 = 100.0;
 const EFFICIENCY_AIM: f64 = 99.0;
 
 fn main() -> ExitCode {
-    let mut config = FULL;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--quick" => config = QUICK,
-            "--help" | "-h" => {
-                println!(
-                    "usage: flight-bench [--quick]\n\n  --quick  fewer iterations (CI smoke run), still every allocator"
-                );
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("flight-bench: unknown argument {other:?} (try --help)");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let config = match args::quick("flight-bench", "fewer iterations (CI smoke run), still every allocator") {
+        Ok(true) => QUICK,
+        Ok(false) => FULL,
+        Err(code) => return code,
+    };
     run(config);
     ExitCode::SUCCESS
 }

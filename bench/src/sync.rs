@@ -13,6 +13,7 @@
 //! The figures are payload bytes and records per second of wall-clock time, the median of the
 //! trials. The channel moves a `Vec<u8>` per record (an allocation and a copy in, a copy out).
 
+mod args;
 use std::hint::black_box;
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
@@ -46,20 +47,11 @@ const CAPACITY: usize = 64 * 1024;
 const CHANNEL_DEPTH: usize = CAPACITY / 260;
 
 fn main() -> ExitCode {
-    let mut config = FULL;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--quick" => config = QUICK,
-            "--help" | "-h" => {
-                println!("usage: flight-sync-bench [--quick]\n\n  --quick  fewer records (a smoke run)");
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("flight-sync-bench: unknown argument {other:?} (try --help)");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let config = match args::quick("flight-sync-bench", "fewer records (a smoke run)") {
+        Ok(true) => QUICK,
+        Ok(false) => FULL,
+        Err(code) => return code,
+    };
     match run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

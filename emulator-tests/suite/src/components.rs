@@ -19,12 +19,13 @@ use core::mem::MaybeUninit;
 use core::ptr::{NonNull, addr_of_mut};
 
 use flight_memory::alloc::{RawAllocator, Tlsf};
-use flight_memory::layout::guard::{CANARY, GuardMemory};
+use flight_memory::layout::guard::CANARY;
 use flight_memory::layout::plan::plan;
 use flight_memory::layout::{Access, Layout, SegmentFlags, SegmentRequest, Sharer, Strategy, ViolationKind};
 use flight_memory::sync::ring::{self, Consumer, Producer};
 use flight_memory::{Address, Alignment, ByteSize, Permissions, Span};
 
+use crate::layout::BoardWords;
 use crate::{Board, Failure, Test, ensure};
 
 /// The check.
@@ -82,37 +83,6 @@ impl Frame {
     }
 }
 
-/// Guard gaps reached through the board's word access (every size and the guard are multiples
-/// of 4, so the gaps are whole words).
-struct Words<'b>(&'b Board, &'b Layout<'static, 8>);
-
-impl Words<'_> {
-    fn addresses(&self, region: u8, span: Span) -> Option<impl Iterator<Item = Address>> {
-        let cpu = self.1.cpu_address_in(region, span.start())?.get();
-        let whole = cpu.is_multiple_of(4) && span.size().get().is_multiple_of(4);
-        whole.then(|| (0..span.size().get() / 4).map(move |i| Address::new(cpu + 4 * i)))
-    }
-}
-
-impl GuardMemory for Words<'_> {
-    fn fill(&mut self, region: u8, span: Span, byte: u8) -> bool {
-        let Some(words) = self.addresses(region, span) else { return false };
-        for a in words {
-            // SAFETY: a guard gap inside this check's static window, which nothing else uses.
-            unsafe { (self.0.memory.write32)(a, u32::from_ne_bytes([byte; 4])) };
-        }
-        true
-    }
-
-    fn first_mismatch(&self, region: u8, span: Span, byte: u8) -> Option<Address> {
-        let cpu = self.1.cpu_address_in(region, span.start())?.get();
-        self.addresses(region, span)?
-            // SAFETY: as in `fill`.
-            .find(|&a| unsafe { (self.0.memory.read32)(a) } != u32::from_ne_bytes([byte; 4]))
-            .map(|a| Address::new(span.start().get() + (a.get() - cpu)))
-    }
-}
-
 /// Runs the components and the deliberate violations; returns each caught violation's text.
 pub fn scenario(board: &Board) -> Result<Vec<String>, Failure> {
     // SAFETY: only this function uses the window, and it runs once at a time (the suite runs
@@ -135,7 +105,7 @@ pub fn scenario(board: &Board) -> Result<Vec<String>, Failure> {
     let mut scratch = [0u64; 16];
     plan(&mut layout, REQUESTS, Strategy::Optimal, &mut scratch)
         .map_err(|e| Failure(format!("plan: {e}")))?;
-    let mut words = Words(board, &layout);
+    let mut words = BoardWords { board, layout: &layout };
     layout.fill_guards(&mut words);
 
     // A program pointer and a CPU address for each segment.

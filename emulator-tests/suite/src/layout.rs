@@ -190,40 +190,39 @@ fn checker_catches_violations(_: &Board, layout: &Layout<'static, 8>, _: u64, _:
     Ok(())
 }
 
-/// Guard gaps filled and checked through the board's word access (guards here are whole words:
-/// every size and the guard are multiples of 4).
-struct BoardMemory<'b> {
-    board: &'b Board,
-    layout: &'b Layout<'static, 8>,
+/// Guard gaps filled and checked through the board's word access, at the CPU addresses the
+/// layout gives them (every size and guard of the suite's plans is a multiple of 4, so gaps are
+/// whole words; a gap that is not is out of reach).
+pub(crate) struct BoardWords<'b> {
+    pub(crate) board: &'b Board,
+    pub(crate) layout: &'b Layout<'static, 8>,
 }
 
-impl BoardMemory<'_> {
+impl BoardWords<'_> {
     fn words(&self, region: u8, span: Span) -> Option<impl Iterator<Item = Address>> {
-        let r = self.layout.region(region);
-        let view = r.views.iter().find(|v| !v.privileged)?;
-        let base = view.base.get() + span.start().get() - r.span.start().get();
-        let aligned = base.is_multiple_of(4) && span.size().get().is_multiple_of(4);
-        aligned.then(|| (0..span.size().get() / 4).map(move |i| Address::new(base + i * 4)))
+        let cpu = self.layout.cpu_address_in(region, span.start())?.get();
+        let whole = cpu.is_multiple_of(4) && span.size().get().is_multiple_of(4);
+        whole.then(|| (0..span.size().get() / 4).map(move |i| Address::new(cpu + 4 * i)))
     }
 }
 
-impl GuardMemory for BoardMemory<'_> {
+impl GuardMemory for BoardWords<'_> {
     fn fill(&mut self, region: u8, span: Span, byte: u8) -> bool {
         let Some(words) = self.words(region, span) else { return false };
         for a in words {
-            // SAFETY: guard gaps of the arena window: suite memory nothing else uses now.
+            // SAFETY: guard gaps of the suite's own static windows, which nothing else uses
+            // while a check runs.
             unsafe { (self.board.memory.write32)(a, u32::from_ne_bytes([byte; 4])) };
         }
         true
     }
 
     fn first_mismatch(&self, region: u8, span: Span, byte: u8) -> Option<Address> {
-        let r = self.layout.region(region);
-        let view_base = r.views.iter().find(|v| !v.privileged)?.base.get();
+        let cpu = self.layout.cpu_address_in(region, span.start())?.get();
         self.words(region, span)?
             // SAFETY: as in `fill`.
             .find(|&a| unsafe { (self.board.memory.read32)(a) } != u32::from_ne_bytes([byte; 4]))
-            .map(|a| Address::new(a.get() - view_base + r.span.start().get()))
+            .map(|a| Address::new(span.start().get() + (a.get() - cpu)))
     }
 }
 
@@ -233,7 +232,7 @@ fn guard_canaries_catch_stray_writes(
     _: u64,
     _: Address,
 ) -> Outcome {
-    let mut memory = BoardMemory { board, layout };
+    let mut memory = BoardWords { board, layout };
     let filled = layout.fill_guards(&mut memory);
     let gaps = layout.guards().count() as u64;
     ensure!(filled >= gaps * GUARD.get().min(4), "filled {filled} guard bytes in {gaps} gaps");

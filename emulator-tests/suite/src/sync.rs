@@ -14,7 +14,7 @@ use core::ptr::{NonNull, addr_of_mut};
 use flight_memory::sync::ring::{self, Buffer, Consumer, Producer, RingError};
 use flight_memory::sync::{Lock, SeqLock, section};
 
-use crate::allocators::Clock;
+use crate::allocators::{Clock, Rng};
 use crate::{Failure, Outcome, Test, ensure};
 
 /// The synchronisation checks.
@@ -53,22 +53,6 @@ fn ring_halves(capacity: usize) -> Result<(Producer<'static>, Consumer<'static>)
         let tx = Producer::attach(base, len).map_err(|e| Failure(alloc::format!("producer: {e}")))?;
         let rx = Consumer::attach(base, len).map_err(|e| Failure(alloc::format!("consumer: {e}")))?;
         Ok((tx, rx))
-    }
-}
-
-/// xorshift32: the same schedule on every console.
-struct Rng(u32);
-
-impl Rng {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-
-    fn below(&mut self, n: u32) -> u32 {
-        self.next() % n
     }
 }
 
