@@ -7,8 +7,8 @@
 //! a component that is not on the shared region's access list, and one by a sharer that may
 //! only read.
 //!
-//! The window is a static of the image, found in the map through its CPU address, so every
-//! address here is real and [`report`] prints the console's own.
+//! The window is the suite's arena, a static of the image found in the map through its CPU
+//! address, so every address here is real and [`report`] prints the console's own.
 
 use alloc::format;
 use alloc::string::String;
@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::alloc::Layout as BlockLayout;
 use core::fmt::Write;
 use core::mem::MaybeUninit;
-use core::ptr::{NonNull, addr_of_mut};
+use core::ptr::NonNull;
 
 use flight_memory::alloc::{RawAllocator, Tlsf};
 use flight_memory::layout::guard::CANARY;
@@ -25,6 +25,7 @@ use flight_memory::layout::{Access, Layout, SegmentFlags, SegmentRequest, Sharer
 use flight_memory::sync::ring::{self, Consumer, Producer};
 use flight_memory::{Address, Alignment, ByteSize, Permissions, Span};
 
+use crate::allocators::arena;
 use crate::layout::BoardWords;
 use crate::{Board, Failure, Test, ensure};
 
@@ -34,7 +35,7 @@ pub const CHECKS: &[Test] = &[Test::new("components_run_from_a_plan", |b| scenar
 /// The guard gap between segments.
 const GUARD: ByteSize = ByteSize::bytes(256);
 /// The window the components' memory is planned in.
-const WINDOW: usize = 28 * 1024;
+const WINDOW: usize = 14 * 1024;
 
 /// The shared buffer's access list: the physics writes frames, the renderer reads them.
 const SHARERS: &[Sharer<'static>] = &[
@@ -44,17 +45,11 @@ const SHARERS: &[Sharer<'static>] = &[
 
 /// The components' segments and the shared ring.
 const REQUESTS: &[SegmentRequest<'static>] = &[
-    SegmentRequest::new("physics", ByteSize::kib(8)).aligned(Alignment::of(64)),
-    SegmentRequest::new("renderer", ByteSize::kib(8)).aligned(Alignment::of(64)),
-    SegmentRequest::new("audio", ByteSize::kib(4)).aligned(Alignment::of(64)).with_flags(SegmentFlags::DMA),
-    SegmentRequest::shared("physics-to-renderer", ByteSize::kib(4), SHARERS).aligned(Alignment::of(64)),
+    SegmentRequest::new("physics", ByteSize::kib(4)).aligned(Alignment::of(64)),
+    SegmentRequest::new("renderer", ByteSize::kib(4)).aligned(Alignment::of(64)),
+    SegmentRequest::new("audio", ByteSize::kib(2)).aligned(Alignment::of(64)).with_flags(SegmentFlags::DMA),
+    SegmentRequest::shared("physics-to-renderer", ByteSize::kib(2), SHARERS).aligned(Alignment::of(64)),
 ];
-
-/// The window's bytes, aligned so that every plan starts on the same boundary on every console.
-#[repr(C, align(1024))]
-struct Window([MaybeUninit<u8>; WINDOW]);
-
-static mut MEMORY: Window = Window([MaybeUninit::uninit(); WINDOW]);
 
 /// One frame the physics hands to the renderer.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -85,9 +80,10 @@ impl Frame {
 
 /// Runs the components and the deliberate violations; returns each caught violation's text.
 pub fn scenario(board: &Board) -> Result<Vec<String>, Failure> {
-    // SAFETY: only this function uses the window, and it runs once at a time (the suite runs
-    // one check at a time); nothing else takes a reference to it.
-    let window: &mut [MaybeUninit<u8>] = unsafe { &mut (*addr_of_mut!(MEMORY)).0 };
+    // The suite's arena (1 KiB-aligned, used by one check at a time) holds the window.
+    let arena = arena();
+    let window: &mut [MaybeUninit<u8>] =
+        arena.get_mut(..WINDOW).ok_or_else(|| Failure("the arena is too small".into()))?;
     let base = window.as_mut_ptr() as usize;
     let cpu_base = (board.memory.cpu_address)(base);
     let hit = board
