@@ -1,5 +1,7 @@
 //! `flight`: plan and inspect component memory layouts for MMU-less consoles.
 
+mod rebase;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +38,7 @@ enum Command {
         #[arg(long, default_value = "flight-plan")]
         out_dir: PathBuf,
     },
+    Rebase(rebase::RebaseArgs),
 }
 
 /// Writes `text` to standard output. A reader that stops early (`flight plan | head`) is not
@@ -103,6 +106,16 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(2)
+            }
+        },
+        Command::Rebase(args) => match rebase::run(&args) {
+            Ok(text) => {
+                out(&text);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
             }
         },
         Command::Plan { spec, out_dir } => match plan(spec.as_deref(), &out_dir) {

@@ -46,6 +46,11 @@ pub const APT: &[Apt] = &[
     Apt { name: "gxemul", version: None, why: "the Dreamcast machine (SH-4) for the dreamcast images" },
     Apt { name: "qemu-system-misc", version: None, why: "qemu-system-sh4, the SH-4 R2D board" },
     Apt { name: "wabt", version: None, why: "wasm2c, which turns the SH-4 images' WebAssembly into C" },
+    Apt {
+        name: "clang",
+        version: None,
+        why: "compiles the C component the WebAssembly rebasing tests run (--target=wasm32)",
+    },
     Apt { name: "gcc-sh4-linux-gnu", version: None, why: "the C compiler for the SH-4" },
     Apt { name: "binutils-sh4-linux-gnu", version: None, why: "the SH-4 assembler, linker and objcopy" },
     Apt {

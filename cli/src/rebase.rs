@@ -1,0 +1,103 @@
+//! `flight rebase`: moves a WebAssembly module's memory into a segment of a larger memory
+//! (see the `flight-rebase` crate), writes the new module and, on request, the relocation table.
+
+use std::path::{Path, PathBuf};
+
+use flight_rebase::{Options, RelocationKind};
+
+/// Move a WebAssembly module's memory into the segment [BASE, BASE + SIZE) of a larger memory.
+///
+/// Every load, store and atomic access, every active data segment, memory.size, memory.grow and
+/// the bulk instructions move into the segment; with --checks every access that is not proven
+/// in bounds is checked and traps outside the module's memory and its shared regions.
+#[derive(clap::Args)]
+pub struct RebaseArgs {
+    /// The module to rebase.
+    input: PathBuf,
+    /// The segment's first byte in the whole memory: bytes, 0x hex, or a size with a unit; a
+    /// multiple of 64 KiB.
+    #[arg(long)]
+    base: String,
+    /// The segment's size (as --base): a multiple of 64 KiB, at least the module's memory.
+    #[arg(long)]
+    size: String,
+    /// Where to write the rebased module.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Also write the relocation table: JSON if the name ends in `.json`, a listing otherwise.
+    #[arg(long)]
+    relocs: Option<PathBuf>,
+    /// Check every access that is not proven in bounds at rebase time.
+    #[arg(long)]
+    checks: bool,
+    /// Accept a declared maximum larger than the segment (Emscripten declares 2 or 4 GiB):
+    /// memory.grow then fails at the segment's end.
+    #[arg(long)]
+    clamp_max: bool,
+    /// A shared region the module may also touch, as absolute `START..END` (repeatable).
+    #[arg(long, value_name = "START..END")]
+    shared: Vec<String>,
+}
+
+/// A size or address as `flight plan` spells them, or an error naming the option.
+fn size(option: &str, text: &str) -> Result<u64, String> {
+    flight_cli::spec::parse_size(text).map_err(|e| format!("--{option}: {e}"))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Runs `flight rebase`; returns what to print, or the error.
+pub fn run(args: &RebaseArgs) -> Result<String, String> {
+    let mut options = Options::new(size("base", &args.base)?, size("size", &args.size)?)
+        .with_bounds_checks(args.checks)
+        .with_clamped_maximum(args.clamp_max);
+    for range in &args.shared {
+        let (start, end) =
+            range.split_once("..").ok_or_else(|| format!("--shared: `{range}` is not START..END"))?;
+        options = options.with_shared(size("shared", start)?..size("shared", end)?);
+    }
+    let wasm = read(&args.input)?;
+    let (rebased, relocs) =
+        flight_rebase::rebase(&wasm, &options).map_err(|e| format!("{}: {e}", args.input.display()))?;
+    write(&args.output, &rebased)?;
+    if let Some(path) = &args.relocs {
+        let text = if path.extension().is_some_and(|e| e == "json") {
+            relocs.to_json() + "\n"
+        } else {
+            relocs.to_string()
+        };
+        write(path, text.as_bytes())?;
+    }
+    let (mut moved, mut checked, mut data, mut calls) = (0, 0, 0, 0);
+    for e in &relocs.entries {
+        match e.change {
+            RelocationKind::Memarg { checked: c, .. } => {
+                moved += 1;
+                checked += usize::from(c);
+            }
+            RelocationKind::Data { .. } => data += 1,
+            RelocationKind::Call { .. } | RelocationKind::Pages { .. } => calls += 1,
+            _ => {}
+        }
+    }
+    let mut text = format!(
+        "{} -> {}: segment [{:#x}, {:#x})\n  {moved} accesses moved ({checked} checked), {data} data segments, \
+         {calls} memory.size/grow and bulk instructions replaced, {} helpers added\n  wrote {} bytes\n",
+        args.input.display(),
+        args.output.display(),
+        options.base,
+        options.base + options.size,
+        relocs.helpers.len(),
+        rebased.len()
+    );
+    if let Some(path) = &args.relocs {
+        text += &format!("  relocations in {}\n", path.display());
+    }
+    Ok(text)
+}

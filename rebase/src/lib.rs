@@ -1,0 +1,307 @@
+//! Rebasing WebAssembly modules: a module's linear memory moved into a segment
+//! `[base, base + size)` of a larger memory, so that several modules can share one console
+//! memory, each in its own segment.
+//!
+//! A module compiled to WebAssembly assumes its memory starts at address 0. [`rebase`] rewrites
+//! it so that every byte it touches lies `base` bytes further on, and (with bounds checks) so
+//! that nothing it does reaches outside its segment.
+//!
+//! ```text
+//!  the whole memory (several components)
+//!  +-----------+-----------------------------------------+------------------+
+//!  |  others   | segment: module address 0 ... size      |      others      |
+//!  +-----------+-----------------------------------------+------------------+
+//!  0           base                                      base + size
+//!              |<- pages in use ->|<- room to grow ->|
+//! ```
+//!
+//! # How
+//!
+//! - **Accesses move through the memarg offset.** A load's or store's effective address is
+//!   `address + offset`, computed without wrap-around (33 bits) and trapping past the memory's
+//!   end. Adding `base` to every instruction's static offset moves every access, direct or
+//!   indirect, with one immediate changed and no extra instruction: loads and stores of every
+//!   width, sign- and zero-extending loads, SIMD loads and stores (lanes, splats, `load*_zero`,
+//!   `load8x8`), and atomics (loads, stores, read-modify-writes, `cmpxchg`, `wait`, `notify`).
+//!   Alignment hints are kept (the base is a multiple of 64 KiB, so alignment is unchanged).
+//!   Pointers stored in memory stay module-relative: the base is applied at the access, so stack
+//!   and heap pointers, vtables and strings keep working. An access whose offset plus base
+//!   lies past 4 GiB can only trap and becomes `unreachable`.
+//! - **Active data segments** are written `base` bytes further on; passive ones are unchanged
+//!   (the destination of `memory.init` is rebased instead).
+//! - **`memory.size` and `memory.grow`** see the segment, not the whole memory: a module that
+//!   grows its memory gets a mutable global with its page count (initially its initial pages),
+//!   `memory.size` reads it, and `memory.grow` calls a helper that grows the count only within
+//!   the segment (and within a declared maximum) and returns the old count, or -1 as a failing
+//!   `memory.grow` does (a second global keeps the size in bytes for the checks). The whole
+//!   memory itself is never grown by a component. A module that never grows its memory gets
+//!   `i32.const INITIAL` for `memory.size`.
+//! - **Bulk instructions** take addresses on the stack: each `memory.copy`, `memory.fill` and
+//!   `memory.init` becomes a call to a helper that checks the ranges against the module's
+//!   memory (whatever the options: one check per call, not per byte, keeps the original's trap
+//!   and stops a range from wrapping around 4 GiB into another segment), adds the base and runs
+//!   the instruction. `data.drop` is unchanged.
+//! - **Bounds checks** ([`Options::bounds_checks`]): before each access, a test that
+//!   `address + offset + size` (unsigned, without wrap-around) is at most the module's current
+//!   memory in bytes, `unreachable` otherwise. The limit is the module's memory, its page count
+//!   times 64 KiB, never more than the segment, so a rebased module traps exactly where the
+//!   original would, and never touches a byte outside `[base, base + pages * 64 KiB)` or its
+//!   shared regions. A module that never grows its memory has a constant limit, and the test is
+//!   `address > limit - offset - size` in 32 bits with the bound computed at rebase time (no
+//!   addition at run time, so nothing to overflow): `local.tee`, `i32.const`, `i32.gt_u`, `if`,
+//!   `end`, `local.get` around the access, one untaken branch. A module that grows its memory
+//!   keeps its size in bytes in an `i64` global and the test is
+//!   `(u64) address + (offset + size) > bytes` in 64 bits (no 32-bit overflow hole): three
+//!   more instructions. A store (or any
+//!   access with operands above the address) also sets its operands aside in scratch locals
+//!   and takes them back: two instructions per operand. An access whose address is a constant
+//!   (pushed just before it) and that lies within the initial memory or a shared region is
+//!   proven at rebase time and gets no check; one that can never be in the module's memory traps
+//!   (or goes to the shared regions) without a test.
+//! - **Shared regions** ([`Options::shared`]): absolute ranges the module may also touch. Since
+//!   accesses only add `base`, a module reaches absolute address `A` at module address `A - base`,
+//!   so a shared region must lie at or above the base (beyond the segment, or inside it: a
+//!   layout places shared regions above the segments of the components that use them). A
+//!   component learns the module address of its shared region from its host, typically as an
+//!   imported immutable `i32` global (`(import "env" "shared.NAME" (global i32))`) that the host
+//!   sets to `start - base`; the rebaser does not rewrite that import, it only allows the range
+//!   in the checks ([`Relocations::shared`] lists the module addresses). An access outside the
+//!   module's own memory then calls a helper that tests the shared ranges before trapping.
+//!
+//! Function bodies are patched, not re-encoded: bytes between changed instructions are copied as
+//! they are (the model is wasm-encoder's [`Reencode`](wasm_encoder::reencode::Reencode), whose
+//! hooks change the memory, the data and the bodies and keep the rest). The added globals,
+//! types and functions come after the module's own, so no index moves: the name section, the
+//! exports and the element segments stay right. Custom sections that hold code offsets (DWARF
+//! `.debug_*`, branch hints) are copied unchanged and are stale in the output.
+//!
+//! # What the host does
+//!
+//! The output declares (or imports) one memory of [`Options::memory_pages`] pages, by default
+//! just enough for the segment and the shared regions. The host zeroes the segment before it
+//! instantiates a module (a fresh WebAssembly memory is zero; a reused segment is not), and does
+//! not grow the memory for a component.
+//!
+//! # Analysis
+//!
+//! [`analyse`] validates a module and lists what it does with memory: every access (function,
+//! byte offset, instruction, direct or indirect, static offset, alignment, size), every
+//! `memory.size`, `memory.grow` and bulk instruction, every data segment. [`rebase`] returns
+//! [`Relocations`]: every change at the input's offsets, and the globals and functions added,
+//! as JSON or as a listing.
+//!
+//! # Not supported
+//!
+//! Several memories, 64-bit memories, custom page sizes, data segments placed by `global.get`
+//! or by an extended constant expression (position-independent modules), and `memory.grow` on
+//! a shared memory (the page count would live in each thread's instance) are errors
+//! ([`Error`]). So is a declared maximum larger than the segment, unless
+//! [`Options::clamp_maximum`] accepts it. Without bounds checks the rebased module is only
+//! equivalent to the original for accesses the original does not trap on: an access past its
+//! memory lands in the rest of the segment, or past it. Relocatable object files (`linking` and
+//! `reloc.*` sections) are rebased as modules, and their relocations go stale: link first.
+//!
+//! # Towards merging
+//!
+//! A rebased module is a complete module over the whole memory; everything added (globals,
+//! types, helpers) comes after the module's own items and is listed in [`Relocations`], so
+//! merging several rebased modules into one needs only to shift each module's index spaces
+//! and to import or share the one memory.
+//!
+//! # Example
+//!
+//! ```
+//! let wasm = wat::parse_str(r#"(module (memory 1)
+//!     (func (export "get") (param i32) (result i32) local.get 0 i32.load offset=8))"#).unwrap();
+//! let options = flight_rebase::Options::new(0x10000, 0x20000).with_bounds_checks(true);
+//! let (rebased, relocs) = flight_rebase::rebase(&wasm, &options).unwrap();
+//! assert_eq!(relocs.entries.len(), 2); // the memory's declaration and the load
+//! let analysis = flight_rebase::analyse(&rebased).unwrap();
+//! assert_eq!(analysis.accesses[0].static_offset, 0x10008);
+//! ```
+
+mod access;
+mod analysis;
+mod error;
+mod relocs;
+mod rewrite;
+
+use std::ops::Range;
+
+pub use access::AccessKind;
+pub use analysis::{Access, Analysis, Bulk, DataMode, DataSegment, Memory, Site, analyse};
+pub use error::Error;
+pub use relocs::{Helper, Relocation, RelocationKind, Relocations};
+
+/// The size of a WebAssembly page in bytes (the layout engine's
+/// [`WASM_PAGE`](flight_memory::layout::WASM_PAGE)): segments are whole pages.
+pub const PAGE: u64 = flight_memory::layout::WASM_PAGE.get();
+
+/// The WebAssembly features the rebaser reads, validates and writes: WebAssembly 3.0 (threads,
+/// SIMD, relaxed SIMD, bulk memory, reference types, multi-value, tail calls, exceptions, GC,
+/// extended constants; memory64 and multi-memory are read to be rejected with a clear error)
+/// and wide arithmetic. Outputs validate with these features.
+pub const FEATURES: wasmparser::WasmFeatures =
+    wasmparser::WasmFeatures::WASM3.union(wasmparser::WasmFeatures::WIDE_ARITHMETIC);
+
+/// Where a module goes and how it is confined.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Options {
+    /// The segment's first byte in the whole memory: a multiple of 64 KiB.
+    pub base: u64,
+    /// The segment's size in bytes: a multiple of 64 KiB, at least the module's initial memory,
+    /// and `base + size` at most 4 GiB.
+    pub size: u64,
+    /// Check every access that is not proven in bounds at rebase time (see the crate's docs).
+    pub bounds_checks: bool,
+    /// Absolute ranges outside the segment the module may also touch (shared regions); each
+    /// starts at or above `base`.
+    pub shared: Vec<Range<u64>>,
+    /// The pages of the whole memory the output declares; `None`: just enough for the segment
+    /// and the shared regions.
+    pub memory_pages: Option<u64>,
+    /// Accept a declared maximum larger than the segment and treat the segment as the maximum
+    /// (`memory.grow` fails past it). Off: such a module is an error
+    /// ([`Error::MaximumTooLarge`]), as its author asked for more than the segment gives.
+    /// Emscripten declares 2 or 4 GiB for any module that may grow.
+    pub clamp_maximum: bool,
+}
+
+impl Options {
+    /// The segment `[base, base + size)`, without bounds checks or shared regions.
+    pub fn new(base: u64, size: u64) -> Self {
+        Self {
+            base,
+            size,
+            bounds_checks: false,
+            shared: Vec::new(),
+            memory_pages: None,
+            clamp_maximum: false,
+        }
+    }
+
+    /// The same, accepting a declared maximum larger than the segment ([`Options::clamp_maximum`]).
+    pub fn with_clamped_maximum(mut self, on: bool) -> Self {
+        self.clamp_maximum = on;
+        self
+    }
+
+    /// The same with bounds checks on or off.
+    pub fn with_bounds_checks(mut self, on: bool) -> Self {
+        self.bounds_checks = on;
+        self
+    }
+
+    /// The same with a shared region `range` (absolute addresses) the module may touch.
+    pub fn with_shared(mut self, range: Range<u64>) -> Self {
+        self.shared.push(range);
+        self
+    }
+
+    /// The same in a whole memory of `pages` pages.
+    pub fn with_memory_pages(mut self, pages: u64) -> Self {
+        self.memory_pages = Some(pages);
+        self
+    }
+
+    /// Checks the segment; returns the shared regions as module-relative ranges.
+    fn check(&self) -> Result<Vec<(u64, u64)>, Error> {
+        let bad = |m: String| Err(Error::Options(m));
+        const FOUR_GIB: u64 = 1 << 32;
+        if !self.base.is_multiple_of(PAGE) || !self.size.is_multiple_of(PAGE) {
+            return bad(format!(
+                "base {:#x} and size {:#x} must be multiples of 64 KiB (WebAssembly pages)",
+                self.base, self.size
+            ));
+        }
+        if self.size == 0 {
+            return bad("the size is zero".into());
+        }
+        if self.base.checked_add(self.size).is_none_or(|end| end > FOUR_GIB) {
+            return bad(format!("[{:#x}, +{:#x}) ends past 4 GiB", self.base, self.size));
+        }
+        let mut shared = Vec::new();
+        for r in &self.shared {
+            if r.start >= r.end || r.end > FOUR_GIB {
+                return bad(format!(
+                    "shared region [{:#x}, {:#x}) is empty or ends past 4 GiB",
+                    r.start, r.end
+                ));
+            }
+            if r.start < self.base {
+                return bad(format!(
+                    "shared region [{:#x}, {:#x}) starts below the base {:#x}: accesses only add the base, \
+                     so the module cannot reach it",
+                    r.start, r.end, self.base
+                ));
+            }
+            shared.push((r.start - self.base, r.end - self.base));
+        }
+        if let Some(pages) = self.memory_pages {
+            let end = self.shared.iter().map(|r| r.end).chain([self.base + self.size]).max().unwrap_or(0);
+            if pages > FOUR_GIB / PAGE || pages * PAGE < end {
+                return bad(format!(
+                    "a memory of {pages} pages does not hold the segment and the shared regions (up to {end:#x}), \
+                     or is larger than 4 GiB"
+                ));
+            }
+        }
+        Ok(shared)
+    }
+}
+
+/// Rewrites `module` so that its memory lies in the segment `[options.base, options.base +
+/// options.size)` of a larger memory; returns the new module and every change made.
+///
+/// The module is validated first (with [`FEATURES`]); errors name the function and the offset
+/// where there is one.
+pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations), Error> {
+    let shared = options.check()?;
+    let scan = analysis::scan(module)?;
+    let a = &scan.analysis;
+    let memory = match a.memories.as_slice() {
+        [] => return Err(Error::NoMemory),
+        [m] => m,
+        more => return Err(Error::SeveralMemories { count: more.len() as u32 }),
+    };
+    if memory.memory64 {
+        return Err(Error::Memory64 { offset: memory.offset });
+    }
+    if memory.page_size_log2.is_some_and(|p| p != 16) {
+        return Err(Error::PageSize { offset: memory.offset });
+    }
+    if memory.initial * PAGE > options.size {
+        return Err(Error::InitialTooLarge { pages: memory.initial, segment: options.size });
+    }
+    if let Some(max) =
+        memory.maximum.filter(|m| m.saturating_mul(PAGE) > options.size && !options.clamp_maximum)
+    {
+        return Err(Error::MaximumTooLarge { pages: max, segment: options.size });
+    }
+    for d in &a.data {
+        match d.mode {
+            DataMode::Passive => {}
+            DataMode::Active { address: None, .. } => {
+                return Err(Error::DataAddressNotConstant { segment: d.index, offset: d.offset });
+            }
+            DataMode::Active { address: Some(address), .. } => {
+                if address + d.len > memory.initial * PAGE {
+                    return Err(Error::DataOutOfBounds {
+                        segment: d.index,
+                        offset: d.offset,
+                        address,
+                        len: d.len,
+                        memory: memory.initial * PAGE,
+                    });
+                }
+            }
+        }
+    }
+    if memory.shared
+        && let Some(g) = a.grows.first()
+    {
+        return Err(Error::SharedMemoryGrow { function: g.function, offset: g.offset });
+    }
+    let plan = rewrite::Plan::new(&scan, options, shared);
+    rewrite::Rewriter::new(module, &scan, plan).run(options)
+}

@@ -1,0 +1,200 @@
+//! The relocation table: every change the rebaser made, at the input module's offsets, as data
+//! (JSON through serde) and as a listing.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Everything [`rebase`](crate::rebase) changed in a module.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Relocations {
+    /// The segment's first byte in the whole memory.
+    pub base: u64,
+    /// The segment's size in bytes.
+    pub size: u64,
+    /// Whether accesses are bounds-checked.
+    pub bounds_checks: bool,
+    /// The shared regions the module may also reach, as module-relative addresses (absolute
+    /// address minus `base`).
+    pub shared: Vec<std::ops::Range<u64>>,
+    /// The global added for the segment's current page count (i32), if the module grows its
+    /// memory.
+    pub pages_global: Option<u32>,
+    /// The global added next to it with the module's memory in bytes (i64, for the checks).
+    pub bytes_global: Option<u32>,
+    /// The functions added, in index order after the module's own.
+    pub helpers: Vec<Helper>,
+    /// Every change, in module order.
+    pub entries: Vec<Relocation>,
+}
+
+/// A function the rebaser added.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Helper {
+    /// Its index.
+    pub function: u32,
+    /// What it does: the instruction it stands for (`memory.grow`, `memory.copy`,
+    /// `memory.fill`, `memory.init 2`) or `shared-check`.
+    pub name: String,
+}
+
+/// One change.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Relocation {
+    /// The function it is in, for an instruction.
+    pub function: Option<u32>,
+    /// The byte offset of what changed, in the input module.
+    pub offset: u64,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: RelocationKind,
+}
+
+/// What changed at one place.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RelocationKind {
+    /// A memory instruction's static offset moved by the base.
+    Memarg {
+        /// The instruction.
+        instruction: &'static str,
+        /// Its static offset before.
+        old_offset: u64,
+        /// And after.
+        new_offset: u64,
+        /// Whether a bounds check now runs before it.
+        checked: bool,
+    },
+    /// A memory instruction whose offset plus the base lies past 4 GiB: it could only ever trap,
+    /// and does, as `unreachable`.
+    Trap {
+        /// The instruction.
+        instruction: &'static str,
+        /// Its static offset.
+        old_offset: u64,
+    },
+    /// `memory.size` now reads the segment's page count.
+    Pages {
+        /// The global it reads, or `None` if the count is the constant `pages` (the module never
+        /// grows its memory).
+        global: Option<u32>,
+        /// The page count (the initial one if it can grow).
+        pages: u64,
+    },
+    /// A `memory.grow` or bulk instruction now calls a helper.
+    Call {
+        /// The instruction.
+        instruction: &'static str,
+        /// The helper it calls.
+        helper: u32,
+    },
+    /// An active data segment moved.
+    Data {
+        /// Its index.
+        segment: u32,
+        /// Its address before.
+        old_address: u64,
+        /// And after.
+        new_address: u64,
+    },
+    /// The memory's declaration now covers the whole memory the segment lies in.
+    Memory {
+        /// An imported memory.
+        imported: bool,
+        /// Initial pages before.
+        old_initial: u64,
+        /// Maximum pages before.
+        old_maximum: Option<u64>,
+        /// Initial pages after.
+        new_initial: u64,
+        /// Maximum pages after.
+        new_maximum: Option<u64>,
+    },
+}
+
+impl Relocations {
+    /// The table as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// `Some(n)` as `n`, `None` as `none`.
+struct Maybe(Option<u64>);
+
+impl fmt::Display for Maybe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("none"),
+        }
+    }
+}
+
+impl fmt::Display for Relocations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let checks = if self.bounds_checks { "on" } else { "off" };
+        writeln!(
+            f,
+            "segment [{:#x}, {:#x}) ({} pages), bounds checks {checks}",
+            self.base,
+            self.base + self.size,
+            self.size / crate::PAGE
+        )?;
+        for r in &self.shared {
+            writeln!(f, "shared region at module addresses [{:#x}, {:#x})", r.start, r.end)?;
+        }
+        if let Some(g) = self.pages_global {
+            writeln!(f, "added global {g}: the module's current pages")?;
+        }
+        if let Some(g) = self.bytes_global {
+            writeln!(f, "added global {g}: the module's current bytes")?;
+        }
+        for h in &self.helpers {
+            writeln!(f, "added function {}: {}", h.function, h.name)?;
+        }
+        for e in &self.entries {
+            writeln!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Relocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let place = match self.function {
+            Some(func) => format!("func {func}"),
+            None => String::new(),
+        };
+        write!(f, "{place:<10} @{:#08x}  ", self.offset)?;
+        match &self.change {
+            RelocationKind::Memarg { instruction, old_offset, new_offset, checked } => {
+                let checked = if *checked { "  checked" } else { "" };
+                write!(f, "{instruction:<26} offset {old_offset:#x} -> {new_offset:#x}{checked}")
+            }
+            RelocationKind::Trap { instruction, old_offset } => {
+                write!(f, "{instruction:<26} offset {old_offset:#x} -> unreachable (past 4 GiB)")
+            }
+            RelocationKind::Pages { global: Some(g), pages } => {
+                write!(f, "{:<26} -> global.get {g} (initially {pages})", "memory.size")
+            }
+            RelocationKind::Pages { global: None, pages } => {
+                write!(f, "{:<26} -> i32.const {pages}", "memory.size")
+            }
+            RelocationKind::Call { instruction, helper } => write!(f, "{instruction:<26} -> call {helper}"),
+            RelocationKind::Data { segment, old_address, new_address } => {
+                write!(f, "{:<26} address {old_address:#x} -> {new_address:#x}", format!("data {segment}"))
+            }
+            RelocationKind::Memory { imported, old_initial, old_maximum, new_initial, new_maximum } => {
+                let what = if *imported { "memory (imported)" } else { "memory" };
+                write!(
+                    f,
+                    "{what:<26} pages {old_initial}..{} -> {new_initial}..{}",
+                    Maybe(*old_maximum),
+                    Maybe(*new_maximum)
+                )
+            }
+        }
+    }
+}
