@@ -5,14 +5,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn flight(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_flight")).args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+mod common;
+
+use common::flight;
 
 /// A fresh directory for one test's files.
 fn dir(name: &str) -> PathBuf {
