@@ -1,5 +1,6 @@
 //! `flight`: plan and inspect component memory layouts for MMU-less consoles.
 
+mod merge;
 mod rebase;
 
 use std::io::Write as _;
@@ -39,6 +40,7 @@ enum Command {
         out_dir: PathBuf,
     },
     Rebase(rebase::RebaseArgs),
+    Merge(merge::MergeArgs),
 }
 
 /// Writes `text` to standard output. A reader that stops early (`flight plan | head`) is not
@@ -106,6 +108,16 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(2)
+            }
+        },
+        Command::Merge(args) => match merge::run(&args) {
+            Ok(text) => {
+                out(&text);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
             }
         },
         Command::Rebase(args) => match rebase::run(&args) {

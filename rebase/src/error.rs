@@ -87,6 +87,27 @@ pub enum Error {
     },
     /// The options do not describe a usable segment.
     Options(String),
+    /// Something went wrong with one of the modules being merged.
+    Module {
+        /// The component's name.
+        module: String,
+        /// What.
+        error: Box<Error>,
+    },
+    /// Two modules' segments overlap.
+    Overlap {
+        /// One component.
+        first: String,
+        /// Its segment `[start, end)`.
+        first_segment: (u64, u64),
+        /// The other.
+        second: String,
+        /// Its segment.
+        second_segment: (u64, u64),
+    },
+    /// The modules cannot be merged (no modules, two with one name, a plan without a component,
+    /// a memory too small for the segments).
+    Merge(String),
 }
 
 impl fmt::Display for Error {
@@ -139,6 +160,12 @@ impl fmt::Display for Error {
                 write!(f, "function {function}: too many locals to add the bounds checks' scratch locals")
             }
             Self::Options(message) => write!(f, "bad segment: {message}"),
+            Self::Module { module, error } => write!(f, "module `{module}`: {error}"),
+            Self::Overlap { first, first_segment: (a, b), second, second_segment: (c, d) } => write!(
+                f,
+                "the segments of `{first}` [{a:#x}, {b:#x}) and `{second}` [{c:#x}, {d:#x}) overlap"
+            ),
+            Self::Merge(message) => write!(f, "cannot merge: {message}"),
         }
     }
 }

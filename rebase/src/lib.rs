@@ -101,12 +101,14 @@
 //! memory lands in the rest of the segment, or past it. Relocatable object files (`linking` and
 //! `reloc.*` sections) are rebased as modules, and their relocations go stale: link first.
 //!
-//! # Towards merging
+//! # Merging
 //!
 //! A rebased module is a complete module over the whole memory; everything added (globals,
-//! types, helpers) comes after the module's own items and is listed in [`Relocations`], so
-//! merging several rebased modules into one needs only to shift each module's index spaces
-//! and to import or share the one memory.
+//! types, helpers) comes after the module's own items and is listed in [`Relocations`].
+//! [`merge()`] rebases several modules into their segments and links them into one module with
+//! one memory (index spaces concatenated, identical imports shared, conflicting exports
+//! renamed, start functions chained); [`merge::separate`] writes them separately, each
+//! importing the one memory as `env.memory`. See [`merge`](mod@merge).
 //!
 //! # Example
 //!
@@ -123,6 +125,7 @@
 mod access;
 mod analysis;
 mod error;
+pub mod merge;
 mod relocs;
 mod rewrite;
 
@@ -131,6 +134,7 @@ use std::ops::Range;
 pub use access::AccessKind;
 pub use analysis::{Access, Analysis, Bulk, DataMode, DataSegment, Memory, Site, analyse};
 pub use error::Error;
+pub use merge::{MergeOptions, Merged, merge};
 pub use relocs::{Helper, Relocation, RelocationKind, Relocations};
 
 /// The size of a WebAssembly page in bytes (the layout engine's

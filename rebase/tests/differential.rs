@@ -17,47 +17,6 @@ const MODULES: u64 = 1000;
 const FUEL: u64 = 20_000;
 const REBASED_FUEL: u64 = FUEL * 50;
 
-fn config(rng: &mut Rng) -> wasm_smith::Config {
-    wasm_smith::Config {
-        min_memories: 1,
-        max_memories: 1,
-        memory64_enabled: false,
-        max_memory32_bytes: 4 * PAGE,
-        memory_max_size_required: true,
-        max_imports: 0,
-        export_everything: true,
-        min_types: 2,
-        min_funcs: 2,
-        max_funcs: 8,
-        max_instructions: 200,
-        max_data_segments: 4,
-        max_globals: 6,
-        max_tables: 1,
-        max_table_elements: 8,
-        max_elements: 8,
-        max_element_segments: 2,
-        max_exports: 20,
-        // Engines here run none of these; the structural tests cover threads.
-        threads_enabled: false,
-        exceptions_enabled: false,
-        gc_enabled: false,
-        wide_arithmetic_enabled: false,
-        custom_page_sizes_enabled: false,
-        compact_imports_enabled: false,
-        // Data placed by extended constant expressions is reported, not rebased.
-        extended_const_enabled: false,
-        simd_enabled: true,
-        relaxed_simd_enabled: true,
-        bulk_memory_enabled: true,
-        reference_types_enabled: true,
-        tail_call_enabled: true,
-        disallow_traps: rng.below(2) == 0,
-        // Half the offsets in bounds of the initial memory, some in the grown part, some out.
-        memory_offset_choices: wasm_smith::MemoryOffsetChoices(60, 30, 10),
-        ..wasm_smith::Config::default()
-    }
-}
-
 #[derive(Default, Debug)]
 struct Stats {
     modules: u64,
@@ -126,7 +85,7 @@ fn generated_modules_behave_the_same_rebased() {
     let mut stats = Stats::default();
     for seed in 0..MODULES {
         let mut rng = Rng(seed);
-        let config = config(&mut rng);
+        let config = common::smith_config(&mut rng);
         let no_traps = config.disallow_traps;
         let data = rng.bytes(32 * 1024);
         let mut u = arbitrary::Unstructured::new(&data);

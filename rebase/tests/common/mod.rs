@@ -76,7 +76,7 @@ impl Outcome {
             )
     }
 
-    fn of(e: &wasmi::Error) -> Self {
+    pub fn of(e: &wasmi::Error) -> Self {
         match e.as_trap_code() {
             Some(t) => Self::Trap(t),
             None => Self::Error(e.to_string()),
@@ -84,7 +84,7 @@ impl Outcome {
     }
 }
 
-fn bits(v: &Val) -> u128 {
+pub fn bits(v: &Val) -> u128 {
     match v {
         Val::I32(x) => u128::from(*x as u32),
         Val::I64(x) => u128::from(*x as u64),
@@ -149,15 +149,7 @@ impl Run {
         let Some(f) = self.instance.get_func(&self.store, name) else {
             return Outcome::Error(format!("no export {name}"));
         };
-        let ty = f.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for_ty(*t)).collect();
-        if let Err(e) = self.store.set_fuel(fuel) {
-            return Outcome::Error(e.to_string());
-        }
-        match f.call(&mut self.store, args, &mut results) {
-            Ok(()) => Outcome::Values(results.iter().map(bits).collect()),
-            Err(e) => Outcome::of(&e),
-        }
+        call(&mut self.store, f, args, fuel)
     }
 
     /// The exported memory's bytes (the first memory export).
@@ -180,6 +172,62 @@ impl Run {
                 }
             })
             .collect()
+    }
+}
+
+/// The wasm-smith configuration of the differential tests: one 32-bit memory of at most four
+/// pages, no imports, everything exported, the features wasmi runs; half the modules cannot trap.
+pub fn smith_config(rng: &mut Rng) -> wasm_smith::Config {
+    wasm_smith::Config {
+        min_memories: 1,
+        max_memories: 1,
+        memory64_enabled: false,
+        max_memory32_bytes: 4 * flight_rebase::PAGE,
+        memory_max_size_required: true,
+        max_imports: 0,
+        export_everything: true,
+        min_types: 2,
+        min_funcs: 2,
+        max_funcs: 8,
+        max_instructions: 200,
+        max_data_segments: 4,
+        max_globals: 6,
+        max_tables: 1,
+        max_table_elements: 8,
+        max_elements: 8,
+        max_element_segments: 2,
+        max_exports: 20,
+        // Engines here run none of these; the structural tests cover threads.
+        threads_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        wide_arithmetic_enabled: false,
+        custom_page_sizes_enabled: false,
+        compact_imports_enabled: false,
+        // Data placed by extended constant expressions is reported, not rebased.
+        extended_const_enabled: false,
+        simd_enabled: true,
+        relaxed_simd_enabled: true,
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        tail_call_enabled: true,
+        disallow_traps: rng.below(2) == 0,
+        // Half the offsets in bounds of the initial memory, some in the grown part, some out.
+        memory_offset_choices: wasm_smith::MemoryOffsetChoices(60, 30, 10),
+        ..wasm_smith::Config::default()
+    }
+}
+
+/// Calls `f` with `args` on `fuel`.
+pub fn call(store: &mut Store<wasmi::StoreLimits>, f: wasmi::Func, args: &[Val], fuel: u64) -> Outcome {
+    let ty = f.ty(&*store);
+    let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for_ty(*t)).collect();
+    if let Err(e) = store.set_fuel(fuel) {
+        return Outcome::Error(e.to_string());
+    }
+    match f.call(&mut *store, args, &mut results) {
+        Ok(()) => Outcome::Values(results.iter().map(bits).collect()),
+        Err(e) => Outcome::of(&e),
     }
 }
 

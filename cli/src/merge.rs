@@ -1,0 +1,141 @@
+//! `flight merge`: rebases several WebAssembly modules into their segments of a plan and links
+//! them into one module with one memory, or writes them separately over one imported memory
+//! (see the `flight-rebase` crate's `merge` module).
+
+use std::path::{Path, PathBuf};
+
+use flight_rebase::merge::{self, Input, MergeOptions};
+
+/// Merge WebAssembly modules into one module with one memory, each in its segment of a plan.
+///
+/// Each module is rebased into the segment of its component in the plan (the segment named
+/// after it, or owned by it) and the modules are linked: identical imports shared, exports kept
+/// (one whose name an earlier module exports becomes COMPONENT.NAME), start functions chained.
+/// The memory ends at the highest segment's end, rounded up to 64 KiB, unless --memory says.
+#[derive(clap::Args)]
+pub struct MergeArgs {
+    /// The modules, in order: FILE (the component is the file's stem) or NAME=FILE.
+    #[arg(required = true, value_name = "[NAME=]FILE")]
+    modules: Vec<String>,
+    /// The plan JSON `flight plan` wrote.
+    #[arg(long)]
+    plan: PathBuf,
+    /// Where to write the merged module (required unless --separate).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Write the modules separately into this folder instead (NAME.wasm), each importing the
+    /// one memory as `env.memory`.
+    #[arg(long, value_name = "OUTDIR")]
+    separate: Option<PathBuf>,
+    /// Also write the relocation table: JSON if the name ends in `.json`, a listing otherwise.
+    #[arg(long)]
+    relocs: Option<PathBuf>,
+    /// Check every access that is not proven in bounds at rebase time.
+    #[arg(long)]
+    checks: bool,
+    /// Accept declared maxima larger than the segments (memory.grow fails at a segment's end).
+    #[arg(long)]
+    clamp_max: bool,
+    /// The merged memory's size (bytes, 0x hex, or a size with a unit), rounded up to 64 KiB.
+    #[arg(long)]
+    memory: Option<String>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The component's name and the file of a `[NAME=]FILE` argument.
+fn module(arg: &str) -> Result<(String, PathBuf), String> {
+    let (name, file) = match arg.split_once('=') {
+        Some((name, file)) => (name.to_string(), PathBuf::from(file)),
+        None => {
+            let file = PathBuf::from(arg);
+            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned());
+            (stem.ok_or_else(|| format!("`{arg}` has no file name to take the component's from"))?, file)
+        }
+    };
+    if name.is_empty() {
+        return Err(format!("`{arg}`: the component's name is empty"));
+    }
+    Ok((name, file))
+}
+
+/// Runs `flight merge`; returns what to print, or the error.
+pub fn run(args: &MergeArgs) -> Result<String, String> {
+    if args.output.is_none() && args.separate.is_none() {
+        return Err("give -o OUT.wasm, or --separate OUTDIR".into());
+    }
+    let json = String::from_utf8(read(&args.plan)?)
+        .map_err(|_| format!("{}: the plan is not UTF-8", args.plan.display()))?;
+    let segments = merge::plan_segments(&json).map_err(|e| format!("{}: {e}", args.plan.display()))?;
+    let mut modules = Vec::new();
+    for arg in &args.modules {
+        let (name, file) = module(arg)?;
+        let segment =
+            merge::segment_for(&segments, &name).map_err(|e| format!("{}: {e}", args.plan.display()))?;
+        let wasm = read(&file)?;
+        modules.push((name, wasm, segment.start, segment.size));
+    }
+    let inputs: Vec<Input<'_>> = modules
+        .iter()
+        .map(|(name, wasm, base, size)| Input { name: name.clone(), wasm, base: *base, size: *size })
+        .collect();
+    let memory_pages = match &args.memory {
+        Some(text) => Some(
+            flight_cli::spec::parse_size(text)
+                .map_err(|e| format!("--memory: {e}"))?
+                .div_ceil(flight_rebase::PAGE),
+        ),
+        None => None,
+    };
+    let options = MergeOptions { bounds_checks: args.checks, memory_pages, clamp_maximum: args.clamp_max };
+    let mut text = String::new();
+    let relocations = match &args.separate {
+        Some(dir) => {
+            let out = merge::separate(&inputs, &options).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            for (name, wasm) in &out.modules {
+                let path = dir.join(format!("{name}.wasm"));
+                write(&path, wasm)?;
+                text += &format!("  wrote {} ({} bytes)\n", path.display(), wasm.len());
+            }
+            out.relocations
+        }
+        None => {
+            let merged = merge::merge(&inputs, &options).map_err(|e| e.to_string())?;
+            let path = args.output.as_deref().unwrap_or(Path::new("merged.wasm"));
+            write(path, &merged.wasm)?;
+            text += &format!("  wrote {} ({} bytes)\n", path.display(), merged.wasm.len());
+            for e in merged.exports.iter().filter(|e| e.name != e.merged) {
+                text += &format!("  {}: export `{}` renamed `{}`\n", e.module, e.name, e.merged);
+            }
+            merged.relocations
+        }
+    };
+    let mut head = format!("merged memory: {} pages\n", relocations.memory_pages);
+    for m in &relocations.modules {
+        head += &format!(
+            "  {}: segment [{:#x}, {:#x}), {} changes, {} helpers\n",
+            m.module,
+            m.rebase.base,
+            m.rebase.base + m.rebase.size,
+            m.rebase.entries.len(),
+            m.rebase.helpers.len()
+        );
+    }
+    if let Some(path) = &args.relocs {
+        let table = if path.extension().is_some_and(|e| e == "json") {
+            relocations.to_json() + "\n"
+        } else {
+            relocations.to_string()
+        };
+        write(path, table.as_bytes())?;
+        text += &format!("  relocations in {}\n", path.display());
+    }
+    Ok(head + &text)
+}

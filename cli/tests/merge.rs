@@ -1,0 +1,172 @@
+//! `flight merge` as users run it: a plan from `flight plan`, modules merged into one or written
+//! separately.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+
+mod common;
+
+use common::flight;
+
+/// A fresh directory for one test's files.
+fn dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flight-merge-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+const PHYSICS: &str = r#"(module
+  (memory (export "memory") 1 2)
+  (data (i32.const 16) "physics")
+  (func (export "get") (param i32) (result i32) local.get 0 i32.load)
+  (func $start i32.const 0 i32.const 7 i32.store)
+  (start $start))"#;
+
+const SCRIPT: &str = r#"(module
+  (import "env" "log" (func (param i32)))
+  (memory (export "memory") 2)
+  (func (export "get") (param i32) (result i32) local.get 0 i32.load8_u)
+  (func (export "size") (result i32) memory.size))"#;
+
+/// Plans two wasm components on the PSX; writes the modules; returns the plan's path.
+fn setup(d: &Path) -> PathBuf {
+    let spec = "platform = \"psx\"\n\
+                [[component]]\nname = \"physics\"\nsize = \"128 KiB\"\nflags = [\"wasm\"]\n\
+                [[component]]\nname = \"script\"\nsize = \"192 KiB\"\nflags = [\"wasm\"]\n";
+    std::fs::write(d.join("game.toml"), spec).unwrap();
+    let (ok, _, err) = flight(&["plan", &s(&d.join("game.toml")), "--out-dir", &s(d)]);
+    assert!(ok, "{err}");
+    std::fs::write(d.join("physics.wasm"), wat::parse_str(PHYSICS).unwrap()).unwrap();
+    std::fs::write(d.join("logic.wasm"), wat::parse_str(SCRIPT).unwrap()).unwrap();
+    d.join("game.plan.json")
+}
+
+fn segment(plan: &Path, name: &str) -> (u64, u64) {
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap();
+    let s = json["segments"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap();
+    (s["start"].as_u64().unwrap(), s["size"].as_u64().unwrap())
+}
+
+#[test]
+fn merges_modules_into_their_plan_segments() {
+    let d = dir("ok");
+    let plan = setup(&d);
+    let (out_wasm, relocs) = (d.join("game.wasm"), d.join("game.relocs.json"));
+    let (ok, out, err) = flight(&[
+        "merge",
+        "--plan",
+        &s(&plan),
+        &s(&d.join("physics.wasm")),
+        &format!("script={}", s(&d.join("logic.wasm"))),
+        "-o",
+        &s(&out_wasm),
+        "--relocs",
+        &s(&relocs),
+        "--checks",
+    ]);
+    assert!(ok, "{err}");
+    let (physics, script) = (segment(&plan, "physics"), segment(&plan, "script"));
+    let end = physics.0.max(script.0) + if physics.0 > script.0 { physics.1 } else { script.1 };
+    assert!(out.contains(&format!("merged memory: {} pages", end.div_ceil(65536))), "{out}");
+    assert!(
+        out.contains(&format!("physics: segment [{:#x}, {:#x})", physics.0, physics.0 + physics.1)),
+        "{out}"
+    );
+    assert!(out.contains("script: export `get` renamed `script.get`"), "{out}");
+    assert!(out.contains("script: export `memory` renamed `script.memory`"), "{out}");
+
+    let wasm = std::fs::read(&out_wasm).unwrap();
+    let analysis = flight_rebase::analyse(&wasm).unwrap();
+    assert_eq!(analysis.memories.len(), 1);
+    assert_eq!(analysis.memories[0].initial, end.div_ceil(65536));
+    assert!(analysis.data.iter().any(|d| matches!(d.mode,
+        flight_rebase::DataMode::Active { address: Some(a), .. } if a == physics.0 + 16)));
+
+    let table: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&relocs).unwrap()).unwrap();
+    let modules = table["modules"].as_array().unwrap();
+    assert_eq!(modules.len(), 2);
+    assert_eq!(modules[1]["module"], "script");
+    assert_eq!(modules[1]["rebase"]["base"], script.0);
+    assert_eq!(modules[1]["function_imports"], serde_json::json!([0]));
+}
+
+#[test]
+fn writes_modules_separately_over_one_memory() {
+    let d = dir("separate");
+    let plan = setup(&d);
+    let out_dir = d.join("out");
+    let listing = d.join("relocs.txt");
+    let (ok, out, err) = flight(&[
+        "merge",
+        "--plan",
+        &s(&plan),
+        &s(&d.join("physics.wasm")),
+        &format!("script={}", s(&d.join("logic.wasm"))),
+        "--separate",
+        &s(&out_dir),
+        "--relocs",
+        &s(&listing),
+        "--memory",
+        "1 MiB",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("merged memory: 16 pages"), "{out}");
+    for name in ["physics", "script"] {
+        let wasm = std::fs::read(out_dir.join(format!("{name}.wasm"))).unwrap();
+        let analysis = flight_rebase::analyse(&wasm).unwrap();
+        let m = &analysis.memories[0];
+        assert!(m.imported && m.initial == 16, "{name}: {m:?}");
+    }
+    let text = std::fs::read_to_string(&listing).unwrap();
+    assert!(text.contains("module physics") && text.contains("module script"), "{text}");
+}
+
+#[test]
+fn errors_exit_1_with_the_message() {
+    let d = dir("errors");
+    let plan = setup(&d);
+    let p = s(&plan);
+    let physics = s(&d.join("physics.wasm"));
+    let logic = s(&d.join("logic.wasm"));
+    // The plan has no component `logic` (the file's stem).
+    let (ok, _, err) = flight(&["merge", "--plan", &p, &physics, &logic, "-o", &s(&d.join("o.wasm"))]);
+    assert!(!ok);
+    assert!(err.contains("the plan has no segment named `logic` or owned by it"), "{err}");
+    // A segment too small for the module.
+    let big = d.join("big.wasm");
+    std::fs::write(&big, wat::parse_str("(module (memory 4))").unwrap()).unwrap();
+    let (ok, _, err) =
+        flight(&["merge", "--plan", &p, &format!("physics={}", s(&big)), "-o", &s(&d.join("o.wasm"))]);
+    assert!(!ok);
+    assert!(err.starts_with("error: module `physics`: the memory's initial size (4 pages"), "{err}");
+    // Neither -o nor --separate; a missing plan.
+    let (ok, _, err) = flight(&["merge", "--plan", &p, &physics]);
+    assert!(!ok && err.contains("give -o OUT.wasm, or --separate OUTDIR"), "{err}");
+    let (ok, _, err) = flight(&["merge", "--plan", "missing.json", &physics, "-o", "x.wasm"]);
+    assert!(!ok && err.contains("cannot read missing.json"), "{err}");
+    // Overlapping segments in a plan.
+    let overlap = d.join("overlap.json");
+    std::fs::write(
+        &overlap,
+        r#"{"schema_version": 1, "segments": [
+            {"name": "physics", "owner": "physics", "start": 0, "size": 131072, "flags": ["wasm"]},
+            {"name": "script", "owner": "script", "start": 65536, "size": 131072, "flags": ["wasm"]}]}"#,
+    )
+    .unwrap();
+    let (ok, _, err) =
+        flight(&["merge", "--plan", &s(&overlap), &physics, &format!("script={logic}"), "-o", "x.wasm"]);
+    assert!(!ok);
+    assert_eq!(
+        err,
+        "error: the segments of `physics` [0x0, 0x20000) and `script` [0x10000, 0x30000) overlap\n"
+    );
+    // A memory too small for the segments.
+    let (ok, _, err) = flight(&["merge", "--plan", &p, &physics, "--memory", "64 KiB", "-o", "x.wasm"]);
+    assert!(!ok && err.contains("does not hold the segments"), "{err}");
+}
