@@ -59,6 +59,11 @@ pub const APT: &[Apt] = &[
         why: "headers for the GCC plugin that turns off the miscompiling sh_treg_combine pass",
     },
     Apt { name: "g++", version: None, why: "builds that GCC plugin (and gcc, the self-test's host part)" },
+    Apt {
+        name: "binaryen",
+        version: None,
+        why: "wasm-opt --safe-heap, a yardstick for the rebasing benchmark's bounds checks",
+    },
 ];
 
 /// rustup components the test run uses.
@@ -143,7 +148,7 @@ pub fn ensure(verbose: bool) -> Result<(), Error> {
 }
 
 /// Installs what comes from crates.io and the npm registry, each into a folder of the project
-/// (`.flight/`, `emulator-tests/js/node_modules`), skipping what is there in the pinned version.
+/// (`.flight/`, `emulator-tests/js/node_modules`, `rebase/js/node_modules`), skipping what is there in the pinned version.
 pub fn ensure_downloads(verbose: bool) -> Result<(), Error> {
     for d in DOWNLOADS {
         if d.present() {
@@ -179,6 +184,9 @@ impl Download {
 
 const CARGO_PSP: &str = "0.2.10";
 const EMULATORJS: &str = "4.2.3";
+/// npm's Binaryen, pinned in `rebase/js/package.json`: newer than Debian's (108), with
+/// `wasm-merge` and `wasm-opt --multi-memory-lowering`.
+const BINARYEN_NPM: &str = "132.0.0";
 
 const DOWNLOADS: &[Download] = &[
     Download {
@@ -213,6 +221,21 @@ const DOWNLOADS: &[Download] = &[
         },
     },
     Download {
+        name: "binaryen (npm)",
+        why: "wasm-merge and wasm-opt --multi-memory-lowering, for the rebasing benchmark",
+        marker: || rebase_js_dir().join("node_modules/.flight-version"),
+        version: BINARYEN_NPM,
+        install: || {
+            run_status(
+                Command::new("npm")
+                    .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+                    .current_dir(rebase_js_dir()),
+                "npm ci",
+            )?;
+            write(&rebase_js_dir().join("node_modules/.flight-version"), BINARYEN_NPM)
+        },
+    },
+    Download {
         name: "pcsx_rearmed (EmulatorJS)",
         why: "the second PlayStation emulator, as WebAssembly, run under Node",
         marker: || emulators_dir().join("pcsx_rearmed/.version"),
@@ -235,6 +258,11 @@ pub fn tools_dir() -> PathBuf {
 
 fn js_dir() -> PathBuf {
     crate::root().join("emulator-tests/js")
+}
+
+/// `rebase/js`: Binaryen from npm, for the rebasing benchmark.
+fn rebase_js_dir() -> PathBuf {
+    crate::root().join("rebase/js")
 }
 
 fn emulators_dir() -> PathBuf {
