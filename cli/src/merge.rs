@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::rebase::{read, write, write_relocations};
 use flight_rebase::merge::{self, Input, MergeOptions};
 
 /// Merge WebAssembly modules into one module with one memory, each in its segment of a plan.
@@ -39,14 +40,6 @@ pub struct MergeArgs {
     /// The merged memory's size (bytes, 0x hex, or a size with a unit), rounded up to 64 KiB.
     #[arg(long)]
     memory: Option<String>,
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// The component's name and the file of a `[NAME=]FILE` argument.
@@ -129,12 +122,7 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
         );
     }
     if let Some(path) = &args.relocs {
-        let table = if path.extension().is_some_and(|e| e == "json") {
-            relocations.to_json() + "\n"
-        } else {
-            relocations.to_string()
-        };
-        write(path, table.as_bytes())?;
+        write_relocations(path, &relocations, || relocations.to_json())?;
         text += &format!("  relocations in {}\n", path.display());
     }
     Ok(head + &text)

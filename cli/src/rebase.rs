@@ -44,12 +44,26 @@ fn size(option: &str, text: &str) -> Result<u64, String> {
     flight_cli::spec::parse_size(text).map_err(|e| format!("--{option}: {e}"))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
+/// The bytes of `path`, or an error naming it.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+/// Writes `bytes` to `path`, or an error naming it.
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes a relocation table to `path`: as JSON if the name ends in `.json`, else as its
+/// listing.
+pub(crate) fn write_relocations(
+    path: &Path,
+    listing: &impl std::fmt::Display,
+    json: impl FnOnce() -> String,
+) -> Result<(), String> {
+    let text =
+        if path.extension().is_some_and(|e| e == "json") { json() + "\n" } else { listing.to_string() };
+    write(path, text.as_bytes())
 }
 
 /// Runs `flight rebase`; returns what to print, or the error.
@@ -67,12 +81,7 @@ pub fn run(args: &RebaseArgs) -> Result<String, String> {
         flight_rebase::rebase(&wasm, &options).map_err(|e| format!("{}: {e}", args.input.display()))?;
     write(&args.output, &rebased)?;
     if let Some(path) = &args.relocs {
-        let text = if path.extension().is_some_and(|e| e == "json") {
-            relocs.to_json() + "\n"
-        } else {
-            relocs.to_string()
-        };
-        write(path, text.as_bytes())?;
+        write_relocations(path, &relocs, || relocs.to_json())?;
     }
     let (mut moved, mut checked, mut data, mut calls) = (0, 0, 0, 0);
     for e in &relocs.entries {

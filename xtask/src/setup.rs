@@ -209,31 +209,14 @@ const DOWNLOADS: &[Download] = &[
         why: "drives Chromium for the PPSSPP runner (never downloads a browser)",
         marker: || js_dir().join("node_modules/.flight-version"),
         version: "1.65.1",
-        install: || {
-            run_status(
-                Command::new("npm")
-                    .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
-                    .current_dir(js_dir())
-                    .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
-                "npm ci",
-            )?;
-            write(&js_dir().join("node_modules/.flight-version"), "1.65.1")
-        },
+        install: || npm_ci(&js_dir(), "1.65.1"),
     },
     Download {
         name: "binaryen (npm)",
         why: "wasm-merge and wasm-opt --multi-memory-lowering, for the rebasing benchmark",
         marker: || rebase_js_dir().join("node_modules/.flight-version"),
         version: BINARYEN_NPM,
-        install: || {
-            run_status(
-                Command::new("npm")
-                    .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
-                    .current_dir(rebase_js_dir()),
-                "npm ci",
-            )?;
-            write(&rebase_js_dir().join("node_modules/.flight-version"), BINARYEN_NPM)
-        },
+        install: || npm_ci(&rebase_js_dir(), BINARYEN_NPM),
     },
     Download {
         name: "pcsx_rearmed (EmulatorJS)",
@@ -254,6 +237,19 @@ const DOWNLOADS: &[Download] = &[
 /// `.flight/tools`: programs installed with `cargo install`.
 pub fn tools_dir() -> PathBuf {
     crate::root().join(".flight/tools")
+}
+
+/// `npm ci` in `dir` (never running packages' scripts or downloading browsers), then the
+/// marker that says `version` is installed there.
+fn npm_ci(dir: &Path, version: &str) -> Result<(), Error> {
+    run_status(
+        Command::new("npm")
+            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+        "npm ci",
+    )?;
+    write(&dir.join("node_modules/.flight-version"), version)
 }
 
 fn js_dir() -> PathBuf {
