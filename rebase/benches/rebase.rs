@@ -40,8 +40,8 @@ fn main() {
         inputs.push((name, vec![std::fs::read(file).unwrap()]));
     }
     println!(
-        "{:<32} {:>9} {:>9} {:>11} {:>10} {:>10} {:>11} {:>7}",
-        "input", "bytes", "accesses", "parse MB/s", "valid MB/s", "analyse", "rebase", "checks"
+        "{:<32} {:>9} {:>9} {:>11} {:>10} {:>10} {:>11} {:>7} {:>8}",
+        "input", "bytes", "accesses", "parse MB/s", "valid MB/s", "analyse", "rebase", "checks", "trusted"
     );
     for (name, modules) in &inputs {
         let bytes: usize = modules.iter().map(Vec::len).sum();
@@ -67,6 +67,12 @@ fn main() {
                 black_box(flight_rebase::rebase(m, o).unwrap());
             }
         });
+        let trusted: Vec<Options> = options.iter().map(|o| o.clone().with_validation(false)).collect();
+        let trusted_rate = rate(bytes, time, || {
+            for (m, o) in modules.iter().zip(&trusted) {
+                black_box(flight_rebase::rebase(m, o).unwrap());
+            }
+        });
         let checked: Vec<Options> = options.iter().map(|o| o.clone().with_bounds_checks(true)).collect();
         let checks_rate = rate(bytes, time, || {
             for (m, o) in modules.iter().zip(&checked) {
@@ -74,7 +80,7 @@ fn main() {
             }
         });
         println!(
-            "{name:<32} {bytes:>9} {accesses:>9} {parse_rate:>11.1} {valid_rate:>10.1} {analyse_rate:>10.1} {rebase_rate:>11.1} {checks_rate:>7.1}"
+            "{name:<32} {bytes:>9} {accesses:>9} {parse_rate:>11.1} {valid_rate:>10.1} {analyse_rate:>10.1} {rebase_rate:>11.1} {checks_rate:>7.1} {trusted_rate:>8.1}"
         );
     }
     println!("(MB/s of input; `rebase` without and `checks` with bounds checks; both validate first)");

@@ -49,11 +49,18 @@ impl Operand {
     }
 }
 
-/// One memory instruction's description.
+/// One memory instruction: its immediate and its description.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct MemoryOp {
     /// Its immediate.
     pub memarg: MemArg,
+    /// What every instance of it is.
+    pub info: &'static OpInfo,
+}
+
+/// What a memory instruction is, whatever its immediate.
+#[derive(PartialEq, Eq, Debug)]
+pub(crate) struct OpInfo {
     /// Its name in the text format (`i32.load8_s`).
     pub name: &'static str,
     /// The bytes it touches at `address + offset`.
@@ -77,11 +84,13 @@ macro_rules! memory_ops {
             match op {
                 $(Operator::$op { memarg, .. } => Some(MemoryOp {
                     memarg: *memarg,
-                    name: $name,
-                    size: $size,
-                    kind: $kind,
-                    atomic: $atomic,
-                    above: &[$($above),*],
+                    info: &OpInfo {
+                        name: $name,
+                        size: $size,
+                        kind: $kind,
+                        atomic: $atomic,
+                        above: &[$($above),*],
+                    },
                 }),)*
                 _ => None,
             }

@@ -5,12 +5,10 @@
 use std::ops::Range;
 
 use serde::Serialize;
-use wasmparser::{
-    DataKind, FrameKind, FrameStack, FuncValidatorAllocations, Operator, Parser, Payload, TypeRef,
-    ValidPayload, Validator, VisitOperator, VisitSimdOperator,
-};
+use wasmparser::{DataKind, Operator, Parser, Payload, TypeRef, Validator};
 
-use crate::access::{AccessKind, MemoryOp, memory_op};
+use crate::access::{AccessKind, MemoryOp};
+use crate::decode::{self, Found, Mode, Seen};
 use crate::{Error, FEATURES};
 
 /// What a module does with linear memory.
@@ -139,8 +137,8 @@ pub enum DataMode {
 /// What the rebaser changes at one place of a function body.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Change {
-    /// The access `accesses[i]`.
-    Access(usize),
+    /// A memory access, and its address if that is a constant.
+    Access { op: MemoryOp, address: Option<u64> },
     /// `memory.size`.
     Size,
     /// `memory.grow`.
@@ -197,31 +195,55 @@ pub(crate) struct Scan {
     pub bodies: Vec<Body>,
 }
 
-/// What the last instructions before the current one pushed, for telling constant addresses.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Pushed {
-    /// An `i32.const` or `i64.const`: its value (zero-extended).
-    Int(u64),
-    /// Another constant (`f32.const`, `f64.const`, `v128.const`).
-    Constant,
-    /// Anything else.
-    Other,
-}
-
 /// Lists what `module` does with linear memory, after validating it.
 pub fn analyse(module: &[u8]) -> Result<Analysis, Error> {
-    scan(module).map(|s| s.analysis)
+    scan(module, true, true).map(|s| s.analysis)
 }
 
-/// Parses and validates `module` and lists its memory instructions, data segments and the places
-/// to change.
-pub(crate) fn scan(module: &[u8]) -> Result<Scan, Error> {
+/// Validates `module` (with [`FEATURES`]); an error in a function body names the function.
+pub(crate) fn validate(module: &[u8]) -> Result<(), Error> {
+    let mut validator = Validator::new_with_features(FEATURES);
+    validator.validate_all(module).map(drop).map_err(|e| Error::parse(&e, function_at(module, e.offset())))
+}
+
+/// The function whose body holds byte `offset` of `module`, if one does.
+fn function_at(module: &[u8], offset: u64) -> Option<u32> {
+    let mut imported = 0;
+    let mut index = 0;
+    for payload in Parser::new(0).parse_all(module) {
+        match payload.ok()? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    if matches!(import.ok()?.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+                        imported += 1;
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                if body.range().contains(&offset) {
+                    return Some(imported + index);
+                }
+                index += 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Parses `module` and lists its memory instructions, data segments and the places to change;
+/// validates it first if `validate`. Without validation a module that is malformed (whatever
+/// wasmparser cannot read) is still an error, but one that reads well and breaks a typing
+/// rule is not. The accesses are listed in the analysis only if `list` (the patches have them).
+pub(crate) fn scan(module: &[u8], validate: bool, list: bool) -> Result<Scan, Error> {
     if Parser::is_component(module) {
         return Err(Error::Component);
     }
+    if validate {
+        self::validate(module)?;
+    }
     let mut parser = Parser::new(0);
     parser.set_features(FEATURES);
-    let mut validator = Validator::new_with_features(FEATURES);
     let mut analysis = Analysis {
         memories: Vec::new(),
         accesses: Vec::new(),
@@ -235,24 +257,33 @@ pub(crate) fn scan(module: &[u8]) -> Result<Scan, Error> {
     };
     let mut sections = Sections::default();
     let mut bodies = Vec::new();
-    let mut allocs = FuncValidatorAllocations::default();
+    // Parameters per type (0 for types that are not functions), the type of each defined
+    // function: a body's locals start after its parameters.
+    let mut params: Vec<u32> = Vec::new();
+    let mut function_types: Vec<u32> = Vec::new();
+    let mut frames = Vec::new();
+    let parse = |e: wasmparser::BinaryReaderError| Error::parse(&e, None);
     for payload in parser.parse_all(module) {
-        let payload = payload.map_err(|e| Error::parse(&e, None))?;
-        if let Payload::Version { encoding: wasmparser::Encoding::Component, .. } = payload {
-            return Err(Error::Component);
-        }
-        let valid = validator.payload(&payload).map_err(|e| Error::parse(&e, None))?;
-        match &payload {
+        let payload = payload.map_err(parse)?;
+        match payload {
+            Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
+                return Err(Error::Component);
+            }
             Payload::TypeSection(reader) => {
                 sections.has_types = true;
-                for group in reader.clone() {
-                    let group = group.map_err(|e| Error::parse(&e, None))?;
-                    sections.types += u32::try_from(group.types().len()).unwrap_or(u32::MAX);
+                for group in reader {
+                    for ty in group.map_err(parse)?.into_types() {
+                        params.push(match &ty.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => f.params().len() as u32,
+                            _ => 0,
+                        });
+                    }
                 }
+                sections.types = u32::try_from(params.len()).unwrap_or(u32::MAX);
             }
             Payload::ImportSection(reader) => {
-                for import in reader.clone().into_imports_with_offsets() {
-                    let (offset, import) = import.map_err(|e| Error::parse(&e, None))?;
+                for import in reader.into_imports_with_offsets() {
+                    let (offset, import) = import.map_err(parse)?;
                     match import.ty {
                         TypeRef::Func(_) | TypeRef::FuncExact(_) => analysis.imported_functions += 1,
                         TypeRef::Global(_) => sections.globals += 1,
@@ -265,10 +296,13 @@ pub(crate) fn scan(module: &[u8]) -> Result<Scan, Error> {
             Payload::FunctionSection(reader) => {
                 sections.has_functions = true;
                 analysis.functions = analysis.imported_functions + reader.count();
+                for ty in reader {
+                    function_types.push(ty.map_err(parse)?);
+                }
             }
             Payload::MemorySection(reader) => {
-                for m in reader.clone().into_iter_with_offsets() {
-                    let (offset, m) = m.map_err(|e| Error::parse(&e, None))?;
+                for m in reader.into_iter_with_offsets() {
+                    let (offset, m) = m.map_err(parse)?;
                     analysis.memories.push(memory(offset, false, m));
                 }
             }
@@ -277,180 +311,76 @@ pub(crate) fn scan(module: &[u8]) -> Result<Scan, Error> {
                 sections.globals += reader.count();
             }
             Payload::DataSection(reader) => {
-                for (index, data) in reader.clone().into_iter().enumerate() {
-                    let data = data.map_err(|e| Error::parse(&e, None))?;
+                for (index, data) in reader.into_iter().enumerate() {
+                    let data = data.map_err(parse)?;
                     analysis.data.push(data_segment(index as u32, &data)?);
                 }
             }
             Payload::CodeSectionStart { unchecked_range: range, .. } => {
                 sections.has_code = true;
-                analysis.code_section = Some(range.clone());
+                analysis.code_section = Some(range);
+            }
+            Payload::CodeSectionEntry(body) => {
+                let defined = bodies.len();
+                let function = analysis.imported_functions + defined as u32;
+                let fail = |e: wasmparser::BinaryReaderError| Error::parse(&e, Some(function));
+                let mut locals = function_types
+                    .get(defined)
+                    .and_then(|t| params.get(*t as usize))
+                    .map_or(0, |p| u64::from(*p));
+                let mut reader = body.get_locals_reader().map_err(fail)?;
+                for _ in 0..reader.get_count() {
+                    locals += u64::from(reader.read().map_err(fail)?.0);
+                }
+                let ops_start = reader.original_position();
+                let range = body.range();
+                let bytes = &module[ops_start as usize..range.end as usize];
+                let mut patches = Vec::new();
+                decode::body(bytes, ops_start, &mut frames, Mode::Fast, |f| {
+                    note(&mut analysis, &mut patches, function, f, list);
+                })
+                .map_err(fail)?;
+                bodies.push(Body {
+                    function,
+                    range,
+                    ops: ops_start,
+                    locals: u32::try_from(locals).unwrap_or(u32::MAX),
+                    patches,
+                });
             }
             _ => {}
-        }
-        if let ValidPayload::Func(to_validate, body) = valid {
-            let function = to_validate.index;
-            let mut validator = to_validate.into_validator(std::mem::take(&mut allocs));
-            let fail = |e: wasmparser::BinaryReaderError| Error::parse(&e, Some(function));
-            let mut reader = body.get_binary_reader();
-            validator.read_locals(&mut reader).map_err(fail)?;
-            reader.set_features(FEATURES);
-            let ops_start = reader.original_position();
-            let mut patches = Vec::new();
-            let mut pushed = [Pushed::Other; 3];
-            while !reader.eof() {
-                // One pass: the validator checks the operator while the scanner notes it.
-                let offset = reader.original_position();
-                let mut seen = Seen::Other;
-                let mut scanner = Scanner { inner: validator.visitor(offset), seen: &mut seen };
-                reader.visit_operator(&mut scanner).map_err(fail)?.map_err(fail)?;
-                let at = Place { function, offset, end: reader.original_position() };
-                note(&mut analysis, &mut patches, at, &seen, &pushed);
-                pushed.rotate_right(1);
-                pushed[0] = match seen {
-                    Seen::Int(v) => Pushed::Int(v),
-                    Seen::Constant => Pushed::Constant,
-                    _ => Pushed::Other,
-                };
-            }
-            reader.finish_expression(&validator.visitor(reader.original_position())).map_err(fail)?;
-            bodies.push(Body {
-                function,
-                range: body.range(),
-                ops: ops_start,
-                locals: validator.len_locals(),
-                patches,
-            });
-            allocs = validator.into_allocations();
         }
     }
     Ok(Scan { analysis, sections, bodies })
 }
 
-/// Where an instruction is.
-#[derive(Clone, Copy)]
-struct Place {
-    function: u32,
-    offset: u64,
-    end: u64,
-}
-
-/// What the scanner saw of one operator.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Seen {
-    /// An instruction with a memarg.
-    Access(Option<MemoryOp>),
-    /// `i32.const` or `i64.const`, zero-extended.
-    Int(u64),
-    /// `f32.const`, `f64.const`, `v128.const`.
-    Constant,
-    Size(u32),
-    Grow(u32),
-    Copy,
-    Fill,
-    Init(u32),
-    Drop(u32),
-    Other,
-}
-
-/// What an operator is, for the scanner.
-macro_rules! seen {
-    // The arguments come twice: once to match on their names, once to use them (a name written
-    // in this macro would not be the caller's variable).
-    (I32Const value; $value:ident) => { Seen::Int(u64::from($value as u32)) };
-    (I64Const value; $value:ident) => { Seen::Int($value as u64) };
-    (F32Const value; $value:ident) => { Seen::Constant };
-    (F64Const value; $value:ident) => { Seen::Constant };
-    (V128Const value; $value:ident) => { Seen::Constant };
-    (MemorySize mem; $mem:ident) => { Seen::Size($mem) };
-    (MemoryGrow mem; $mem:ident) => { Seen::Grow($mem) };
-    (MemoryCopy dst_mem src_mem; $($arg:ident)*) => { Seen::Copy };
-    (MemoryFill mem; $mem:ident) => { Seen::Fill };
-    (MemoryInit data_index mem; $data:ident $mem:ident) => { Seen::Init($data) };
-    (DataDrop data_index; $data:ident) => { Seen::Drop($data) };
-    ($op:ident memarg $($name:ident)*; $($arg:ident)*) => { Seen::Access(memory_op(&Operator::$op { $($arg),* })) };
-    ($op:ident $($name:ident)*; $($arg:ident)*) => { Seen::Other };
-}
-
-/// A visitor that passes every operator on to the validator's and notes what it is: the
-/// validator's fast path, with the scan on the side.
-struct Scanner<'s, V> {
-    inner: V,
-    seen: &'s mut Seen,
-}
-
-impl<V: FrameStack> FrameStack for Scanner<'_, V> {
-    fn current_frame(&self) -> Option<FrameKind> {
-        self.inner.current_frame()
-    }
-}
-
-macro_rules! scan_operator {
-    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
-        $(
-            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
-                *self.seen = seen!($op $($($arg)*)?; $($($arg)*)?);
-                self.inner.$visit($($($arg),*)?)
-            }
-        )*
-    };
-}
-
-macro_rules! scan_simd_operator {
-    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
-        $(
-            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
-                *self.seen = seen!($op $($($arg)*)?; $($($arg)*)?);
-                // The validator's SIMD visitor is reached through the operator.
-                self.inner.visit_operator(&Operator::$op $({ $($arg),* })?)
-            }
-        )*
-    };
-}
-
-impl<'a, V: VisitOperator<'a, Output = wasmparser::Result<()>>> VisitOperator<'a> for Scanner<'_, V> {
-    type Output = wasmparser::Result<()>;
-
-    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
-        Some(self)
-    }
-
-    wasmparser::for_each_visit_operator!(scan_operator);
-}
-
-impl<'a, V: VisitOperator<'a, Output = wasmparser::Result<()>>> VisitSimdOperator<'a> for Scanner<'_, V> {
-    wasmparser::for_each_visit_simd_operator!(scan_simd_operator);
-}
-
-/// Notes what was seen in the analysis, and as a patch if the rebaser changes it.
-fn note(analysis: &mut Analysis, patches: &mut Vec<Patch>, at: Place, seen: &Seen, pushed: &[Pushed; 3]) {
-    let patch = |change| Patch { start: at.offset, end: at.end, change };
-    let site = |memory| Site { function: at.function, offset: at.offset, memory };
-    let bulk = |instruction, data| Bulk { function: at.function, offset: at.offset, instruction, data };
-    match *seen {
-        Seen::Access(None) => {}
-        Seen::Access(Some(m)) => {
+/// Notes what was found in the analysis, and as a patch if the rebaser changes it; accesses go
+/// in the analysis only if `list`.
+#[inline]
+fn note(analysis: &mut Analysis, patches: &mut Vec<Patch>, function: u32, found: Found, list: bool) {
+    let offset = found.start;
+    let patch = |change| Patch { start: found.start, end: found.end, change };
+    let site = |memory| Site { function, offset, memory };
+    let bulk = |instruction, data| Bulk { function, offset, instruction, data };
+    match found.seen {
+        Seen::Access(Some(op)) => {
             // A GC array access (multibyte-array-access proposal) does not touch linear memory.
-            let wasmparser::MemArgTarget::Memory(memory) = m.memarg.target else { return };
-            // The address is constant if a constant pushed it and every operand above it.
-            let above = m.above.len();
-            let address = match pushed[above] {
-                Pushed::Int(v) if pushed[..above].iter().all(|p| *p != Pushed::Other) => Some(v),
-                _ => None,
-            };
-            patches.push(patch(Change::Access(analysis.accesses.len())));
-            analysis.accesses.push(Access {
-                function: at.function,
-                offset: at.offset,
-                instruction: m.name,
-                kind: m.kind,
-                atomic: m.atomic,
-                memory,
-                address,
-                static_offset: m.memarg.offset,
-                align: m.memarg.align,
-                size: m.size,
-            });
+            let wasmparser::MemArgTarget::Memory(memory) = op.memarg.target else { return };
+            patches.push(patch(Change::Access { op, address: found.address }));
+            if list {
+                analysis.accesses.push(Access {
+                    function,
+                    offset,
+                    instruction: op.info.name,
+                    kind: op.info.kind,
+                    atomic: op.info.atomic,
+                    memory,
+                    address: found.address,
+                    static_offset: op.memarg.offset,
+                    align: op.memarg.align,
+                    size: op.info.size,
+                });
+            }
         }
         Seen::Size(mem) => {
             analysis.sizes.push(site(mem));
@@ -473,7 +403,7 @@ fn note(analysis: &mut Analysis, patches: &mut Vec<Patch>, at: Place, seen: &See
             patches.push(patch(Change::Init(data)));
         }
         Seen::Drop(data) => analysis.bulk.push(bulk("data.drop", Some(data))),
-        Seen::Int(_) | Seen::Constant | Seen::Other => {}
+        Seen::Access(None) | Seen::Int(_) | Seen::Constant | Seen::Other => {}
     }
 }
 

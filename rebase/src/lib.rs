@@ -124,6 +124,7 @@
 
 mod access;
 mod analysis;
+mod decode;
 mod error;
 pub mod merge;
 mod relocs;
@@ -169,6 +170,16 @@ pub struct Options {
     /// ([`Error::MaximumTooLarge`]), as its author asked for more than the segment gives.
     /// Emscripten declares 2 or 4 GiB for any module that may grow.
     pub clamp_maximum: bool,
+    /// Validate the module before rewriting it (on by default). Off, a module wasmparser cannot
+    /// read is still an error, but one that reads well and breaks a typing rule is rewritten
+    /// as it is, into a module that fails validation where the engine loads it. Validation
+    /// costs several times the rewrite: turn it off for modules already validated, such as a
+    /// build's own compiler output.
+    pub validate: bool,
+    /// List every change in [`Relocations::entries`] (on by default). Off, the entries are
+    /// left empty (the rest of the table is filled): the rewrite of a large module then spends
+    /// neither time nor memory on a table nobody reads.
+    pub relocation_entries: bool,
 }
 
 impl Options {
@@ -181,12 +192,26 @@ impl Options {
             shared: Vec::new(),
             memory_pages: None,
             clamp_maximum: false,
+            validate: true,
+            relocation_entries: true,
         }
     }
 
     /// The same, accepting a declared maximum larger than the segment ([`Options::clamp_maximum`]).
     pub fn with_clamped_maximum(mut self, on: bool) -> Self {
         self.clamp_maximum = on;
+        self
+    }
+
+    /// The same with validation on or off ([`Options::validate`]).
+    pub fn with_validation(mut self, on: bool) -> Self {
+        self.validate = on;
+        self
+    }
+
+    /// The same with [`Options::relocation_entries`] on or off.
+    pub fn with_relocation_entries(mut self, on: bool) -> Self {
+        self.relocation_entries = on;
         self
     }
 
@@ -261,7 +286,7 @@ impl Options {
 /// where there is one.
 pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations), Error> {
     let shared = options.check()?;
-    let scan = analysis::scan(module)?;
+    let scan = analysis::scan(module, options.validate, false)?;
     let a = &scan.analysis;
     let memory = match a.memories.as_slice() {
         [] => return Err(Error::NoMemory),
@@ -307,5 +332,5 @@ pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations)
         return Err(Error::SharedMemoryGrow { function: g.function, offset: g.offset });
     }
     let plan = rewrite::Plan::new(&scan, options, shared);
-    rewrite::Rewriter::new(module, &scan, plan).run(options)
+    rewrite::Rewriter::new(module, &scan, plan, options.relocation_entries).run(options)
 }

@@ -97,6 +97,13 @@ pub enum RelocationKind {
         /// And after.
         new_address: u64,
     },
+    /// A custom section left out: it holds code offsets, which the rewrite moves (DWARF
+    /// `.debug_*`, `sourceMappingURL`, code metadata such as branch hints, `linking` and
+    /// `reloc.*`).
+    Dropped {
+        /// Its name.
+        section: String,
+    },
     /// The memory's declaration now covers the whole memory the segment lies in.
     Memory {
         /// An imported memory.
@@ -185,6 +192,9 @@ impl fmt::Display for Relocation {
             RelocationKind::Call { instruction, helper } => write!(f, "{instruction:<26} -> call {helper}"),
             RelocationKind::Data { segment, old_address, new_address } => {
                 write!(f, "{:<26} address {old_address:#x} -> {new_address:#x}", format!("data {segment}"))
+            }
+            RelocationKind::Dropped { section } => {
+                write!(f, "{:<26} dropped (it holds code offsets)", format!("custom section {section}"))
             }
             RelocationKind::Memory { imported, old_initial, old_maximum, new_initial, new_maximum } => {
                 let what = if *imported { "memory (imported)" } else { "memory" };

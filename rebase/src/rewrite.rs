@@ -7,14 +7,15 @@
 
 use std::collections::BTreeSet;
 
-use wasm_encoder::reencode::{self, Reencode, RoundtripReencoder};
-use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, DataSection, Encode, EntityType, Function, FunctionSection,
-    GlobalSection, GlobalType, Instruction, MemoryType, Module, SectionId, TypeSection, ValType,
-};
-use wasmparser::{BinaryReader, OperatorsReader};
+use std::ops::Range;
 
-use crate::access::{Operand, memory_op};
+use wasm_encoder::{
+    BlockType, ConstExpr, Encode, EntityType, Function, FunctionSection, GlobalType, Instruction,
+    MemorySection, MemoryType, SectionId, TypeSection, ValType,
+};
+use wasmparser::{BinaryReader, Payload};
+
+use crate::access::{MemoryOp, Operand};
 use crate::analysis::{Body, Change, DataMode, Patch, Scan};
 use crate::relocs::{Helper, Relocation, RelocationKind, Relocations};
 use crate::{Error, FEATURES, Options, PAGE};
@@ -222,357 +223,24 @@ impl Plan {
         Instruction::LocalGet(a).encode(out);
     }
 
-    /// Whether `[start, end)` (module-relative) lies in the memory the module surely has, or in
-    /// a shared region.
-    fn proven(&self, start: u64, end: u64) -> bool {
-        end <= self.initial * PAGE || self.shared.iter().any(|&(s, e)| start >= s && end <= e)
-    }
-
-    /// What runs when an access ends past the module's memory: a trap, or the shared-region
-    /// check of `[start, end)` pushed by `range`.
-    fn out_of_bounds(&self, out: &mut Vec<u8>, range: impl FnOnce(&mut Vec<u8>)) {
-        if self.shared.is_empty() {
-            Instruction::Unreachable.encode(out);
-        } else {
-            range(out);
-            Instruction::Call(self.helper(HelperKind::Shared)).encode(out);
-        }
-    }
-}
-
-/// Scratch locals added to one function for the checks.
-struct Scratch {
-    /// The next free local index.
-    next: u32,
-    /// The address.
-    address: Option<u32>,
-    /// Two per operand type (`cmpxchg` sets two of the same type aside).
-    operands: [[Option<u32>; 2]; 5],
-    /// The types of the added locals, in order.
-    added: Vec<ValType>,
-}
-
-impl Scratch {
-    fn new(locals: u32) -> Self {
-        Self { next: locals, address: None, operands: [[None; 2]; 5], added: Vec::new() }
-    }
-
-    fn take(&mut self, ty: ValType) -> u32 {
-        let i = self.next;
-        self.next += 1;
-        self.added.push(ty);
-        i
-    }
-
-    fn address(&mut self) -> u32 {
-        match self.address {
-            Some(i) => i,
-            None => {
-                let i = self.take(ValType::I32);
-                self.address = Some(i);
-                i
+    /// The two globals of a module that grows its memory (its pages, i32, and bytes, i64), as
+    /// a global section holds them, or nothing.
+    fn added_globals(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.pages_global.is_some() {
+            let pages = ConstExpr::i32_const(self.initial as i32);
+            let bytes = ConstExpr::i64_const((self.initial * PAGE) as i64);
+            for (val_type, init) in [(ValType::I32, pages), (ValType::I64, bytes)] {
+                GlobalType { val_type, mutable: true, shared: false }.encode(&mut out);
+                init.encode(&mut out);
             }
         }
-    }
-
-    fn operand(&mut self, ty: Operand, slot: usize) -> u32 {
-        match self.operands[ty.index()][slot] {
-            Some(i) => i,
-            None => {
-                let i = self.take(ty.val_type());
-                self.operands[ty.index()][slot] = Some(i);
-                i
-            }
-        }
-    }
-}
-
-/// The [`Reencode`] implementation: hooks for the memory, the data, the bodies and the added
-/// items.
-pub(crate) struct Rewriter<'m> {
-    module: &'m [u8],
-    scan: &'m Scan,
-    plan: Plan,
-    /// The changes made.
-    entries: Vec<Relocation>,
-    /// The next body and data segment the hooks will see.
-    next_body: usize,
-    next_data: usize,
-    /// The offset the next memarg gets ([`Reencode::mem_arg`]).
-    pending_offset: Option<u64>,
-    /// Sections added where the module had none.
-    added: Vec<SectionId>,
-}
-
-/// Where a section comes in a module (custom sections aside).
-fn rank(id: SectionId) -> u8 {
-    match id {
-        SectionId::Custom => 0,
-        SectionId::Type => 1,
-        SectionId::Import => 2,
-        SectionId::Function => 3,
-        SectionId::Table => 4,
-        SectionId::Memory => 5,
-        SectionId::Tag => 6,
-        SectionId::Global => 7,
-        SectionId::Export => 8,
-        SectionId::Start => 9,
-        SectionId::Element => 10,
-        SectionId::DataCount => 11,
-        SectionId::Code => 12,
-        SectionId::Data => 13,
-    }
-}
-
-impl<'m> Rewriter<'m> {
-    pub(crate) fn new(module: &'m [u8], scan: &'m Scan, plan: Plan) -> Self {
-        Self {
-            module,
-            scan,
-            plan,
-            entries: Vec::new(),
-            next_body: 0,
-            next_data: 0,
-            pending_offset: None,
-            added: Vec::new(),
-        }
-    }
-
-    /// Writes the module and returns it with the relocation table.
-    pub(crate) fn run(mut self, options: &Options) -> Result<(Vec<u8>, Relocations), Error> {
-        let mut module = Module::new();
-        let mut parser = wasmparser::Parser::new(0);
-        parser.set_features(FEATURES);
-        self.parse_core_module(&mut module, parser, self.module).map_err(|e| match e {
-            reencode::Error::UserError(e) => e,
-            reencode::Error::ParseError(e) => Error::parse(&e, None),
-            other => Error::Malformed { function: None, offset: 0, message: other.to_string() },
-        })?;
-        let mut entries = self.entries;
-        entries.sort_by_key(|e| e.offset);
-        let relocs = Relocations {
-            base: options.base,
-            size: options.size,
-            bounds_checks: options.bounds_checks,
-            shared: self.plan.shared.iter().map(|&(s, e)| s..e).collect(),
-            pages_global: self.plan.pages_global,
-            bytes_global: self.plan.bytes_global,
-            helpers: self.plan.helpers.iter().map(|&(k, f)| Helper { function: f, name: k.name() }).collect(),
-            entries,
-        };
-        Ok((module.finish(), relocs))
-    }
-
-    fn bytes(&self, start: u64, end: u64) -> &'m [u8] {
-        &self.module[start as usize..end as usize]
-    }
-
-    /// The rewritten body of `body`.
-    fn body(&mut self, body: &Body) -> Result<Vec<u8>, Error> {
-        let mut ops = Vec::with_capacity((body.range.end - body.ops) as usize + body.patches.len() * 24);
-        let mut scratch = Scratch::new(body.locals);
-        let mut at = body.ops;
-        for patch in &body.patches {
-            ops.extend_from_slice(self.bytes(at, patch.start));
-            self.patch(body.function, patch, &mut scratch, &mut ops)?;
-            at = patch.end;
-        }
-        ops.extend_from_slice(self.bytes(at, body.range.end));
-        if scratch.added.is_empty() {
-            let mut out = self.bytes(body.range.start, body.ops).to_vec();
-            out.extend_from_slice(&ops);
-            return Ok(out);
-        }
-        if body.locals + scratch.added.len() as u32 > MAX_LOCALS {
-            return Err(Error::TooManyLocals { function: body.function });
-        }
-        // The local declarations: the old ones as they are, then one per added local.
-        let mut reader = BinaryReader::new(self.bytes(body.range.start, body.ops), body.range.start);
-        let declared = reader.read_var_u32().map_err(|e| Error::parse(&e, Some(body.function)))?;
-        let rest = reader.original_position();
-        let mut out = Vec::with_capacity(ops.len() + 16);
-        (declared + scratch.added.len() as u32).encode(&mut out);
-        out.extend_from_slice(self.bytes(rest, body.ops));
-        for ty in &scratch.added {
-            1u32.encode(&mut out);
-            ty.encode(&mut out);
-        }
-        out.extend_from_slice(&ops);
-        Ok(out)
-    }
-
-    /// Writes the replacement of one instruction.
-    fn patch(
-        &mut self,
-        function: u32,
-        patch: &Patch,
-        scratch: &mut Scratch,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let at = |change| Relocation { function: Some(function), offset: patch.start, change };
-        let call = |instruction, helper| RelocationKind::Call { instruction, helper };
-        match patch.change {
-            Change::Access(i) => return self.access(function, patch, i, scratch, out),
-            Change::Size => {
-                match self.plan.pages_global {
-                    Some(g) => Instruction::GlobalGet(g).encode(out),
-                    None => Instruction::I32Const(self.plan.initial as i32).encode(out),
-                }
-                let change =
-                    RelocationKind::Pages { global: self.plan.pages_global, pages: self.plan.initial };
-                self.entries.push(at(change));
-            }
-            Change::Grow => {
-                let helper = self.plan.helper(HelperKind::Grow);
-                Instruction::Call(helper).encode(out);
-                self.entries.push(at(call("memory.grow", helper)));
-            }
-            Change::Copy => {
-                let helper = self.plan.helper(HelperKind::Copy);
-                Instruction::Call(helper).encode(out);
-                self.entries.push(at(call("memory.copy", helper)));
-            }
-            Change::Fill => {
-                let helper = self.plan.helper(HelperKind::Fill);
-                Instruction::Call(helper).encode(out);
-                self.entries.push(at(call("memory.fill", helper)));
-            }
-            Change::Init(d) => {
-                let helper = self.plan.helper(HelperKind::Init(d));
-                Instruction::Call(helper).encode(out);
-                self.entries.push(at(call("memory.init", helper)));
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes a memory access with its offset moved by the base, and its check.
-    fn access(
-        &mut self,
-        function: u32,
-        patch: &Patch,
-        index: usize,
-        scratch: &mut Scratch,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let access = &self.scan.analysis.accesses[index];
-        let fail = |e: wasmparser::BinaryReaderError| Error::parse(&e, Some(function));
-        let bytes = self.bytes(patch.start, patch.end);
-        let mut reader = OperatorsReader::new(BinaryReader::new_features(bytes, patch.start, FEATURES));
-        let op = reader.read().map_err(fail)?;
-        let Some(m) = memory_op(&op) else {
-            return Err(Error::Malformed {
-                function: Some(function),
-                offset: patch.start,
-                message: "expected a memory instruction".into(),
-            });
-        };
-        let offset = access.static_offset;
-        let new_offset = offset + self.plan.base;
-        let place = |change| Relocation { function: Some(function), offset: patch.start, change };
-        if new_offset > u64::from(u32::MAX) {
-            // The effective address is past 4 GiB whatever the dynamic address: the original
-            // traps too, its memory being no larger than the segment.
-            Instruction::Unreachable.encode(out);
-            self.entries.push(place(RelocationKind::Trap { instruction: m.name, old_offset: offset }));
-            return Ok(());
-        }
-        let end = offset + u64::from(m.size);
-        let checked =
-            self.plan.checks && !access.address.is_some_and(|a| self.plan.proven(a + offset, a + end));
-        if checked {
-            // Set the operands above the address aside, check the address, put them back.
-            let slots: Vec<u32> = {
-                let mut seen = [0usize; 5];
-                m.above
-                    .iter()
-                    .map(|t| {
-                        let slot = seen[t.index()];
-                        seen[t.index()] += 1;
-                        scratch.operand(*t, slot)
-                    })
-                    .collect()
-            };
-            for s in slots.iter().rev() {
-                Instruction::LocalSet(*s).encode(out);
-            }
-            let a = scratch.address();
-            self.plan.check(out, a, offset, end);
-            for s in &slots {
-                Instruction::LocalGet(*s).encode(out);
-            }
-        }
-        self.pending_offset = Some(new_offset);
-        let instruction = self.instruction(op).map_err(|e| match e {
-            reencode::Error::UserError(e) => e,
-            other => {
-                Error::Malformed { function: Some(function), offset: patch.start, message: other.to_string() }
-            }
-        })?;
-        self.pending_offset = None;
-        instruction.encode(out);
-        self.entries.push(place(RelocationKind::Memarg {
-            instruction: m.name,
-            old_offset: offset,
-            new_offset,
-            checked,
-        }));
-        Ok(())
-    }
-
-    /// The memory's new declaration.
-    fn memory(&mut self, m: wasmparser::MemoryType, imported: bool, offset: u64) -> MemoryType {
-        let total = self.plan.total_pages;
-        let maximum = match (imported, m.shared) {
-            // A shared memory must declare a maximum; an importer accepts any memory up to it.
-            (true, true) => Some(1 << 16),
-            (true, false) => None,
-            (false, _) => Some(total),
-        };
-        self.entries.push(Relocation {
-            function: None,
-            offset,
-            change: RelocationKind::Memory {
-                imported,
-                old_initial: m.initial,
-                old_maximum: m.maximum,
-                new_initial: total,
-                new_maximum: maximum,
-            },
-        });
-        MemoryType { minimum: total, maximum, memory64: false, shared: m.shared, page_size_log2: None }
-    }
-
-    fn add_types(&self, types: &mut TypeSection) {
-        for (s, _) in &self.plan.types {
-            types.ty().function(s.params().iter().copied(), s.results().iter().copied());
-        }
-    }
-
-    fn add_functions(&self, functions: &mut FunctionSection) {
-        for (k, _) in &self.plan.helpers {
-            functions.function(self.plan.type_of(k.signature()));
-        }
-    }
-
-    fn add_globals(&self, globals: &mut GlobalSection) {
-        if self.plan.pages_global.is_some() {
-            let ty = GlobalType { val_type: ValType::I32, mutable: true, shared: false };
-            globals.global(ty, &ConstExpr::i32_const(self.plan.initial as i32));
-            let ty = GlobalType { val_type: ValType::I64, mutable: true, shared: false };
-            globals.global(ty, &ConstExpr::i64_const((self.plan.initial * PAGE) as i64));
-        }
-    }
-
-    fn add_code(&self, code: &mut CodeSection) {
-        for (k, _) in &self.plan.helpers {
-            code.function(&self.helper_body(*k));
-        }
+        out
     }
 
     /// A helper's body.
     fn helper_body(&self, kind: HelperKind) -> Function {
-        let plan = &self.plan;
+        let plan = self;
         let mut out = Vec::new();
         // Traps unless [local start, local start + local len) is the module's or shared.
         let check = |out: &mut Vec<u8>, start: u32, len: u32| {
@@ -671,178 +339,618 @@ impl<'m> Rewriter<'m> {
         f.raw(out);
         f
     }
+
+    /// Whether `[start, end)` (module-relative) lies in the memory the module surely has, or in
+    /// a shared region.
+    fn proven(&self, start: u64, end: u64) -> bool {
+        end <= self.initial * PAGE || self.shared.iter().any(|&(s, e)| start >= s && end <= e)
+    }
+
+    /// What runs when an access ends past the module's memory: a trap, or the shared-region
+    /// check of `[start, end)` pushed by `range`.
+    fn out_of_bounds(&self, out: &mut Vec<u8>, range: impl FnOnce(&mut Vec<u8>)) {
+        if self.shared.is_empty() {
+            Instruction::Unreachable.encode(out);
+        } else {
+            range(out);
+            Instruction::Call(self.helper(HelperKind::Shared)).encode(out);
+        }
+    }
 }
 
-impl Reencode for Rewriter<'_> {
-    type Error = Error;
+/// Scratch locals added to one function for the checks.
+struct Scratch {
+    /// The next free local index.
+    next: u32,
+    /// The address.
+    address: Option<u32>,
+    /// Two per operand type (`cmpxchg` sets two of the same type aside).
+    operands: [[Option<u32>; 2]; 5],
+    /// The types of the added locals, in order.
+    added: Vec<ValType>,
+}
 
-    fn mem_arg(
-        &mut self,
-        arg: wasmparser::MemArg,
-    ) -> Result<wasm_encoder::MemArg, reencode::Error<Self::Error>> {
-        let mut m = RoundtripReencoder.mem_arg(arg).map_err(|e| match e {
-            reencode::Error::ParseError(e) => reencode::Error::ParseError(e),
-            other => reencode::Error::UserError(Error::Malformed {
-                function: None,
-                offset: 0,
-                message: other.to_string(),
-            }),
-        })?;
-        if let Some(offset) = self.pending_offset.take() {
-            m.offset = offset;
-        }
-        Ok(m)
+impl Scratch {
+    fn new(locals: u32) -> Self {
+        Self { next: locals, address: None, operands: [[None; 2]; 5], added: Vec::new() }
     }
 
-    fn memory_type(&mut self, m: wasmparser::MemoryType) -> Result<MemoryType, reencode::Error<Self::Error>> {
-        let offset = self.scan.analysis.memories[0].offset;
-        Ok(self.memory(m, false, offset))
+    fn take(&mut self, ty: ValType) -> u32 {
+        let i = self.next;
+        self.next += 1;
+        self.added.push(ty);
+        i
     }
 
-    fn entity_type(&mut self, ty: wasmparser::TypeRef) -> Result<EntityType, reencode::Error<Self::Error>> {
-        match ty {
-            wasmparser::TypeRef::Memory(m) => {
-                let offset = self.scan.analysis.memories[0].offset;
-                Ok(EntityType::Memory(self.memory(m, true, offset)))
-            }
-            other => reencode::utils::entity_type(self, other),
-        }
-    }
-
-    fn parse_custom_section(
-        &mut self,
-        module: &mut Module,
-        section: wasmparser::CustomSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Self::Error>> {
-        // Copied as they are (names stay right: no index moves).
-        module.section(&self.custom_section(section)?);
-        Ok(())
-    }
-
-    fn parse_type_section(
-        &mut self,
-        types: &mut TypeSection,
-        section: wasmparser::TypeSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Self::Error>> {
-        reencode::utils::parse_type_section(self, types, section)?;
-        self.add_types(types);
-        Ok(())
-    }
-
-    fn parse_function_section(
-        &mut self,
-        functions: &mut FunctionSection,
-        section: wasmparser::FunctionSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Self::Error>> {
-        reencode::utils::parse_function_section(self, functions, section)?;
-        self.add_functions(functions);
-        Ok(())
-    }
-
-    fn parse_global_section(
-        &mut self,
-        globals: &mut GlobalSection,
-        section: wasmparser::GlobalSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Self::Error>> {
-        reencode::utils::parse_global_section(self, globals, section)?;
-        self.add_globals(globals);
-        Ok(())
-    }
-
-    fn parse_code_section(
-        &mut self,
-        code: &mut CodeSection,
-        section: wasmparser::CodeSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Self::Error>> {
-        for _ in 0..section.count() {
-            let Some(body) = self.scan.bodies.get(self.next_body) else { break };
-            self.next_body += 1;
-            if body.patches.is_empty() {
-                code.raw(self.bytes(body.range.start, body.range.end));
-            } else {
-                let bytes = self.body(body).map_err(reencode::Error::UserError)?;
-                code.raw(&bytes);
+    fn address(&mut self) -> u32 {
+        match self.address {
+            Some(i) => i,
+            None => {
+                let i = self.take(ValType::I32);
+                self.address = Some(i);
+                i
             }
         }
-        self.add_code(code);
-        Ok(())
     }
 
-    fn parse_data(
-        &mut self,
-        data: &mut DataSection,
-        datum: wasmparser::Data<'_>,
-    ) -> Result<(), reencode::Error<Self::Error>> {
-        let index = self.next_data;
-        self.next_data += 1;
-        let segment = &self.scan.analysis.data[index];
-        match segment.mode {
-            DataMode::Active { address: Some(address), .. } => {
-                let new_address = address + self.plan.base;
-                data.active(0, &ConstExpr::i32_const(new_address as u32 as i32), datum.data.iter().copied());
-                self.entries.push(Relocation {
-                    function: None,
-                    offset: segment.offset,
-                    change: RelocationKind::Data { segment: index as u32, old_address: address, new_address },
-                });
-                Ok(())
+    fn operand(&mut self, ty: Operand, slot: usize) -> u32 {
+        match self.operands[ty.index()][slot] {
+            Some(i) => i,
+            None => {
+                let i = self.take(ty.val_type());
+                self.operands[ty.index()][slot] = Some(i);
+                i
             }
-            DataMode::Active { address: None, .. } => {
-                Err(reencode::Error::UserError(Error::DataAddressNotConstant {
-                    segment: index as u32,
-                    offset: segment.offset,
-                }))
-            }
-            DataMode::Passive => reencode::utils::parse_data(self, data, datum),
+        }
+    }
+}
+
+/// Where a section comes in a module (custom sections aside).
+fn rank(id: SectionId) -> u8 {
+    match id {
+        SectionId::Custom => 0,
+        SectionId::Type => 1,
+        SectionId::Import => 2,
+        SectionId::Function => 3,
+        SectionId::Table => 4,
+        SectionId::Memory => 5,
+        SectionId::Tag => 6,
+        SectionId::Global => 7,
+        SectionId::Export => 8,
+        SectionId::Start => 9,
+        SectionId::Element => 10,
+        SectionId::DataCount => 11,
+        SectionId::Code => 12,
+        SectionId::Data => 13,
+    }
+}
+
+/// Whether a custom section holds code offsets, which the rewrite moves: DWARF, source maps,
+/// branch hints and other code metadata, and a relocatable object's tables.
+fn holds_code_offsets(name: &str) -> bool {
+    name.starts_with(".debug_")
+        || name.starts_with("metadata.code.")
+        || name.starts_with("reloc.")
+        || name == "sourceMappingURL"
+        || name == "external_debug_info"
+        || name == "linking"
+}
+
+/// A `u32` LEB128 in five bytes (padded, as the encoding allows), to be filled in later.
+const PADDED: [u8; 5] = [0x80, 0x80, 0x80, 0x80, 0x00];
+
+/// Writes `value` over a [`PADDED`] placeholder at `at`.
+fn fill_padded(out: &mut [u8], at: usize, value: u32) {
+    for (i, byte) in out[at..at + 5].iter_mut().enumerate() {
+        let bits = ((value >> (7 * i)) & 0x7f) as u8;
+        *byte = if i < 4 { bits | 0x80 } else { bits };
+    }
+}
+
+/// The writer: copies the module section by section, the unchanged ones as they are.
+pub(crate) struct Rewriter<'m> {
+    module: &'m [u8],
+    scan: &'m Scan,
+    plan: Plan,
+    /// List every change ([`Options::relocation_entries`]).
+    record: bool,
+    /// The changes made.
+    entries: Vec<Relocation>,
+    /// The rank of the last section written, so that added ones go in order.
+    written: u8,
+}
+
+impl<'m> Rewriter<'m> {
+    pub(crate) fn new(module: &'m [u8], scan: &'m Scan, plan: Plan, record: bool) -> Self {
+        Self { module, scan, plan, record, entries: Vec::new(), written: 0 }
+    }
+
+    fn record(&mut self, r: impl FnOnce() -> Relocation) {
+        if self.record {
+            self.entries.push(r());
         }
     }
 
-    fn intersperse_section_hook(
-        &mut self,
-        module: &mut Module,
-        after: Option<SectionId>,
-        before: Option<SectionId>,
-    ) -> Result<(), reencode::Error<Self::Error>> {
-        let low = after.map_or(0, rank);
-        let high = before.map_or(u8::MAX, rank);
+    /// Writes the module and returns it with the relocation table.
+    pub(crate) fn run(mut self, options: &Options) -> Result<(Vec<u8>, Relocations), Error> {
+        let module = self.module;
+        let extra = self.scan.bodies.iter().map(|b| b.patches.len() * 32).sum::<usize>();
+        let mut out = Vec::with_capacity(module.len() + extra + 1024);
+        let parse = |e: wasmparser::BinaryReaderError| Error::parse(&e, None);
+        let mut parser = wasmparser::Parser::new(0);
+        parser.set_features(FEATURES);
+        for payload in parser.parse_all(module) {
+            match payload.map_err(parse)? {
+                Payload::Version { range, .. } => out.extend_from_slice(self.bytes(range.start, range.end)),
+                Payload::CustomSection(reader) => {
+                    let range = reader.range();
+                    if holds_code_offsets(reader.name()) {
+                        let section = reader.name().to_string();
+                        self.record(|| Relocation {
+                            function: None,
+                            offset: range.start,
+                            change: RelocationKind::Dropped { section },
+                        });
+                    } else {
+                        self.raw(&mut out, SectionId::Custom, range)?;
+                    }
+                }
+                Payload::TypeSection(reader) => {
+                    let mut added = Vec::new();
+                    for (s, _) in &self.plan.types {
+                        func_type(*s, &mut added);
+                    }
+                    let count = self.plan.types.len() as u32;
+                    self.append(&mut out, SectionId::Type, reader.range(), count, &added)?;
+                }
+                Payload::ImportSection(reader) => self.imports(&mut out, reader)?,
+                Payload::FunctionSection(reader) => {
+                    let mut added = Vec::new();
+                    for (k, _) in &self.plan.helpers {
+                        self.plan.type_of(k.signature()).encode(&mut added);
+                    }
+                    let count = self.plan.helpers.len() as u32;
+                    self.append(&mut out, SectionId::Function, reader.range(), count, &added)?;
+                }
+                Payload::MemorySection(reader) => {
+                    self.missing(&mut out, rank(SectionId::Memory))?;
+                    let offset = self.scan.analysis.memories[0].offset;
+                    let mut memories = MemorySection::new();
+                    for m in reader {
+                        memories.memory(self.memory(m.map_err(parse)?, false, offset));
+                    }
+                    self.section(&mut out, SectionId::Memory, &memories);
+                }
+                Payload::GlobalSection(reader) => {
+                    let added = self.plan.added_globals();
+                    let count = if added.is_empty() { 0 } else { 2 };
+                    self.append(&mut out, SectionId::Global, reader.range(), count, &added)?;
+                }
+                Payload::CodeSectionStart { count, .. } => self.code(&mut out, count)?,
+                Payload::CodeSectionEntry(_) | Payload::End(_) => {}
+                Payload::DataSection(reader) => self.data(&mut out, reader)?,
+                other => match other.as_section().and_then(|(id, range)| Some((section_id(id)?, range))) {
+                    Some((id, range)) => self.raw(&mut out, id, range)?,
+                    None => {
+                        return Err(Error::Malformed {
+                            function: None,
+                            offset: 0,
+                            message: "a payload that is not a section of a core module".into(),
+                        });
+                    }
+                },
+            }
+        }
+        self.missing(&mut out, u8::MAX)?;
+        let mut entries = self.entries;
+        entries.sort_by_key(|e| e.offset);
+        let relocs = Relocations {
+            base: options.base,
+            size: options.size,
+            bounds_checks: options.bounds_checks,
+            shared: self.plan.shared.iter().map(|&(s, e)| s..e).collect(),
+            pages_global: self.plan.pages_global,
+            bytes_global: self.plan.bytes_global,
+            helpers: self.plan.helpers.iter().map(|&(k, f)| Helper { function: f, name: k.name() }).collect(),
+            entries,
+        };
+        Ok((out, relocs))
+    }
+
+    fn bytes(&self, start: u64, end: u64) -> &'m [u8] {
+        &self.module[start as usize..end as usize]
+    }
+
+    /// Before a section of rank `next`: writes the sections the additions need that the module
+    /// lacks and that come before it.
+    fn missing(&mut self, out: &mut Vec<u8>, next: u8) -> Result<(), Error> {
         let s = &self.scan.sections;
         let helpers = !self.plan.helpers.is_empty();
-        let missing = [
+        let needed = [
             (SectionId::Type, helpers && !s.has_types),
             (SectionId::Function, helpers && !s.has_functions),
             (SectionId::Global, self.plan.pages_global.is_some() && !s.has_globals),
             (SectionId::Code, helpers && !s.has_code),
         ];
-        for (id, needed) in missing {
-            if !needed || self.added.contains(&id) || !(low < rank(id) && rank(id) < high) {
+        for (id, needed) in needed {
+            if !needed || rank(id) <= self.written || rank(id) >= next {
                 continue;
             }
-            self.added.push(id);
             match id {
                 SectionId::Type => {
                     let mut types = TypeSection::new();
-                    self.add_types(&mut types);
-                    module.section(&types);
+                    for (s, _) in &self.plan.types {
+                        types.ty().function(s.params().iter().copied(), s.results().iter().copied());
+                    }
+                    self.section(out, id, &types);
                 }
                 SectionId::Function => {
                     let mut functions = FunctionSection::new();
-                    self.add_functions(&mut functions);
-                    module.section(&functions);
+                    for (k, _) in &self.plan.helpers {
+                        functions.function(self.plan.type_of(k.signature()));
+                    }
+                    self.section(out, id, &functions);
                 }
                 SectionId::Global => {
-                    let mut globals = GlobalSection::new();
-                    self.add_globals(&mut globals);
-                    module.section(&globals);
+                    let mut content = Vec::new();
+                    2u32.encode(&mut content);
+                    content.extend_from_slice(&self.plan.added_globals());
+                    self.start_section(out, id);
+                    content.encode(out);
                 }
-                _ => {
-                    let mut code = CodeSection::new();
-                    self.add_code(&mut code);
-                    module.section(&code);
-                }
+                _ => self.code(out, 0)?,
             }
         }
         Ok(())
     }
+
+    /// Starts a section of `id`: notes its rank and writes its id.
+    fn start_section(&mut self, out: &mut Vec<u8>, id: SectionId) {
+        if id != SectionId::Custom {
+            self.written = rank(id);
+        }
+        out.push(id as u8);
+    }
+
+    /// Writes an encoded section.
+    fn section(&mut self, out: &mut Vec<u8>, id: SectionId, section: &impl Encode) {
+        self.start_section(out, id);
+        section.encode(out);
+    }
+
+    /// Copies a section as it is.
+    fn raw(&mut self, out: &mut Vec<u8>, id: SectionId, range: Range<u64>) -> Result<(), Error> {
+        if id != SectionId::Custom {
+            // An added section may have to come first.
+            self.missing(out, rank(id))?;
+        }
+        self.start_section(out, id);
+        self.bytes(range.start, range.end).encode(out);
+        Ok(())
+    }
+
+    /// Copies a vector section with `count` items `added` after its own.
+    fn append(
+        &mut self,
+        out: &mut Vec<u8>,
+        id: SectionId,
+        range: Range<u64>,
+        count: u32,
+        added: &[u8],
+    ) -> Result<(), Error> {
+        self.missing(out, rank(id))?;
+        let content = self.bytes(range.start, range.end);
+        let mut reader = BinaryReader::new(content, range.start);
+        let own = reader.read_var_u32().map_err(|e| Error::parse(&e, None))?;
+        let items = &content[reader.current_position()..];
+        let mut head = Vec::with_capacity(5);
+        (own + count).encode(&mut head);
+        self.start_section(out, id);
+        ((head.len() + items.len() + added.len()) as u32).encode(out);
+        out.extend_from_slice(&head);
+        out.extend_from_slice(items);
+        out.extend_from_slice(added);
+        Ok(())
+    }
+
+    /// The import section, with the memory's import turned into one of the whole memory.
+    fn imports(
+        &mut self,
+        out: &mut Vec<u8>,
+        reader: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), Error> {
+        let range = reader.range();
+        if !self.scan.analysis.memories.iter().any(|m| m.imported) {
+            return self.raw(out, SectionId::Import, range);
+        }
+        self.missing(out, rank(SectionId::Import))?;
+        let mut imports = Vec::new();
+        for import in reader.into_imports_with_offsets() {
+            imports.push(import.map_err(|e| Error::parse(&e, None))?);
+        }
+        let mut content = Vec::with_capacity((range.end - range.start) as usize + 8);
+        (imports.len() as u32).encode(&mut content);
+        for (i, (offset, import)) in imports.iter().enumerate() {
+            let end = imports.get(i + 1).map_or(range.end, |(next, _)| *next);
+            match import.ty {
+                wasmparser::TypeRef::Memory(m) => {
+                    import.module.encode(&mut content);
+                    import.name.encode(&mut content);
+                    EntityType::Memory(self.memory(m, true, *offset)).encode(&mut content);
+                }
+                _ => content.extend_from_slice(self.bytes(*offset, end)),
+            }
+        }
+        self.start_section(out, SectionId::Import);
+        content.encode(out);
+        Ok(())
+    }
+
+    /// The code section: `count` bodies of the module's, patched or copied, then the helpers.
+    fn code(&mut self, out: &mut Vec<u8>, count: u32) -> Result<(), Error> {
+        self.missing(out, rank(SectionId::Code))?;
+        self.start_section(out, SectionId::Code);
+        let size_at = out.len();
+        out.extend_from_slice(&PADDED);
+        let start = out.len();
+        (count + self.plan.helpers.len() as u32).encode(out);
+        let scan = self.scan;
+        let mut body = Vec::new();
+        for b in &scan.bodies {
+            if b.patches.is_empty() {
+                ((b.range.end - b.range.start) as u32).encode(out);
+                out.extend_from_slice(self.bytes(b.range.start, b.range.end));
+            } else {
+                body.clear();
+                self.body(b, &mut body)?;
+                (body.len() as u32).encode(out);
+                out.extend_from_slice(&body);
+            }
+        }
+        for (k, _) in &self.plan.helpers {
+            self.plan.helper_body(*k).encode(out);
+        }
+        let size = u32::try_from(out.len() - start).map_err(|_| Error::Malformed {
+            function: None,
+            offset: 0,
+            message: "the code section grows past 4 GiB".into(),
+        })?;
+        fill_padded(out, size_at, size);
+        Ok(())
+    }
+
+    /// The data section, active segments moved by the base.
+    fn data(&mut self, out: &mut Vec<u8>, reader: wasmparser::DataSectionReader<'_>) -> Result<(), Error> {
+        self.missing(out, rank(SectionId::Data))?;
+        let range = reader.range();
+        let mut content = Vec::with_capacity((range.end - range.start) as usize + 16);
+        reader.count().encode(&mut content);
+        for (index, datum) in reader.into_iter().enumerate() {
+            let datum = datum.map_err(|e| Error::parse(&e, None))?;
+            let segment = &self.scan.analysis.data[index];
+            match segment.mode {
+                DataMode::Active { address: Some(address), .. } => {
+                    let new_address = address + self.plan.base;
+                    // Memory 0, at the new address.
+                    content.push(0);
+                    ConstExpr::i32_const(new_address as u32 as i32).encode(&mut content);
+                    datum.data.encode(&mut content);
+                    self.record(|| Relocation {
+                        function: None,
+                        offset: segment.offset,
+                        change: RelocationKind::Data {
+                            segment: index as u32,
+                            old_address: address,
+                            new_address,
+                        },
+                    });
+                }
+                DataMode::Active { address: None, .. } => {
+                    return Err(Error::DataAddressNotConstant {
+                        segment: index as u32,
+                        offset: segment.offset,
+                    });
+                }
+                DataMode::Passive => {
+                    content.extend_from_slice(self.bytes(datum.range.start, datum.range.end))
+                }
+            }
+        }
+        self.start_section(out, SectionId::Data);
+        content.encode(out);
+        Ok(())
+    }
+
+    /// The rewritten body of `body`, in `out`.
+    fn body(&mut self, body: &Body, out: &mut Vec<u8>) -> Result<(), Error> {
+        let mut ops = Vec::with_capacity((body.range.end - body.ops) as usize + body.patches.len() * 24);
+        let mut scratch = Scratch::new(body.locals);
+        let mut at = body.ops;
+        for patch in &body.patches {
+            ops.extend_from_slice(self.bytes(at, patch.start));
+            self.patch(body.function, patch, &mut scratch, &mut ops)?;
+            at = patch.end;
+        }
+        ops.extend_from_slice(self.bytes(at, body.range.end));
+        if scratch.added.is_empty() {
+            out.extend_from_slice(self.bytes(body.range.start, body.ops));
+            out.extend_from_slice(&ops);
+            return Ok(());
+        }
+        if body.locals + scratch.added.len() as u32 > MAX_LOCALS {
+            return Err(Error::TooManyLocals { function: body.function });
+        }
+        // The local declarations: the old ones as they are, then one per added local.
+        let mut reader = BinaryReader::new(self.bytes(body.range.start, body.ops), body.range.start);
+        let declared = reader.read_var_u32().map_err(|e| Error::parse(&e, Some(body.function)))?;
+        let rest = reader.original_position();
+        (declared + scratch.added.len() as u32).encode(out);
+        out.extend_from_slice(self.bytes(rest, body.ops));
+        for ty in &scratch.added {
+            1u32.encode(out);
+            ty.encode(out);
+        }
+        out.extend_from_slice(&ops);
+        Ok(())
+    }
+
+    /// Writes the replacement of one instruction.
+    fn patch(
+        &mut self,
+        function: u32,
+        patch: &Patch,
+        scratch: &mut Scratch,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let at = |change| Relocation { function: Some(function), offset: patch.start, change };
+        let (instruction, kind) = match patch.change {
+            Change::Access { op, address } => return self.access(function, patch, op, address, scratch, out),
+            Change::Size => {
+                match self.plan.pages_global {
+                    Some(g) => Instruction::GlobalGet(g).encode(out),
+                    None => Instruction::I32Const(self.plan.initial as i32).encode(out),
+                }
+                let change =
+                    RelocationKind::Pages { global: self.plan.pages_global, pages: self.plan.initial };
+                self.record(|| at(change));
+                return Ok(());
+            }
+            Change::Grow => ("memory.grow", HelperKind::Grow),
+            Change::Copy => ("memory.copy", HelperKind::Copy),
+            Change::Fill => ("memory.fill", HelperKind::Fill),
+            Change::Init(d) => ("memory.init", HelperKind::Init(d)),
+        };
+        let helper = self.plan.helper(kind);
+        Instruction::Call(helper).encode(out);
+        self.record(|| at(RelocationKind::Call { instruction, helper }));
+        Ok(())
+    }
+
+    /// Writes a memory access with its offset moved by the base, and its check.
+    fn access(
+        &mut self,
+        function: u32,
+        patch: &Patch,
+        op: MemoryOp,
+        address: Option<u64>,
+        scratch: &mut Scratch,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let m = op.info;
+        let offset = op.memarg.offset;
+        let new_offset = offset + self.plan.base;
+        let place = |change| Relocation { function: Some(function), offset: patch.start, change };
+        if new_offset > u64::from(u32::MAX) {
+            // The effective address is past 4 GiB whatever the dynamic address: the original
+            // traps too, its memory being no larger than the segment.
+            Instruction::Unreachable.encode(out);
+            self.record(|| place(RelocationKind::Trap { instruction: m.name, old_offset: offset }));
+            return Ok(());
+        }
+        let end = offset + u64::from(m.size);
+        let checked = self.plan.checks && !address.is_some_and(|a| self.plan.proven(a + offset, a + end));
+        if checked {
+            // Set the operands above the address aside, check the address, put them back.
+            let mut slots = [0u32; 2];
+            let mut seen = [0usize; 5];
+            for (slot, t) in slots.iter_mut().zip(m.above) {
+                *slot = scratch.operand(*t, seen[t.index()]);
+                seen[t.index()] += 1;
+            }
+            let slots = &slots[..m.above.len()];
+            for s in slots.iter().rev() {
+                Instruction::LocalSet(*s).encode(out);
+            }
+            let a = scratch.address();
+            self.plan.check(out, a, offset, end);
+            for s in slots {
+                Instruction::LocalGet(*s).encode(out);
+            }
+        }
+        memarg_with_offset(self.bytes(patch.start, patch.end), new_offset, out)
+            .map_err(|e| Error::parse(&e, Some(function)))?;
+        self.record(|| {
+            place(RelocationKind::Memarg { instruction: m.name, old_offset: offset, new_offset, checked })
+        });
+        Ok(())
+    }
+
+    /// The memory's new declaration.
+    fn memory(&mut self, m: wasmparser::MemoryType, imported: bool, offset: u64) -> MemoryType {
+        let total = self.plan.total_pages;
+        let maximum = match (imported, m.shared) {
+            // A shared memory must declare a maximum; an importer accepts any memory up to it.
+            (true, true) => Some(1 << 16),
+            (true, false) => None,
+            (false, _) => Some(total),
+        };
+        self.record(|| Relocation {
+            function: None,
+            offset,
+            change: RelocationKind::Memory {
+                imported,
+                old_initial: m.initial,
+                old_maximum: m.maximum,
+                new_initial: total,
+                new_maximum: maximum,
+            },
+        });
+        MemoryType { minimum: total, maximum, memory64: false, shared: m.shared, page_size_log2: None }
+    }
+}
+
+/// The section id of a known section.
+fn section_id(id: u8) -> Option<SectionId> {
+    Some(match id {
+        0 => SectionId::Custom,
+        1 => SectionId::Type,
+        2 => SectionId::Import,
+        3 => SectionId::Function,
+        4 => SectionId::Table,
+        5 => SectionId::Memory,
+        6 => SectionId::Global,
+        7 => SectionId::Export,
+        8 => SectionId::Start,
+        9 => SectionId::Element,
+        10 => SectionId::Code,
+        11 => SectionId::Data,
+        12 => SectionId::DataCount,
+        13 => SectionId::Tag,
+        _ => return None,
+    })
+}
+
+/// A function type `(params) -> (results)` as a type section holds it (outside a recursion
+/// group).
+fn func_type(s: Signature, out: &mut Vec<u8>) {
+    out.push(0x60);
+    for list in [s.params(), s.results()] {
+        (list.len() as u32).encode(out);
+        for t in list {
+            t.encode(out);
+        }
+    }
+}
+
+/// Writes the memory instruction `instruction` with its memarg's offset replaced by `offset`:
+/// the opcode, the alignment and memory index, and any lane index after the offset are copied
+/// as they are.
+fn memarg_with_offset(instruction: &[u8], offset: u64, out: &mut Vec<u8>) -> wasmparser::Result<()> {
+    let mut r = BinaryReader::new(instruction, 0);
+    if matches!(r.read_u8()?, 0xfb..=0xfe) {
+        r.read_var_u32()?;
+    }
+    let flags = r.read_var_u32()?;
+    if flags & (1 << 6) != 0 {
+        r.read_var_u32()?;
+    }
+    let head = r.current_position();
+    r.read_var_u64()?;
+    let tail = r.current_position();
+    out.extend_from_slice(&instruction[..head]);
+    offset.encode(out);
+    out.extend_from_slice(&instruction[tail..]);
+    Ok(())
 }
 
 #[cfg(test)]
