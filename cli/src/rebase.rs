@@ -37,6 +37,10 @@ pub struct RebaseArgs {
     /// A shared region the module may also touch, as absolute `START..END` (repeatable).
     #[arg(long, value_name = "START..END")]
     shared: Vec<String>,
+    /// Do not validate the module first (it must already be valid, as a compiler's output is):
+    /// malformed bytes are still an error, a typing error is not.
+    #[arg(long)]
+    no_validate: bool,
 }
 
 /// A size or address as `flight plan` spells them, or an error naming the option.
@@ -70,7 +74,8 @@ pub(crate) fn write_relocations(
 pub fn run(args: &RebaseArgs) -> Result<String, String> {
     let mut options = Options::new(size("base", &args.base)?, size("size", &args.size)?)
         .with_bounds_checks(args.checks)
-        .with_clamped_maximum(args.clamp_max);
+        .with_clamped_maximum(args.clamp_max)
+        .with_validation(!args.no_validate);
     for range in &args.shared {
         let (start, end) =
             range.split_once("..").ok_or_else(|| format!("--shared: `{range}` is not START..END"))?;
@@ -84,6 +89,7 @@ pub fn run(args: &RebaseArgs) -> Result<String, String> {
         write_relocations(path, &relocs, || relocs.to_json())?;
     }
     let (mut moved, mut checked, mut data, mut calls) = (0, 0, 0, 0);
+    let mut dropped = Vec::new();
     for e in &relocs.entries {
         match e.change {
             RelocationKind::Memarg { checked: c, .. } => {
@@ -92,6 +98,7 @@ pub fn run(args: &RebaseArgs) -> Result<String, String> {
             }
             RelocationKind::Data { .. } => data += 1,
             RelocationKind::Call { .. } | RelocationKind::Pages { .. } => calls += 1,
+            RelocationKind::Dropped { ref section } => dropped.push(section.as_str()),
             _ => {}
         }
     }
@@ -105,6 +112,9 @@ pub fn run(args: &RebaseArgs) -> Result<String, String> {
         relocs.helpers.len(),
         rebased.len()
     );
+    if !dropped.is_empty() {
+        text += &format!("  dropped custom sections that hold code offsets: {}\n", dropped.join(", "));
+    }
     if let Some(path) = &args.relocs {
         text += &format!("  relocations in {}\n", path.display());
     }

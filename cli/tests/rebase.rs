@@ -118,3 +118,48 @@ fn errors_exit_1_with_the_message() {
     assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn no_validate_skips_typing_errors_but_not_malformed_bytes_and_debug_sections_are_dropped() {
+    let d = dir("trusted");
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let rebase = |input: &PathBuf, extra: &[&str]| {
+        let output = d.join("out.wasm");
+        let mut args = vec!["rebase".to_string(), s(input), "--base".into(), "0x10000".into()];
+        args.extend(["--size", "64 KiB", "-o"].map(String::from));
+        args.push(s(&output));
+        args.extend(extra.iter().map(|a| a.to_string()));
+        flight(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    // A load whose result is returned as the wrong type: well formed, badly typed.
+    let mut mistyped = wat::parse_str(
+        r#"(module (memory 1) (func (param i32) (result i64) local.get 0 i32.load offset=4 i64.extend_i32_u))"#,
+    )
+    .unwrap();
+    let at = mistyped.iter().rposition(|&b| b == 0xad).unwrap(); // i64.extend_i32_u
+    mistyped[at] = 0x01; // nop: the function now returns an i32
+    // A debug section, which holds code offsets.
+    mistyped.extend_from_slice(&[0, 12, 11]);
+    mistyped.extend_from_slice(b".debug_info");
+    let input = d.join("mistyped.wasm");
+    std::fs::write(&input, &mistyped).unwrap();
+    let (ok, _, err) = rebase(&input, &[]);
+    assert!(!ok && err.contains("type mismatch"), "{err}");
+    let (ok, out, err) = rebase(&input, &["--no-validate"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("1 accesses moved")
+            && out.contains("dropped custom sections that hold code offsets: .debug_info"),
+        "{out}"
+    );
+
+    // An unknown opcode is an error, validation or not, and names the function.
+    let mut malformed = mistyped.clone();
+    malformed[at] = 0xff;
+    let input = d.join("malformed.wasm");
+    std::fs::write(&input, &malformed).unwrap();
+    for extra in [&[][..], &["--no-validate"][..]] {
+        let (ok, _, err) = rebase(&input, extra);
+        assert!(!ok && err.contains("function 0") && err.contains("0xff"), "{extra:?}: {err}");
+    }
+}

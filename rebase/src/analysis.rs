@@ -197,7 +197,7 @@ pub(crate) struct Scan {
 
 /// Lists what `module` does with linear memory, after validating it.
 pub fn analyse(module: &[u8]) -> Result<Analysis, Error> {
-    scan(module, true, true).map(|s| s.analysis)
+    scan(module, true, true, threads(0)).map(|s| s.analysis)
 }
 
 /// Validates `module` (with [`FEATURES`]); an error in a function body names the function.
@@ -235,13 +235,103 @@ fn function_at(module: &[u8], offset: u64) -> Option<u32> {
 /// validates it first if `validate`. Without validation a module that is malformed (whatever
 /// wasmparser cannot read) is still an error, but one that reads well and breaks a typing
 /// rule is not. The accesses are listed in the analysis only if `list` (the patches have them).
-pub(crate) fn scan(module: &[u8], validate: bool, list: bool) -> Result<Scan, Error> {
+pub(crate) fn scan(module: &[u8], validate: bool, list: bool, threads: usize) -> Result<Scan, Error> {
     if Parser::is_component(module) {
         return Err(Error::Component);
     }
-    if validate {
-        self::validate(module)?;
+    if !validate {
+        return read(module, list, threads);
     }
+    if module.len() < PARALLEL_BYTES || threads < 2 {
+        self::validate(module)?;
+        return read(module, list, threads);
+    }
+    // Validation on its own thread while this one reads; its error comes first.
+    std::thread::scope(|s| {
+        let validation = s.spawn(|| self::validate(module));
+        let scan = read(module, list, threads);
+        match validation.join() {
+            Ok(Ok(())) => scan,
+            Ok(Err(e)) => Err(e),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Code sections at least this large are read (and rewritten) on several threads.
+pub(crate) const PARALLEL_BYTES: usize = 256 * 1024;
+
+/// The threads to use when asked for `threads` (0: as many as the machine runs at once, up
+/// to 8).
+pub(crate) fn threads(threads: usize) -> usize {
+    // Asking the system takes longer than rebasing a small module: ask once.
+    static MACHINE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    match threads {
+        0 => *MACHINE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
+        n => n,
+    }
+}
+
+/// Splits `items` into at most `parts` runs of about the same weight, in order.
+pub(crate) fn split<T>(items: &[T], parts: usize, weight: impl Fn(&T) -> u64) -> Vec<&[T]> {
+    let total: u64 = items.iter().map(&weight).sum();
+    let share = total / parts.max(1) as u64 + 1;
+    let mut runs = Vec::with_capacity(parts);
+    let (mut start, mut sum) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        sum += weight(item);
+        if sum >= share && runs.len() + 1 < parts {
+            runs.push(&items[start..=i]);
+            (start, sum) = (i + 1, 0);
+        }
+    }
+    runs.push(&items[start..]);
+    runs
+}
+
+/// A body still to read.
+struct Pending {
+    function: u32,
+    range: Range<u64>,
+    ops: u64,
+    locals: u32,
+}
+
+/// What reading some bodies found.
+#[derive(Default)]
+struct Bodies {
+    bodies: Vec<Body>,
+    accesses: Vec<Access>,
+    sizes: Vec<Site>,
+    grows: Vec<Site>,
+    bulk: Vec<Bulk>,
+}
+
+/// Reads `pending` bodies of `module`.
+fn read_bodies(module: &[u8], pending: &[Pending], list: bool) -> Result<Bodies, Error> {
+    let mut out = Bodies::default();
+    let mut frames = Vec::new();
+    for p in pending {
+        let fail = |e: wasmparser::BinaryReaderError| Error::parse(&e, Some(p.function));
+        let mut patches = Vec::new();
+        let bytes = &module[p.ops as usize..p.range.end as usize];
+        decode::body(bytes, p.ops, &mut frames, Mode::Fast, |f| {
+            note(&mut out, &mut patches, p.function, f, list)
+        })
+        .map_err(fail)?;
+        out.bodies.push(Body {
+            function: p.function,
+            range: p.range.clone(),
+            ops: p.ops,
+            locals: p.locals,
+            patches,
+        });
+    }
+    Ok(out)
+}
+
+/// [`scan`] without validation.
+fn read(module: &[u8], list: bool, threads: usize) -> Result<Scan, Error> {
     let mut parser = Parser::new(0);
     parser.set_features(FEATURES);
     let mut analysis = Analysis {
@@ -256,12 +346,11 @@ pub(crate) fn scan(module: &[u8], validate: bool, list: bool) -> Result<Scan, Er
         code_section: None,
     };
     let mut sections = Sections::default();
-    let mut bodies = Vec::new();
+    let mut pending = Vec::new();
     // Parameters per type (0 for types that are not functions), the type of each defined
     // function: a body's locals start after its parameters.
     let mut params: Vec<u32> = Vec::new();
     let mut function_types: Vec<u32> = Vec::new();
-    let mut frames = Vec::new();
     let parse = |e: wasmparser::BinaryReaderError| Error::parse(&e, None);
     for payload in parser.parse_all(module) {
         let payload = payload.map_err(parse)?;
@@ -321,7 +410,7 @@ pub(crate) fn scan(module: &[u8], validate: bool, list: bool) -> Result<Scan, Er
                 analysis.code_section = Some(range);
             }
             Payload::CodeSectionEntry(body) => {
-                let defined = bodies.len();
+                let defined = pending.len();
                 let function = analysis.imported_functions + defined as u32;
                 let fail = |e: wasmparser::BinaryReaderError| Error::parse(&e, Some(function));
                 let mut locals = function_types
@@ -332,24 +421,36 @@ pub(crate) fn scan(module: &[u8], validate: bool, list: bool) -> Result<Scan, Er
                 for _ in 0..reader.get_count() {
                     locals += u64::from(reader.read().map_err(fail)?.0);
                 }
-                let ops_start = reader.original_position();
-                let range = body.range();
-                let bytes = &module[ops_start as usize..range.end as usize];
-                let mut patches = Vec::new();
-                decode::body(bytes, ops_start, &mut frames, Mode::Fast, |f| {
-                    note(&mut analysis, &mut patches, function, f, list);
-                })
-                .map_err(fail)?;
-                bodies.push(Body {
-                    function,
-                    range,
-                    ops: ops_start,
-                    locals: u32::try_from(locals).unwrap_or(u32::MAX),
-                    patches,
-                });
+                let ops = reader.original_position();
+                let locals = u32::try_from(locals).unwrap_or(u32::MAX);
+                pending.push(Pending { function, range: body.range(), ops, locals });
             }
             _ => {}
         }
+    }
+    let code: u64 = pending.iter().map(|p| p.range.end - p.range.start).sum();
+    let parts = if code as usize >= PARALLEL_BYTES { threads } else { 1 };
+    let found: Vec<Result<Bodies, Error>> = if parts < 2 {
+        vec![read_bodies(module, &pending, list)]
+    } else {
+        let runs = split(&pending, parts, |p| p.range.end - p.range.start);
+        std::thread::scope(|s| {
+            let handles: Vec<_> =
+                runs.iter().map(|run| s.spawn(move || read_bodies(module, run, list))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        })
+    };
+    let mut bodies = Vec::with_capacity(pending.len());
+    for f in found {
+        let f = f?;
+        bodies.extend(f.bodies);
+        analysis.accesses.extend(f.accesses);
+        analysis.sizes.extend(f.sizes);
+        analysis.grows.extend(f.grows);
+        analysis.bulk.extend(f.bulk);
     }
     Ok(Scan { analysis, sections, bodies })
 }
@@ -357,7 +458,7 @@ pub(crate) fn scan(module: &[u8], validate: bool, list: bool) -> Result<Scan, Er
 /// Notes what was found in the analysis, and as a patch if the rebaser changes it; accesses go
 /// in the analysis only if `list`.
 #[inline]
-fn note(analysis: &mut Analysis, patches: &mut Vec<Patch>, function: u32, found: Found, list: bool) {
+fn note(analysis: &mut Bodies, patches: &mut Vec<Patch>, function: u32, found: Found, list: bool) {
     let offset = found.start;
     let patch = |change| Patch { start: found.start, end: found.end, change };
     let site = |memory| Site { function, offset, memory };

@@ -16,7 +16,7 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, Payload};
 
 use crate::access::{MemoryOp, Operand};
-use crate::analysis::{Body, Change, DataMode, Patch, Scan};
+use crate::analysis::{Body, Change, DataMode, PARALLEL_BYTES, Patch, Scan, split};
 use crate::relocs::{Helper, Relocation, RelocationKind, Relocations};
 use crate::{Error, FEATURES, Options, PAGE};
 
@@ -458,11 +458,13 @@ pub(crate) struct Rewriter<'m> {
     entries: Vec<Relocation>,
     /// The rank of the last section written, so that added ones go in order.
     written: u8,
+    /// The threads to write bodies on.
+    threads: usize,
 }
 
 impl<'m> Rewriter<'m> {
-    pub(crate) fn new(module: &'m [u8], scan: &'m Scan, plan: Plan, record: bool) -> Self {
-        Self { module, scan, plan, record, entries: Vec::new(), written: 0 }
+    pub(crate) fn new(module: &'m [u8], scan: &'m Scan, plan: Plan, record: bool, threads: usize) -> Self {
+        Self { module, scan, plan, record, entries: Vec::new(), written: 0, threads }
     }
 
     fn record(&mut self, r: impl FnOnce() -> Relocation) {
@@ -694,17 +696,42 @@ impl<'m> Rewriter<'m> {
         out.extend_from_slice(&PADDED);
         let start = out.len();
         (count + self.plan.helpers.len() as u32).encode(out);
-        let scan = self.scan;
-        let mut body = Vec::new();
-        for b in &scan.bodies {
-            if b.patches.is_empty() {
-                ((b.range.end - b.range.start) as u32).encode(out);
-                out.extend_from_slice(self.bytes(b.range.start, b.range.end));
-            } else {
-                body.clear();
-                self.body(b, &mut body)?;
-                (body.len() as u32).encode(out);
-                out.extend_from_slice(&body);
+        let bodies = &self.scan.bodies;
+        let code: u64 = bodies.iter().map(|b| b.range.end - b.range.start).sum();
+        let parts = if code as usize >= PARALLEL_BYTES { self.threads } else { 1 };
+        if parts < 2 {
+            let mut writer = BodyWriter {
+                module: self.module,
+                plan: &self.plan,
+                record: self.record,
+                entries: Vec::new(),
+            };
+            writer.bodies(bodies, out)?;
+            self.entries.extend(writer.entries);
+        } else {
+            let runs = split(bodies, parts, |b| b.range.end - b.range.start);
+            let (module, plan, record) = (self.module, &self.plan, self.record);
+            let written: Vec<Written> = std::thread::scope(|s| {
+                let handles: Vec<_> = runs
+                    .iter()
+                    .map(|run| {
+                        s.spawn(move || {
+                            let mut writer = BodyWriter { module, plan, record, entries: Vec::new() };
+                            let weight: u64 = run.iter().map(|b| b.range.end - b.range.start).sum();
+                            let mut bytes = Vec::with_capacity(weight as usize + weight as usize / 8);
+                            writer.bodies(run, &mut bytes).map(|()| (bytes, writer.entries))
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                    .collect()
+            });
+            for w in written {
+                let (bytes, entries) = w?;
+                out.extend_from_slice(&bytes);
+                self.entries.extend(entries);
             }
         }
         for (k, _) in &self.plan.helpers {
@@ -758,6 +785,71 @@ impl<'m> Rewriter<'m> {
         }
         self.start_section(out, SectionId::Data);
         content.encode(out);
+        Ok(())
+    }
+
+    /// The memory's new declaration.
+    fn memory(&mut self, m: wasmparser::MemoryType, imported: bool, offset: u64) -> MemoryType {
+        let total = self.plan.total_pages;
+        let maximum = match (imported, m.shared) {
+            // A shared memory must declare a maximum; an importer accepts any memory up to it.
+            (true, true) => Some(1 << 16),
+            (true, false) => None,
+            (false, _) => Some(total),
+        };
+        self.record(|| Relocation {
+            function: None,
+            offset,
+            change: RelocationKind::Memory {
+                imported,
+                old_initial: m.initial,
+                old_maximum: m.maximum,
+                new_initial: total,
+                new_maximum: maximum,
+            },
+        });
+        MemoryType { minimum: total, maximum, memory64: false, shared: m.shared, page_size_log2: None }
+    }
+}
+
+/// Some bodies written on one thread, and the changes made, or the first error.
+type Written = Result<(Vec<u8>, Vec<Relocation>), Error>;
+
+/// Writes function bodies: copied, or patched where they change.
+struct BodyWriter<'m> {
+    module: &'m [u8],
+    plan: &'m Plan,
+    /// List every change.
+    record: bool,
+    /// The changes made.
+    entries: Vec<Relocation>,
+}
+
+impl<'m> BodyWriter<'m> {
+    fn bytes(&self, start: u64, end: u64) -> &'m [u8] {
+        &self.module[start as usize..end as usize]
+    }
+
+    fn record(&mut self, r: impl FnOnce() -> Relocation) {
+        if self.record {
+            self.entries.push(r());
+        }
+    }
+
+    /// Writes `bodies` to `out`, each with its size.
+    fn bodies(&mut self, bodies: &[Body], out: &mut Vec<u8>) -> Result<(), Error> {
+        let mut body = Vec::new();
+        for b in bodies {
+            if b.patches.is_empty() {
+                ((b.range.end - b.range.start) as u32).encode(out);
+                out.extend_from_slice(self.bytes(b.range.start, b.range.end));
+            } else {
+                body.clear();
+                self.body(b, &mut body)?;
+                (body.len() as u32).encode(out);
+                out.extend_from_slice(&body);
+            }
+        }
         Ok(())
     }
 
@@ -873,29 +965,6 @@ impl<'m> Rewriter<'m> {
             place(RelocationKind::Memarg { instruction: m.name, old_offset: offset, new_offset, checked })
         });
         Ok(())
-    }
-
-    /// The memory's new declaration.
-    fn memory(&mut self, m: wasmparser::MemoryType, imported: bool, offset: u64) -> MemoryType {
-        let total = self.plan.total_pages;
-        let maximum = match (imported, m.shared) {
-            // A shared memory must declare a maximum; an importer accepts any memory up to it.
-            (true, true) => Some(1 << 16),
-            (true, false) => None,
-            (false, _) => Some(total),
-        };
-        self.record(|| Relocation {
-            function: None,
-            offset,
-            change: RelocationKind::Memory {
-                imported,
-                old_initial: m.initial,
-                old_maximum: m.maximum,
-                new_initial: total,
-                new_maximum: maximum,
-            },
-        });
-        MemoryType { minimum: total, maximum, memory64: false, shared: m.shared, page_size_log2: None }
     }
 }
 
