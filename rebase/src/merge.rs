@@ -21,8 +21,33 @@
 //!   lists every export's merged name.
 //! - **Start functions** are chained: with one, it stays the start function; with several, a
 //!   new function calling each in module order is the start function.
-//! - **Custom sections** (names, producers, debug information) are dropped: their indices and
-//!   offsets would be stale.
+//! - **The `name` section** is rebuilt from every module's, each index renumbered like the items
+//!   it names (locals, labels and fields keep their own indices under their renumbered function
+//!   or type). Names are prefixed with their component, `COMPONENT::NAME` (a function `update`
+//!   of component `physics` is `physics::update`), except locals, labels, fields and parameters.
+//!   Module names are dropped; the merged memory is `flight.memory`, the start function the
+//!   merge adds is `flight.start`. What the rebaser added is named after what it does:
+//!   `COMPONENT::flight.pages` and `COMPONENT::flight.bytes` for its globals
+//!   ([`Relocations::pages_global`], [`Relocations::bytes_global`]) and
+//!   `COMPONENT::flight.HELPER` for its helper functions, with spaces as dots
+//!   (`physics::flight.memory.grow`, `physics::flight.memory.init.2`; see
+//!   [`Relocations::helpers`]). A shared import keeps the first name a module gives it.
+//!   Unnamed items stay unnamed.
+//! - **The `producers` sections** are merged: each field (`language`, `processed-by`, `sdk`)
+//!   lists the values of every module, a value given twice (same name and version) once.
+//! - **The `target_features` sections** are merged into their union, unless two modules give a
+//!   feature different prefixes (`+atomics` and `-atomics`): then none is kept.
+//! - **Other custom sections** are dropped. DWARF (`.debug_*`), `sourceMappingURL`,
+//!   `external_debug_info`, code metadata (`metadata.code.*`) and an object file's `linking`
+//!   and `reloc.*` hold code offsets, which rebasing and linking move ([`rebase`](crate::rebase)
+//!   already leaves them out); any other section may hold indices or offsets that cannot be
+//!   renumbered.
+//!
+//! Every custom section dropped is listed in [`MergeRelocations::dropped`] (and so in its JSON
+//! and listing): those above (the ones [`rebase`](crate::rebase) left out as well), a
+//! malformed `name`, `producers` or `target_features` section (the merge goes on without it),
+//! a second `name` section, the `target_features` sections of modules that conflict, and each
+//! unknown subsection of a `name` section (the rest of it is kept).
 //!
 //! Segments must not overlap ([`Error::Overlap`]). A module that imported its memory is merged
 //! as if it defined it. The merged module's instantiation writes every module's data segments
@@ -31,21 +56,24 @@
 //!
 //! [`separate`] writes each rebased module on its own, with its memory turned into the import
 //! `env.memory` of the merged size: the host creates that memory once and instantiates every
-//! module with it.
+//! module with it. Each module's custom sections are kept and dropped as above, without
+//! prefixes: its name section keeps its module and memory names and names what the rebaser
+//! added (`flight.memory.grow`), its `producers` and `target_features` sections are kept.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
-    CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportKind, ExportSection,
-    Function, FunctionSection, GlobalSection, ImportSection, Instruction, MemorySection, MemoryType, Module,
+    CodeSection, CustomSection, DataCountSection, DataSection, ElementSection, Encode, EntityType,
+    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, ImportSection, IndirectNameMap,
+    Instruction, MemorySection, MemoryType, Module, NameMap, NameSection, ProducersField, ProducersSection,
     StartSection, TableSection, TagSection, TypeSection,
 };
 use wasmparser::{ExternalKind, Payload, TypeRef};
 
-use crate::{Error, FEATURES, Options, PAGE, Relocations};
+use crate::{Error, FEATURES, Options, PAGE, RelocationKind, Relocations};
 
 /// A module to merge, and its segment.
 #[derive(Clone, Debug)]
@@ -114,6 +142,20 @@ pub struct MergeRelocations {
     pub start_function: Option<u32>,
     /// Every module, in the order given.
     pub modules: Vec<ModuleRelocations>,
+    /// The custom sections (or parts of them) the output does not keep, in module order.
+    pub dropped: Vec<DroppedSection>,
+}
+
+/// A custom section of a rebased module that the output does not keep (see the module's
+/// documentation).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct DroppedSection {
+    /// The component whose module held it.
+    pub module: String,
+    /// The section's name (`.debug_info`, `sourceMappingURL`, `name`, ...).
+    pub section: String,
+    /// Why it is dropped.
+    pub reason: String,
 }
 
 impl MergeRelocations {
@@ -143,6 +185,9 @@ impl fmt::Display for MergeRelocations {
                 writeln!(f, "imported globals at {:?}", m.global_imports)?;
             }
             write!(f, "{}", m.rebase)?;
+            for d in self.dropped.iter().filter(|d| d.module == m.module) {
+                writeln!(f, "dropped custom section `{}`: {}", d.section, d.reason)?;
+            }
         }
         Ok(())
     }
@@ -159,6 +204,13 @@ pub struct Merged {
     pub relocations: MergeRelocations,
 }
 
+impl Merged {
+    /// The custom sections (or parts of them) the merged module does not keep.
+    pub fn dropped(&self) -> &[DroppedSection] {
+        &self.relocations.dropped
+    }
+}
+
 /// The modules written separately, each importing `env.memory`.
 #[derive(Clone, Debug)]
 pub struct Separate {
@@ -166,6 +218,13 @@ pub struct Separate {
     pub modules: Vec<(String, Vec<u8>)>,
     /// What changed (each module's indices are its own).
     pub relocations: MergeRelocations,
+}
+
+impl Separate {
+    /// The custom sections (or parts of them) the modules written do not keep.
+    pub fn dropped(&self) -> &[DroppedSection] {
+        &self.relocations.dropped
+    }
 }
 
 /// Merges `inputs` into one module with one memory (see the module's documentation).
@@ -177,7 +236,10 @@ pub fn merge(inputs: &[Input<'_>], options: &MergeOptions) -> Result<Merged, Err
         .zip(inputs)
         .map(|((wasm, _), input)| Parsed::new(&input.name, wasm))
         .collect::<Result<Vec<_>, _>>()?;
-    let (wasm, exports, maps, start_function) = link(&parsed, pages, false)?;
+    let (mut out, exports, maps, start_function) = link(&parsed, pages, false)?;
+    let added: Vec<&Relocations> = rebased.iter().map(|(_, relocs)| relocs).collect();
+    let dropped = custom_sections(&parsed, &maps, &added, start_function, true, &mut out);
+    let wasm = out.finish();
     let modules = maps
         .into_iter()
         .zip(rebased)
@@ -187,7 +249,7 @@ pub fn merge(inputs: &[Input<'_>], options: &MergeOptions) -> Result<Merged, Err
     Ok(Merged {
         wasm,
         exports,
-        relocations: MergeRelocations { memory_pages: pages, start_function, modules },
+        relocations: MergeRelocations { memory_pages: pages, start_function, modules, dropped },
     })
 }
 
@@ -198,17 +260,31 @@ pub fn separate(inputs: &[Input<'_>], options: &MergeOptions) -> Result<Separate
     let rebased = rebase_all(inputs, options, pages)?;
     let mut modules = Vec::new();
     let mut relocations = Vec::new();
+    let mut dropped = Vec::new();
     for ((wasm, relocs), input) in rebased.into_iter().zip(inputs) {
         let parsed = Parsed::new(&input.name, &wasm)?;
-        let (out, _, mut maps, _) = link(std::slice::from_ref(&parsed), pages, true)?;
-        modules.push((input.name.clone(), out));
+        let (mut out, _, mut maps, _) = link(std::slice::from_ref(&parsed), pages, true)?;
+        dropped.extend(custom_sections(
+            std::slice::from_ref(&parsed),
+            &maps,
+            &[&relocs],
+            None,
+            false,
+            &mut out,
+        ));
+        modules.push((input.name.clone(), out.finish()));
         if let Some(map) = maps.pop() {
             relocations.push(map.relocations(&input.name, relocs));
         }
     }
     Ok(Separate {
         modules,
-        relocations: MergeRelocations { memory_pages: pages, start_function: None, modules: relocations },
+        relocations: MergeRelocations {
+            memory_pages: pages,
+            start_function: None,
+            modules: relocations,
+            dropped,
+        },
     })
 }
 
@@ -290,6 +366,8 @@ struct Parsed<'a> {
     code: Option<wasmparser::CodeSectionReader<'a>>,
     data: Option<wasmparser::DataSectionReader<'a>>,
     data_count: u32,
+    /// The custom sections, in module order.
+    customs: Vec<wasmparser::CustomSectionReader<'a>>,
 }
 
 impl<'a> Parsed<'a> {
@@ -316,6 +394,7 @@ impl<'a> Parsed<'a> {
             code: None,
             data: None,
             data_count: 0,
+            customs: Vec::new(),
         };
         let mut parser = wasmparser::Parser::new(0);
         parser.set_features(FEATURES);
@@ -380,6 +459,7 @@ impl<'a> Parsed<'a> {
                     p.data_count = s.count();
                     p.data = Some(s);
                 }
+                Payload::CustomSection(s) => p.customs.push(s),
                 _ => {}
             }
         }
@@ -527,7 +607,9 @@ impl Reencode for Map {
     }
 }
 
-type Linked = (Vec<u8>, Vec<Export>, Vec<Map>, Option<u32>);
+/// The linked module (custom sections still to come), its exports, every module's index maps
+/// and the start function added, if any.
+type Linked = (Module, Vec<Export>, Vec<Map>, Option<u32>);
 
 /// Links the rebased `modules` into one with a memory of `pages` pages, defined or imported
 /// (`env.memory`).
@@ -779,11 +861,418 @@ fn link(modules: &[Parsed<'_>], pages: u64, import_memory: bool) -> Result<Linke
     if !section.is_empty() {
         out.section(&section);
     }
-    Ok((out.finish(), exports, maps, chained))
+    Ok((out, exports, maps, chained))
 }
 
 fn add(a: u32, b: u32, what: &str) -> Result<u32, Error> {
     a.checked_add(b).ok_or_else(|| Error::Merge(format!("too many {what} for one module")))
+}
+
+/// The prefix of the names the merge and the rebaser give to what they add.
+const ADDED: &str = "flight.";
+
+/// A name subsection, in subsection order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Sub {
+    Function,
+    Local,
+    Label,
+    Type,
+    Table,
+    Memory,
+    Global,
+    Element,
+    Data,
+    Field,
+    Tag,
+    Parameter,
+    TagParameter,
+}
+
+impl Sub {
+    const ALL: [Sub; 13] = [
+        Sub::Function,
+        Sub::Local,
+        Sub::Label,
+        Sub::Type,
+        Sub::Table,
+        Sub::Memory,
+        Sub::Global,
+        Sub::Element,
+        Sub::Data,
+        Sub::Field,
+        Sub::Tag,
+        Sub::Parameter,
+        Sub::TagParameter,
+    ];
+
+    /// Names items within an item (locals within a function, fields within a type).
+    fn indirect(self) -> bool {
+        matches!(self, Sub::Local | Sub::Label | Sub::Field | Sub::Parameter | Sub::TagParameter)
+    }
+
+    /// The merged index of the item `index` of module `p`, keyed as this subsection keys it.
+    fn rename(self, p: &Parsed<'_>, map: &Map, index: u32) -> Result<u32, String> {
+        let within = |count: u32, first: u32| (index < count).then(|| first + index);
+        let found = match self {
+            Sub::Function | Sub::Local | Sub::Label => map.functions.get(index as usize).copied(),
+            Sub::Type | Sub::Field | Sub::Parameter => within(p.type_count, map.types),
+            Sub::Table => map.tables.get(index as usize).copied(),
+            Sub::Memory => within(1, 0),
+            Sub::Global => map.globals.get(index as usize).copied(),
+            Sub::Element => within(p.element_count, map.elements),
+            Sub::Data => within(p.data_count, map.data),
+            Sub::Tag | Sub::TagParameter => map.tags.get(index as usize).copied(),
+        };
+        let what = match self {
+            Sub::Function | Sub::Local | Sub::Label => "function",
+            Sub::Type | Sub::Field | Sub::Parameter => "type",
+            Sub::Table => "table",
+            Sub::Memory => "memory",
+            Sub::Global => "global",
+            Sub::Element => "element segment",
+            Sub::Data => "data segment",
+            Sub::Tag | Sub::TagParameter => "tag",
+        };
+        found.ok_or_else(|| format!("{what} index {index} out of range"))
+    }
+}
+
+/// The name section being built: every name by subsection and merged index.
+#[derive(Default)]
+struct Names {
+    module: Option<String>,
+    direct: BTreeMap<(Sub, u32), String>,
+    indirect: BTreeMap<(Sub, u32), BTreeMap<u32, String>>,
+}
+
+impl Names {
+    /// Reads module `p`'s name section, renumbered, its names prefixed with `prefix`; returns
+    /// the names and the ids of the unknown subsections skipped. Any error drops it all.
+    fn read(
+        p: &Parsed<'_>,
+        map: &Map,
+        reader: wasmparser::NameSectionReader<'_>,
+        prefix: &str,
+    ) -> Result<(Names, Vec<u8>), String> {
+        let mut names = Names::default();
+        let mut unknown = Vec::new();
+        let text = |e: wasmparser::BinaryReaderError| e.to_string();
+        for subsection in reader {
+            let (sub, direct, indirect) = match subsection.map_err(text)? {
+                wasmparser::Name::Module { name, .. } => {
+                    names.module = Some(name.to_string());
+                    continue;
+                }
+                wasmparser::Name::Unknown { ty, .. } => {
+                    unknown.push(ty);
+                    continue;
+                }
+                wasmparser::Name::Function(m) => (Sub::Function, Some(m), None),
+                wasmparser::Name::Type(m) => (Sub::Type, Some(m), None),
+                wasmparser::Name::Table(m) => (Sub::Table, Some(m), None),
+                wasmparser::Name::Memory(m) => (Sub::Memory, Some(m), None),
+                wasmparser::Name::Global(m) => (Sub::Global, Some(m), None),
+                wasmparser::Name::Element(m) => (Sub::Element, Some(m), None),
+                wasmparser::Name::Data(m) => (Sub::Data, Some(m), None),
+                wasmparser::Name::Tag(m) => (Sub::Tag, Some(m), None),
+                wasmparser::Name::Local(m) => (Sub::Local, None, Some(m)),
+                wasmparser::Name::Label(m) => (Sub::Label, None, Some(m)),
+                wasmparser::Name::Field(m) => (Sub::Field, None, Some(m)),
+                wasmparser::Name::Parameter(m) => (Sub::Parameter, None, Some(m)),
+                wasmparser::Name::TagParameter(m) => (Sub::TagParameter, None, Some(m)),
+            };
+            for naming in direct.into_iter().flatten() {
+                let naming = naming.map_err(text)?;
+                let index = sub.rename(p, map, naming.index)?;
+                names.direct.insert((sub, index), format!("{prefix}{}", naming.name));
+            }
+            for naming in indirect.into_iter().flatten() {
+                let naming = naming.map_err(text)?;
+                let index = sub.rename(p, map, naming.index)?;
+                let mut inner = BTreeMap::new();
+                for n in naming.names {
+                    let n = n.map_err(text)?;
+                    inner.insert(n.index, n.name.to_string());
+                }
+                names.indirect.insert((sub, index), inner);
+            }
+        }
+        Ok((names, unknown))
+    }
+
+    /// Adds `other`'s names where this has none (an item shared by several modules keeps the
+    /// first name given to it).
+    fn add(&mut self, other: Names) {
+        for (k, v) in other.direct {
+            self.direct.entry(k).or_insert(v);
+        }
+        for (k, v) in other.indirect {
+            self.indirect.entry(k).or_insert(v);
+        }
+        if self.module.is_none() {
+            self.module = other.module;
+        }
+    }
+
+    /// The section, if it names anything.
+    fn section(&self) -> Option<NameSection> {
+        if self.module.is_none() && self.direct.is_empty() && self.indirect.is_empty() {
+            return None;
+        }
+        let mut section = NameSection::new();
+        if let Some(m) = &self.module {
+            section.module(m);
+        }
+        for sub in Sub::ALL {
+            let range = (sub, 0)..=(sub, u32::MAX);
+            if sub.indirect() {
+                let mut map = IndirectNameMap::new();
+                let mut any = false;
+                for (&(_, index), names) in self.indirect.range(range) {
+                    let mut inner = NameMap::new();
+                    for (&i, name) in names {
+                        inner.append(i, name);
+                    }
+                    map.append(index, &inner);
+                    any = true;
+                }
+                match sub {
+                    _ if !any => {}
+                    Sub::Local => section.locals(&map),
+                    Sub::Label => section.labels(&map),
+                    Sub::Field => section.fields(&map),
+                    Sub::Parameter => section.parameters(&map),
+                    _ => section.tag_parameters(&map),
+                }
+            } else {
+                let mut map = NameMap::new();
+                for (&(_, index), name) in self.direct.range(range) {
+                    map.append(index, name);
+                }
+                match sub {
+                    _ if map.is_empty() => {}
+                    Sub::Function => section.functions(&map),
+                    Sub::Type => section.types(&map),
+                    Sub::Table => section.tables(&map),
+                    Sub::Memory => section.memories(&map),
+                    Sub::Global => section.globals(&map),
+                    Sub::Element => section.elements(&map),
+                    Sub::Data => section.data(&map),
+                    _ => section.tags(&map),
+                }
+            }
+        }
+        Some(section)
+    }
+}
+
+/// The fields of a `producers` section: each field's name and its values (name, version).
+type Producers = Vec<(String, Vec<(String, String)>)>;
+
+fn read_producers(reader: wasmparser::ProducersSectionReader<'_>) -> Result<Producers, String> {
+    let text = |e: wasmparser::BinaryReaderError| e.to_string();
+    let mut fields = Vec::new();
+    for field in reader {
+        let field = field.map_err(text)?;
+        let mut values = Vec::new();
+        for v in field.values {
+            let v = v.map_err(text)?;
+            values.push((v.name.to_string(), v.version.to_string()));
+        }
+        fields.push((field.name.to_string(), values));
+    }
+    Ok(fields)
+}
+
+/// Reads a `target_features` section: each feature's prefix (`+` used, `-` disallowed, `=`
+/// required) and name.
+fn read_target_features(s: &wasmparser::CustomSectionReader<'_>) -> Result<Vec<(u8, String)>, String> {
+    let text = |e: wasmparser::BinaryReaderError| e.to_string();
+    let mut reader = s.data_reader();
+    let count = reader.read_var_u32().map_err(text)?;
+    let mut features = Vec::new();
+    for _ in 0..count {
+        let prefix = reader.read_u8().map_err(text)?;
+        if !b"+-=".contains(&prefix) {
+            return Err(format!("feature prefix {prefix:#04x} is not `+`, `-` or `=`"));
+        }
+        features.push((prefix, reader.read_string().map_err(text)?.to_string()));
+    }
+    if !reader.eof() {
+        return Err("bytes after the features".into());
+    }
+    Ok(features)
+}
+
+/// Writes the custom sections kept (see the module's documentation) at the end of `out`, whose
+/// functions and globals `maps` renumbered from `modules`; `added` is each module's
+/// relocations, `start` the start function the merge added, and `merged` whether several
+/// modules are merged (names prefixed) or one is written on its own. Returns what is dropped.
+fn custom_sections(
+    modules: &[Parsed<'_>],
+    maps: &[Map],
+    added: &[&Relocations],
+    start: Option<u32>,
+    merged: bool,
+    out: &mut Module,
+) -> Vec<DroppedSection> {
+    let mut dropped = Vec::new();
+    let mut names = Names::default();
+    let mut producers: Producers = Vec::new();
+    let mut features: Vec<(u8, String)> = Vec::new();
+    // The modules whose features are merged, and the first conflict between them.
+    let mut featured: Vec<&str> = Vec::new();
+    let mut conflict = None;
+    for ((p, map), relocs) in modules.iter().zip(maps).zip(added) {
+        let prefix = if merged { format!("{}::", p.name) } else { String::new() };
+        let mut drop = |section: &str, reason: String| {
+            dropped.push(DroppedSection { module: p.name.to_string(), section: section.to_string(), reason });
+        };
+        // What the rebaser already left out.
+        for e in &relocs.entries {
+            if let RelocationKind::Dropped { section } = &e.change {
+                drop(section, why_dropped(section).into());
+            }
+        }
+        let mut named = false;
+        for s in &p.customs {
+            let section = s.name();
+            match s.as_known() {
+                wasmparser::KnownCustom::Name(_) if named => {
+                    drop(section, "a second name section".into());
+                }
+                wasmparser::KnownCustom::Name(reader) => {
+                    named = true;
+                    match Names::read(p, map, reader, &prefix) {
+                        Ok((mut read, unknown)) => {
+                            for ty in unknown {
+                                drop(section, format!("unknown subsection {ty} (the rest is kept)"));
+                            }
+                            if merged {
+                                // One memory for all: its names are replaced below.
+                                read.module = None;
+                                read.direct.retain(|(sub, _), _| *sub != Sub::Memory);
+                            }
+                            names.add(read);
+                        }
+                        Err(e) => drop(section, format!("malformed: {e}")),
+                    }
+                }
+                wasmparser::KnownCustom::Producers(reader) => match read_producers(reader) {
+                    Ok(fields) => {
+                        for (field, values) in fields {
+                            let at = match producers.iter().position(|(f, _)| *f == field) {
+                                Some(at) => at,
+                                None => {
+                                    producers.push((field, Vec::new()));
+                                    producers.len() - 1
+                                }
+                            };
+                            for v in values {
+                                if !producers[at].1.contains(&v) {
+                                    producers[at].1.push(v);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => drop(section, format!("malformed: {e}")),
+                },
+                _ if section == "producers" => drop(section, "malformed".into()),
+                _ if section == "target_features" => match read_target_features(s) {
+                    Ok(read) => {
+                        featured.push(p.name);
+                        for (prefix, feature) in read {
+                            match features.iter().find(|(_, f)| *f == feature) {
+                                Some(&(other, _)) if other != prefix => {
+                                    conflict.get_or_insert_with(|| {
+                                        format!(
+                                            "`{}{feature}` and `{}{feature}` conflict",
+                                            other as char, prefix as char
+                                        )
+                                    });
+                                }
+                                Some(_) => {}
+                                None => features.push((prefix, feature)),
+                            }
+                        }
+                    }
+                    Err(e) => drop(section, format!("malformed: {e}")),
+                },
+                _ => drop(section, why_dropped(section).into()),
+            }
+        }
+        // What the rebaser added, named after what it does: the module's own items, whose
+        // names replace any its name section gave.
+        let globals = [(relocs.pages_global, "pages"), (relocs.bytes_global, "bytes")];
+        for (global, what) in globals {
+            if let Some(&g) = global.and_then(|g| map.globals.get(g as usize)) {
+                names.direct.insert((Sub::Global, g), format!("{prefix}{ADDED}{what}"));
+            }
+        }
+        for h in &relocs.helpers {
+            if let Some(&f) = map.functions.get(h.function as usize) {
+                let name = h.name.replace(' ', ".");
+                names.direct.insert((Sub::Function, f), format!("{prefix}{ADDED}{name}"));
+            }
+        }
+    }
+    if merged {
+        names.direct.insert((Sub::Memory, 0), format!("{ADDED}memory"));
+    }
+    if let Some(f) = start {
+        names.direct.insert((Sub::Function, f), format!("{ADDED}start"));
+    }
+    if let Some(section) = names.section() {
+        out.section(&section);
+    }
+    if !producers.is_empty() {
+        let mut section = ProducersSection::new();
+        for (name, values) in &producers {
+            let mut field = ProducersField::new();
+            for (value, version) in values {
+                field.value(value, version);
+            }
+            section.field(name, &field);
+        }
+        out.section(&section);
+    }
+    match conflict {
+        Some(why) => {
+            for module in featured {
+                dropped.push(DroppedSection {
+                    module: module.to_string(),
+                    section: "target_features".into(),
+                    reason: format!("the modules' features conflict: {why}"),
+                });
+            }
+        }
+        None if !featured.is_empty() => {
+            let mut data = Vec::new();
+            (features.len() as u32).encode(&mut data);
+            for (prefix, feature) in &features {
+                data.push(*prefix);
+                feature.encode(&mut data);
+            }
+            out.section(&CustomSection { name: "target_features".into(), data: data.into() });
+        }
+        None => {}
+    }
+    dropped
+}
+
+/// Why a custom section other than `name`, `producers` and `target_features` is dropped.
+fn why_dropped(section: &str) -> &'static str {
+    if section.starts_with(".debug_")
+        || section.starts_with("metadata.code.")
+        || matches!(section, "sourceMappingURL" | "external_debug_info")
+    {
+        "holds code offsets, which rebasing and linking move"
+    } else if section == "linking" || section.starts_with("reloc.") {
+        "an object file's linking data, stale once rebased and linked"
+    } else {
+        "not known: its indices and offsets cannot be renumbered"
+    }
 }
 
 /// A segment of a plan written by `flight plan` (its JSON, schema version 1).

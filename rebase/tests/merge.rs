@@ -9,6 +9,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{Outcome, Rng, Run};
 use flight_rebase::merge::{self, Input, MergeOptions};
 use flight_rebase::{Error, PAGE};
@@ -150,6 +152,7 @@ fn compare(label: &str, parts: &[Part], options: &MergeOptions, separate: bool, 
         for (k, (name, wasm)) in out.modules.iter().enumerate() {
             assert_eq!(name, &parts[k].name);
             common::validate(wasm);
+            check_names(wasm, None);
             for e in wasmparser::Parser::new(0).parse_all(wasm) {
                 if let Ok(wasmparser::Payload::ExportSection(s)) = e {
                     names[k].extend(s.into_iter().map(|e| {
@@ -163,6 +166,8 @@ fn compare(label: &str, parts: &[Part], options: &MergeOptions, separate: bool, 
     } else {
         let merged = merge::merge(&inputs, options).unwrap_or_else(|e| panic!("{label}: {e}"));
         common::validate(&merged.wasm);
+        let components: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+        check_names(&merged.wasm, Some(&components));
         assert_eq!(merged.relocations.modules.len(), parts.len());
         for e in &merged.exports {
             let k = parts.iter().position(|p| p.name == e.module).unwrap();
@@ -237,6 +242,48 @@ fn compare(label: &str, parts: &[Part], options: &MergeOptions, separate: bool, 
         at = p.1;
     }
     (calls, inconclusive)
+}
+
+/// Reads `wasm`'s name section through: subsections and names in order, and (merged from
+/// `components`) every function and global named `COMPONENT::NAME` or `flight.NAME`.
+fn check_names(wasm: &[u8], components: Option<&[&str]>) {
+    let prefixed = |name: &str| {
+        components.is_none_or(|c| {
+            name.starts_with("flight.") || c.iter().any(|c| name.starts_with(&format!("{c}::")))
+        })
+    };
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let wasmparser::Payload::CustomSection(s) = payload.unwrap() else { continue };
+        let wasmparser::KnownCustom::Name(reader) = s.as_known() else { continue };
+        for sub in reader {
+            match sub.unwrap() {
+                wasmparser::Name::Function(m) | wasmparser::Name::Global(m) => {
+                    for n in m {
+                        let n = n.unwrap();
+                        assert!(prefixed(n.name), "name {} of {} not prefixed", n.name, n.index);
+                    }
+                }
+                wasmparser::Name::Local(m) | wasmparser::Name::Label(m) => {
+                    for f in m {
+                        for n in f.unwrap().names {
+                            n.unwrap();
+                        }
+                    }
+                }
+                wasmparser::Name::Type(m)
+                | wasmparser::Name::Table(m)
+                | wasmparser::Name::Memory(m)
+                | wasmparser::Name::Element(m)
+                | wasmparser::Name::Data(m)
+                | wasmparser::Name::Tag(m) => {
+                    for n in m {
+                        n.unwrap();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// The merged name of an export (a renamed one is `COMPONENT.NAME`).
@@ -570,4 +617,402 @@ fn an_imported_memory_becomes_the_merged_one() {
         let m = &flight_rebase::analyse(wasm).unwrap().memories[0];
         assert!(m.imported && m.initial == 3, "{name}: {m:?}");
     }
+}
+
+/// Every name of a module's name section: each subsection's names by index (`function`,
+/// `global`, `type`, `memory`, `data`, ...), and `local` names by function.
+#[derive(Debug, Default)]
+struct Names {
+    module: Option<String>,
+    maps: BTreeMap<&'static str, BTreeMap<u32, String>>,
+    locals: BTreeMap<u32, BTreeMap<u32, String>>,
+    sections: usize,
+}
+
+impl Names {
+    fn of(wasm: &[u8]) -> Self {
+        let mut names = Names::default();
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            let wasmparser::Payload::CustomSection(s) = payload.unwrap() else { continue };
+            let wasmparser::KnownCustom::Name(reader) = s.as_known() else { continue };
+            names.sections += 1;
+            for sub in reader {
+                let (what, map) = match sub.unwrap() {
+                    wasmparser::Name::Module { name, .. } => {
+                        names.module = Some(name.to_string());
+                        continue;
+                    }
+                    wasmparser::Name::Local(m) => {
+                        for f in m {
+                            let f = f.unwrap();
+                            let locals = f.names.map(|n| n.unwrap()).map(|n| (n.index, n.name.into()));
+                            names.locals.insert(f.index, locals.collect());
+                        }
+                        continue;
+                    }
+                    wasmparser::Name::Function(m) => ("function", m),
+                    wasmparser::Name::Global(m) => ("global", m),
+                    wasmparser::Name::Type(m) => ("type", m),
+                    wasmparser::Name::Memory(m) => ("memory", m),
+                    wasmparser::Name::Data(m) => ("data", m),
+                    wasmparser::Name::Table(m) => ("table", m),
+                    other => panic!("unexpected name subsection {:?}", std::mem::discriminant(&other)),
+                };
+                let map = map.into_iter().map(|n| n.unwrap()).map(|n| (n.index, n.name.to_string()));
+                names.maps.insert(what, map.collect());
+            }
+        }
+        names
+    }
+
+    /// The name of item `index` in subsection `what`.
+    fn get(&self, what: &str, index: u32) -> Option<&str> {
+        self.maps.get(what)?.get(&index).map(String::as_str)
+    }
+
+    /// Every name in subsection `what`, by index.
+    fn all(&self, what: &str) -> Vec<(u32, &str)> {
+        self.maps.get(what).map(|m| m.iter().map(|(i, n)| (*i, n.as_str())).collect()).unwrap_or_default()
+    }
+
+    fn locals(&self, function: u32) -> Vec<(u32, &str)> {
+        self.locals
+            .get(&function)
+            .map(|m| m.iter().map(|(i, n)| (*i, n.as_str())).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The index an export names, by its name.
+fn export_index(wasm: &[u8], name: &str) -> u32 {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ExportSection(s) = payload.unwrap() {
+            for e in s {
+                let e = e.unwrap();
+                if e.name == name {
+                    return e.index;
+                }
+            }
+        }
+    }
+    panic!("no export {name}")
+}
+
+/// The start function, and the functions each function calls (by function index).
+fn calls(wasm: &[u8]) -> (Option<u32>, BTreeMap<u32, Vec<u32>>) {
+    let (mut start, mut imported, mut next) = (None, 0, 0);
+    let mut calls = BTreeMap::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload.unwrap() {
+            wasmparser::Payload::StartSection { func, .. } => start = Some(func),
+            wasmparser::Payload::ImportSection(s) => {
+                for i in s.into_imports() {
+                    imported += u32::from(matches!(i.unwrap().ty, wasmparser::TypeRef::Func(_)));
+                }
+                next = imported;
+            }
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                let mut called = Vec::new();
+                for op in body.get_operators_reader().unwrap() {
+                    if let wasmparser::Operator::Call { function_index } = op.unwrap() {
+                        called.push(function_index);
+                    }
+                }
+                calls.insert(next, called);
+                next += 1;
+            }
+            _ => {}
+        }
+    }
+    (start, calls)
+}
+
+/// The fields of a module's `producers` section, and its `target_features` bytes.
+/// A `producers` section's fields: each field's name and values (name, version).
+type Producers = Vec<(String, Vec<(String, String)>)>;
+
+fn producers_and_features(wasm: &[u8]) -> (Producers, Option<Vec<u8>>) {
+    let (mut producers, mut features) = (Vec::new(), None);
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let wasmparser::Payload::CustomSection(s) = payload.unwrap() else { continue };
+        if s.name() == "target_features" {
+            assert!(features.is_none(), "two target_features sections");
+            features = Some(s.data().to_vec());
+        }
+        if let wasmparser::KnownCustom::Producers(r) = s.as_known() {
+            for field in r {
+                let field = field.unwrap();
+                let values = field.values.into_iter().map(|v| v.unwrap());
+                producers.push((
+                    field.name.to_string(),
+                    values.map(|v| (v.name.into(), v.version.into())).collect(),
+                ));
+            }
+        }
+    }
+    (producers, features)
+}
+
+/// Three modules with names, imports (some shared), start functions, helpers and custom
+/// sections.
+fn named_modules() -> [Vec<u8>; 3] {
+    let a = wat(r#"(module $alpha
+        (@producers (language "Rust" "1.80") (processed-by "rustc" "1.80"))
+        (type $unit (func))
+        (import "env" "log" (func $log (param i32)))
+        (import "env" "limit" (global $limit i32))
+        (memory $heap 1 4)
+        (global $counter (mut i32) (i32.const 0))
+        (data $greeting "hi")
+        (func $update (export "update") (param $dt i32) (result i32) (local $tmp i32)
+            local.get $dt global.get $counter i32.add local.tee $tmp global.set $counter
+            local.get $tmp call $log
+            i32.const 1 memory.grow)
+        (func $init (type $unit)
+            i32.const 0 i32.const 0 i32.const 2 memory.init $greeting
+            global.get $limit global.set $counter)
+        (start $init))"#);
+    let b = wat(r#"(module $beta
+        (@producers (language "Rust" "1.80") (processed-by "clang" "17"))
+        (type $pair (func (param i32 i32) (result i32)))
+        (import "env" "log" (func $b_log (param i32)))
+        (import "env" "tick" (func $tick (result i32)))
+        (memory 1)
+        (global $speed (mut i32) (i32.const 7))
+        (global $scale (export "scale") i64 (i64.const 3))
+        (func $step (export "step") (type $pair) (param $x i32) (param $y i32) (result i32) (local $acc i32)
+            local.get $x local.get $y i32.add local.set $acc
+            i32.const 0 i32.const 0 i32.const 8 memory.fill
+            local.get $acc global.get $speed i32.mul)
+        (func $boot call $tick call $b_log)
+        (start $boot))"#);
+    let c = wat(r#"(module $gamma
+        (@custom ".debug_info" "\00\01\02")
+        (@custom "sourceMappingURL" "gamma.wasm.map")
+        (@custom "notes" "kept by the rebaser, not by the merge")
+        (import "env" "tick" (func $tick_c (result i32)))
+        (memory 1)
+        (global $g (mut i32) (i32.const 0))
+        (func $run (export "run") (result i32) call $tick_c global.get $g i32.add))"#);
+    [a, b, c]
+}
+
+#[test]
+fn names_are_renumbered_and_prefixed() {
+    let [a, b, c] = named_modules();
+    let options = MergeOptions { bounds_checks: true, ..MergeOptions::default() };
+    let inputs = [input("a", &a, 0, 4), input("b", &b, 4, 1), input("c", &c, 5, 1)];
+    let merged = merge::merge(&inputs, &options).unwrap();
+    common::validate(&merged.wasm);
+    let names = Names::of(&merged.wasm);
+    assert_eq!(names.sections, 1);
+    assert_eq!(names.module, None, "module names are dropped");
+    let relocs = &merged.relocations.modules;
+    let helpers = |k: usize| -> Vec<(u32, String)> {
+        relocs[k].rebase.helpers.iter().map(|h| (h.function, h.name.clone())).collect()
+    };
+    // Each module's helpers come after its own functions: `a` has 1 import and 2 functions,
+    // `b` 2 imports and 2 functions.
+    let mut a_helpers = helpers(0);
+    a_helpers.sort();
+    assert_eq!(a_helpers, [(3, "memory.grow".into()), (4, "memory.init 0".into())]);
+    assert_eq!(helpers(1), [(4, "memory.fill".to_string())]);
+    assert!(helpers(2).is_empty());
+
+    // Functions: the imports (`env.log` shared by `a` and `b`, `env.tick` by `b` and `c`), then
+    // `a`'s (update, init, two helpers), `b`'s (step, boot, a helper), `c`'s (run), the start.
+    // `a`'s function `f` is merged function `f + 1` (after `b`'s import `env.tick`).
+    let a_grow = relocs[0].rebase.helpers.iter().find(|h| h.name == "memory.grow").unwrap().function + 1;
+    let expected = [
+        (0, "a::log"),
+        (1, "b::tick"),
+        (2, "a::update"),
+        (3, "a::init"),
+        (a_grow, "a::flight.memory.grow"),
+        (9 - a_grow, "a::flight.memory.init.0"),
+        (6, "b::step"),
+        (7, "b::boot"),
+        (8, "b::flight.memory.fill"),
+        (9, "c::run"),
+        (10, "flight.start"),
+    ];
+    let mut expected = expected.to_vec();
+    expected.sort();
+    assert_eq!(names.all("function"), expected);
+    assert_eq!(merged.relocations.start_function, Some(10));
+
+    // The names sit on the right functions: exports, calls and the start function agree.
+    for (export, name) in [("update", "a::update"), ("step", "b::step"), ("run", "c::run")] {
+        assert_eq!(names.get("function", export_index(&merged.wasm, export)), Some(name), "{export}");
+    }
+    let (start, called) = calls(&merged.wasm);
+    let named = |fs: &[u32]| -> Vec<&str> { fs.iter().map(|f| names.get("function", *f).unwrap()).collect() };
+    assert_eq!(names.get("function", start.unwrap()), Some("flight.start"));
+    assert_eq!(named(&called[&start.unwrap()]), ["a::init", "b::boot"]);
+    assert_eq!(named(&called[&3]), ["a::flight.memory.init.0"]);
+    assert_eq!(named(&called[&7]), ["b::tick", "a::log"]);
+    assert!(named(&called[&2]).contains(&"a::log") && named(&called[&2]).contains(&"a::flight.memory.grow"));
+    assert_eq!(named(&called[&9]), ["b::tick"]);
+
+    // Locals stay with their (renumbered) functions, their own indices unchanged.
+    assert_eq!(names.locals(2), [(0, "dt"), (1, "tmp")]);
+    assert_eq!(names.locals(6), [(0, "x"), (1, "y"), (2, "acc")]);
+    assert_eq!(names.locals.keys().copied().collect::<Vec<_>>(), [2, 6]);
+
+    // Globals: `a`'s import, then `a`'s own and the two the rebaser added (it grows its
+    // memory), `b`'s, `c`'s.
+    assert_eq!(relocs[0].rebase.pages_global, Some(2));
+    assert_eq!(relocs[0].rebase.bytes_global, Some(3));
+    assert_eq!(
+        names.all("global"),
+        [
+            (0, "a::limit"),
+            (1, "a::counter"),
+            (2, "a::flight.pages"),
+            (3, "a::flight.bytes"),
+            (4, "b::speed"),
+            (5, "b::scale"),
+            (6, "c::g")
+        ]
+    );
+    assert_eq!(names.get("global", export_index(&merged.wasm, "scale")), Some("b::scale"));
+    // Types from each module's first, the memory is the merged one, data segments in order.
+    assert_eq!(names.all("type"), [(0, "a::unit"), (relocs[1].first_type, "b::pair")]);
+    assert!(relocs[1].first_type > 0);
+    assert_eq!(names.all("memory"), [(0, "flight.memory")]);
+    assert_eq!(names.all("data"), [(0, "a::greeting")]);
+
+    // `producers` merged without duplicates; `c`'s debug information and source map dropped
+    // (already by the rebaser), and its unknown section.
+    let (producers, features) = producers_and_features(&merged.wasm);
+    let pairs =
+        |v: &[(&str, &str)]| v.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
+    assert_eq!(
+        producers,
+        [
+            ("language".to_string(), pairs(&[("Rust", "1.80")])),
+            ("processed-by".to_string(), pairs(&[("rustc", "1.80"), ("clang", "17")]))
+        ]
+    );
+    assert_eq!(features, None);
+    let dropped: Vec<(&str, &str)> =
+        merged.dropped().iter().map(|d| (d.module.as_str(), d.section.as_str())).collect();
+    assert_eq!(dropped, [("c", ".debug_info"), ("c", "sourceMappingURL"), ("c", "notes")]);
+    assert!(merged.dropped()[2].reason.starts_with("not known"), "{:?}", merged.dropped());
+    assert!(merged.relocations.to_json().contains("\".debug_info\""));
+    let listing = merged.relocations.to_string();
+    assert!(listing.contains("dropped custom section `sourceMappingURL`"), "{listing}");
+
+    // Written separately, each module keeps its names unprefixed, with its own indices.
+    let out = merge::separate(&inputs, &options).unwrap();
+    let (_, a_alone) = &out.modules[0];
+    common::validate(a_alone);
+    let names = Names::of(a_alone);
+    assert_eq!(names.module.as_deref(), Some("alpha"));
+    let mut expected = vec![
+        (0, "log"),
+        (1, "update"),
+        (2, "init"),
+        (a_grow - 1, "flight.memory.grow"),
+        (8 - a_grow, "flight.memory.init.0"),
+    ];
+    expected.sort();
+    assert_eq!(names.all("function"), expected);
+    assert_eq!(names.locals(1), [(0, "dt"), (1, "tmp")]);
+    assert_eq!(names.all("global"), [(0, "limit"), (1, "counter"), (2, "flight.pages"), (3, "flight.bytes")]);
+    assert_eq!(names.all("memory"), [(0, "heap")]);
+    assert_eq!(producers_and_features(a_alone).0.len(), 2);
+    let dropped: Vec<(&str, &str)> =
+        out.dropped().iter().map(|d| (d.module.as_str(), d.section.as_str())).collect();
+    assert_eq!(dropped, [("c", ".debug_info"), ("c", "sourceMappingURL"), ("c", "notes")]);
+}
+
+/// `wasm` with a custom section `name` holding `data` appended.
+fn with_custom(mut wasm: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
+    let size = 1 + name.len() + data.len();
+    assert!(size < 128 && name.len() < 128, "one-byte lengths");
+    wasm.extend([0, size as u8, name.len() as u8]);
+    wasm.extend(name.as_bytes());
+    wasm.extend(data);
+    wasm
+}
+
+#[test]
+fn broken_custom_sections_are_dropped_and_reported() {
+    let [a, b, _] = named_modules();
+    let plain = wat(r#"(module (memory 1) (global (mut i32) (i32.const 5))
+        (func (export "f") (result i32) i32.const 1 memory.grow))"#);
+    // A function names subsection with a name running past its end; a name for function 99 of
+    // a module with 3; a producers field that does not exist.
+    let broken = with_custom(plain.clone(), "name", &[1, 3, 5, 0, 9]);
+    let out_of_range = with_custom(plain.clone(), "name", &[1, 4, 1, 99, 1, b'x']);
+    let bad_producers = with_custom(plain.clone(), "producers", &[1, 3, b'f', b'o', b'o', 0]);
+    let inputs = [
+        input("a", &a, 0, 4),
+        input("broken", &broken, 4, 1),
+        input("far", &out_of_range, 5, 1),
+        input("b", &b, 6, 1),
+        input("odd", &bad_producers, 7, 1),
+    ];
+    let merged = merge::merge(&inputs, &MergeOptions::default()).unwrap();
+    common::validate(&merged.wasm);
+    let dropped: Vec<(&str, &str)> =
+        merged.dropped().iter().map(|d| (d.module.as_str(), d.section.as_str())).collect();
+    assert_eq!(dropped, [("broken", "name"), ("far", "name"), ("odd", "producers")]);
+    assert!(merged.dropped().iter().all(|d| d.reason.starts_with("malformed")), "{:?}", merged.dropped());
+    assert!(merged.dropped()[1].reason.contains("function index 99"), "{}", merged.dropped()[1].reason);
+    // The other modules' names are all there, renumbered past the broken modules' functions
+    // (each has one function and a helper).
+    let names = Names::of(&merged.wasm);
+    let functions = names.all("function");
+    let step = export_index(&merged.wasm, "step");
+    assert_eq!(names.get("function", step), Some("b::step"));
+    assert_eq!(names.get("function", export_index(&merged.wasm, "update")), Some("a::update"));
+    assert_eq!(names.get("function", step + 1), Some("b::boot"));
+    assert_eq!(names.locals(step), [(0, "x"), (1, "y"), (2, "acc")]);
+    // The broken modules' functions are unnamed, their helpers named.
+    let f = export_index(&merged.wasm, "f");
+    assert_eq!(names.get("function", f), None);
+    assert_eq!(names.get("function", f + 1), Some("broken::flight.memory.grow"));
+    assert!(functions.iter().all(|(_, n)| !n.ends_with("::x")), "{functions:?}");
+    assert_eq!(names.get("global", 1), Some("a::counter"));
+
+    // Several `name` sections in one module: the first is read, the others dropped.
+    let twice = with_custom(a.clone(), "name", &[1, 4, 1, 0, 1, b'z']);
+    let merged = merge::merge(&[input("a", &twice, 0, 4)], &MergeOptions::default()).unwrap();
+    assert_eq!(Names::of(&merged.wasm).get("function", 0), Some("a::log"));
+    assert_eq!(merged.dropped().len(), 1);
+    assert_eq!(merged.dropped()[0].reason, "a second name section");
+}
+
+#[test]
+fn target_features_are_merged_unless_they_conflict() {
+    let module = |features: &[u8]| {
+        let wasm = wat(r#"(module (memory 1) (func (export "f")))"#);
+        with_custom(wasm, "target_features", features)
+    };
+    let atomics = module(b"\x01+\x07atomics");
+    let both = module(b"\x02+\x08sign-ext+\x07atomics");
+    let not_atomics = module(b"\x01-\x07atomics");
+    let merged =
+        merge::merge(&[input("a", &atomics, 0, 1), input("b", &both, 1, 1)], &MergeOptions::default())
+            .unwrap();
+    assert_eq!(producers_and_features(&merged.wasm).1.unwrap(), b"\x02+\x07atomics+\x08sign-ext");
+    assert!(merged.dropped().is_empty());
+    let merged = merge::merge(
+        &[input("a", &atomics, 0, 1), input("b", &both, 1, 1), input("c", &not_atomics, 2, 1)],
+        &MergeOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(producers_and_features(&merged.wasm).1, None);
+    let dropped: Vec<(&str, &str)> =
+        merged.dropped().iter().map(|d| (d.module.as_str(), d.section.as_str())).collect();
+    assert_eq!(dropped, [("a", "target_features"), ("b", "target_features"), ("c", "target_features")]);
+    // A feature with an unknown prefix, or bytes left over: malformed, the others kept.
+    let bad = module(b"\x01?\x07atomics");
+    let merged =
+        merge::merge(&[input("a", &atomics, 0, 1), input("bad", &bad, 1, 1)], &MergeOptions::default())
+            .unwrap();
+    assert_eq!(producers_and_features(&merged.wasm).1.unwrap(), b"\x01+\x07atomics");
+    assert!(merged.dropped()[0].reason.starts_with("malformed"));
 }
