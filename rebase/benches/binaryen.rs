@@ -1,12 +1,15 @@
 //! flight-rebase against Binaryen on the same inputs, in one run: MB/s of input for wasmparser
-//! alone (parse every operator: the ceiling), our rebase without and with bounds checks, and
-//! Binaryen's nearest operations, run as programs:
+//! alone (parse every operator: the ceiling), our rebase without and with bounds checks (both
+//! validate first; `trusted`: the same without validation), and Binaryen's nearest operations,
+//! measured two ways.
+//!
+//! **Cold**: Binaryen run as programs, one process per run:
 //!
 //! - `safe-heap`: Debian's `wasm-opt` (108) `-O0 -all --safe-heap`, which instruments every
 //!   load and store with a checking call (the counterpart of our bounds checks);
-//! - `merge`: npm's `wasm-merge` (132) `-all --rename-export-conflicts` (it does not optimise) of the input with
-//!   itself (the wasm-smith set: of all its modules), each copy after the first without its
-//!   memory exports;
+//! - `merge`: npm's `wasm-merge` (132) `-all --rename-export-conflicts` (it does not optimise) of
+//!   the input with itself (the wasm-smith set: of all its modules), each copy after the first
+//!   without its memory exports;
 //! - `lower` and `lower+chk`: npm's `wasm-opt` (132) `-O0 -all --multi-memory-lowering` (and
 //!   `--multi-memory-lowering-with-bounds-checks`) of that merged module: its memories put one
 //!   after the other in a single memory, the closest Binaryen operation to rebasing modules
@@ -15,10 +18,30 @@
 //! `-O0` runs no optimisation pass, only the transform named; `-n` (no validation) spares
 //! Binaryen its validator, which rejects some valid wasm-smith modules (a data segment past the
 //! initial memory, unreachable code it types differently), so Binaryen does less than the
-//! rebaser, which validates first. A program's time is the best of
-//! a few runs, less the best time of the same program on a trivial module (process start-up,
-//! Node's loading of Binaryen, reading and writing files), which is printed separately. With
-//! small inputs the difference is small beside the start-up and the rate is rough.
+//! rebaser, which validates first. A program's time is the best of a few runs, less the best
+//! time of the same program on a trivial module (process start-up, Node's loading of Binaryen,
+//! reading and writing files), which is printed separately. With small inputs the difference
+//! is small beside the start-up and the rate is rough.
+//!
+//! **Warm**: npm's Binaryen 132 through its JS API, all in one Node process started once per
+//! bench run (`js/warm.mjs`), so neither the start-up nor the loading of Binaryen is timed. The
+//! modules are read from disk before timing; one run is, for each module,
+//! `readBinary(bytes, Features.All)`, `setFeatures(Features.All)`, `runPasses(passes)`,
+//! `emitBinary()` and `dispose()`: the work of the `wasm-opt -O0 -all -n` run above without its
+//! file I/O (same global options as `-O0`, no validation; the output is byte for byte that of
+//! the program). Passes: none (`read+write`: Binaryen's own parse and emit, its ceiling),
+//! `safe-heap` on the input, and `multi-memory-lowering` (`lower`) and
+//! `multi-memory-lowering-with-bounds-checks` (`lower+chk`) on the merged module of the cold
+//! `merge` (per MB of the merged module; none without npm's `wasm-merge`). Node runs with
+//! `--no-liftoff`, so Binaryen's code is compiled by V8's optimising compiler on its first call
+//! (with V8's default tiering the first measurements ran several times slower). After one
+//! warm-up run, runs repeat for about the measuring time and at least three times; the rate is
+//! from the mean time per run, as ours is. binaryen.js runs on one thread (it starts no
+//! workers), where Debian's `wasm-opt` and our rebase may use several.
+//!
+//! Inputs: the C and Rust fixtures, a wasm-smith set, the Emscripten module `cargo xtask setup`
+//! installs (`.flight/emulators/pcsx_rearmed/pcsx_rearmed_libretro.wasm`, 4.1 MB) when it is
+//! there, and the files named on the command line.
 //!
 //! `cargo bench -p flight-rebase --bench binaryen [-- [--quick] [FILE.wasm ...]]`. Binaryen comes
 //! from `cargo xtask setup` (Debian `binaryen`, npm `binaryen` in `rebase/js`); a tool that is
@@ -31,7 +54,9 @@ mod fixtures;
 
 mod common;
 
+use std::collections::HashMap;
 use std::hint::black_box;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,6 +69,9 @@ use wasmparser::{ExternalKind, Parser, Payload};
 const TRIVIAL: &[u8] = b"\0asm\x01\0\0\0\x05\x03\x01\x00\x01";
 /// `(module (memory 1) (memory 1))`.
 const TRIVIAL2: &[u8] = b"\0asm\x01\0\0\0\x05\x05\x02\x00\x01\x00\x01";
+
+/// The real module `cargo xtask setup` installs, relative to the workspace root.
+const EMSCRIPTEN_MODULE: &str = ".flight/emulators/pcsx_rearmed/pcsx_rearmed_libretro.wasm";
 
 /// A Binaryen program: what runs it, and its version line.
 struct Tool {
@@ -160,6 +188,100 @@ fn ratio(ours: f64, theirs: Option<f64>, width: usize) -> String {
     theirs.map_or_else(|| format!("{:>width$}", "-"), |t| format!("{:>width$}", format!("{:.1}x", ours / t)))
 }
 
+/// What Binaryen runs warm: a column's name, its passes, and whether it runs on the merged
+/// module (else on the input).
+const WARM: [(&str, &[&str], bool); 4] = [
+    ("read+write", &[], false),
+    ("safe-heap", &["safe-heap"], false),
+    ("lower", &["multi-memory-lowering"], true),
+    ("lower+chk", &["multi-memory-lowering-with-bounds-checks"], true),
+];
+
+/// One warm measurement: bytes in per run, and the mean and best time per run.
+#[derive(Clone, Copy)]
+struct Warm {
+    bytes: usize,
+    mean: Duration,
+    best: Duration,
+}
+
+impl Warm {
+    /// MB/s of input, from the mean time per run.
+    fn mbps(&self) -> f64 {
+        self.bytes as f64 / self.mean.as_secs_f64() / 1e6
+    }
+}
+
+/// One warm job for `js/warm.mjs`: its id, the files of one run, the passes.
+struct WarmJob {
+    id: String,
+    files: Vec<PathBuf>,
+    passes: &'static [&'static str],
+}
+
+/// What `js/warm.mjs` printed: its version line, and each job's measurement or error by id.
+struct WarmResults {
+    version: String,
+    jobs: HashMap<String, Result<Warm, String>>,
+}
+
+/// Runs `js/warm.mjs` once, in one Node process, on all `jobs`, each measured for about
+/// `time`; why not, when Node, the script or npm's Binaryen is missing or the output unreadable.
+fn run_warm(jobs: &[WarmJob], time: Duration) -> Result<WarmResults, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("js/warm.mjs");
+    if !script.is_file() {
+        return Err(format!("{} is missing", script.display()));
+    }
+    let job = serde_json::json!({
+        "time_ms": time.as_millis() as u64,
+        "jobs": jobs.iter().map(|j| serde_json::json!({
+            "id": j.id,
+            "files": j.files.iter().map(|f| f.to_string_lossy()).collect::<Vec<_>>(),
+            "passes": j.passes,
+        })).collect::<Vec<_>>(),
+    });
+    // Without V8's baseline compiler: Binaryen's code is compiled optimised on its first call
+    // (in the warm-up run), not tiered up in the middle of the first measurements.
+    let mut child = Command::new("node")
+        .arg("--no-liftoff")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(job.to_string().as_bytes()).map_err(|e| format!("cannot write to node: {e}"))?;
+    }
+    let out = child.wait_with_output().map_err(|e| format!("node: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("{} failed ({}): {}", script.display(), out.status, err.trim()));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines().map(serde_json::from_str::<serde_json::Value>);
+    let version = match lines.next() {
+        Some(Ok(v)) => format!(
+            "npm binaryen {} (JS API) in Node {}",
+            v["binaryen"].as_str().unwrap_or("?"),
+            v["node"].as_str().unwrap_or("?")
+        ),
+        _ => return Err(format!("{} printed no version line", script.display())),
+    };
+    let mut results = HashMap::new();
+    for line in lines {
+        let v = line.map_err(|e| format!("{}: unreadable output: {e}", script.display()))?;
+        let Some(id) = v["id"].as_str() else { continue };
+        let ns = |key: &str| v[key].as_u64().map(Duration::from_nanos);
+        let warm = match (v["bytes"].as_u64(), ns("mean_ns"), ns("best_ns")) {
+            (Some(bytes), Some(mean), Some(best)) => Ok(Warm { bytes: bytes as usize, mean, best }),
+            _ => Err(v["error"].as_str().unwrap_or("no measurement").to_string()),
+        };
+        results.insert(id.to_string(), warm);
+    }
+    Ok(WarmResults { version, jobs: results })
+}
+
 struct Row {
     name: String,
     bytes: usize,
@@ -167,12 +289,17 @@ struct Row {
     parse: f64,
     rebase: f64,
     checks: f64,
+    /// Without validation.
+    trusted: f64,
+    trusted_checks: f64,
     safe_heap: Option<f64>,
     merge: Option<f64>,
     lower: Option<f64>,
     lower_checks: Option<f64>,
     /// Best wall times in ms: safe-heap (summed over modules), merge, lower, lower+chk.
     wall: [Option<f64>; 4],
+    /// Binaryen warm, in the order of [`WARM`].
+    warm: [Option<Warm>; 4],
 }
 
 fn main() {
@@ -220,10 +347,16 @@ fn main() {
         c.max_element_segments = 0;
     };
     inputs.push((format!("wasm-smith x{count}"), generated_with(count, older)));
+    let emscripten = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(EMSCRIPTEN_MODULE);
+    if let Ok(wasm) = std::fs::read(&emscripten) {
+        inputs.push(("pcsx_rearmed_libretro".into(), vec![wasm]));
+    }
     for file in args.iter().filter(|a| !a.starts_with("--")) {
-        let name =
-            std::path::Path::new(file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into());
-        inputs.push((name, vec![std::fs::read(file).unwrap()]));
+        let name = Path::new(file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into());
+        match std::fs::read(file) {
+            Ok(wasm) => inputs.push((name, vec![wasm])),
+            Err(e) => eprintln!("{file}: {e}"),
+        }
     }
 
     let scratch = Scratch::new();
@@ -239,10 +372,10 @@ fn main() {
     let t1 = scratch.file("trivial.wasm", TRIVIAL);
     let t2 = scratch.file("trivial2.wasm", TRIVIAL2);
     let startup = |tool: &Option<Tool>, ins: &[&Path], flags: &[&str]| {
-        tool.as_ref().map(|t| {
+        tool.as_ref().and_then(|t| {
             let mut a = vec![out];
             a.extend(ins);
-            t.best(&a, flags, tool_time).unwrap()
+            report("start-up (trivial module)", t.best(&a, flags, tool_time))
         })
     };
     let startups = [
@@ -253,7 +386,8 @@ fn main() {
     ];
 
     let mut rows = Vec::new();
-    for (name, modules) in &inputs {
+    let mut warm_jobs = Vec::new();
+    for (k, (name, modules)) in inputs.iter().enumerate() {
         let bytes: usize = modules.iter().map(Vec::len).sum();
         let options: Vec<Options> = modules
             .iter()
@@ -264,6 +398,9 @@ fn main() {
             })
             .collect();
         let checked: Vec<Options> = options.iter().map(|o| o.clone().with_bounds_checks(true)).collect();
+        let unvalidated = |options: &[Options]| -> Vec<Options> {
+            options.iter().map(|o| o.clone().with_validation(false)).collect()
+        };
         let parse = rate(bytes, time, || {
             modules.iter().for_each(|m| {
                 black_box(parse(m));
@@ -277,10 +414,12 @@ fn main() {
             })
         };
         let (rebase, checks) = (rebase_with(&options), rebase_with(&checked));
+        let (trusted, trusted_checks) =
+            (rebase_with(&unvalidated(&options)), rebase_with(&unvalidated(&checked)));
 
-        // The same bytes, as files.
+        // The same bytes, as files (kept for the warm runs).
         let files: Vec<PathBuf> =
-            modules.iter().enumerate().map(|(i, m)| scratch.file(&format!("m{i}.wasm"), m)).collect();
+            modules.iter().enumerate().map(|(i, m)| scratch.file(&format!("in{k}-{i}.wasm"), m)).collect();
         let mut wall = [None; 4];
         let mut secs = [None; 4];
         if let (Some(t), Some(s)) = (&safe_heap_tool, startups[0]) {
@@ -312,9 +451,10 @@ fn main() {
             parts.iter().enumerate().map(|(i, p)| scratch.file(&format!("p{i}.wasm"), p)).collect();
         let names: Vec<String> = (0..parts.len()).map(|i| format!("m{i}")).collect();
         let mut merged = 0;
+        let mut merged_file = None;
         if let (Some(merge), Some(s)) = (&npm_merge, startups[1]) {
-            let merged_file = scratch.0.join("merged.wasm");
-            let mut a: Vec<&Path> = vec![&merged_file];
+            let file = scratch.0.join(format!("merged{k}.wasm"));
+            let mut a: Vec<&Path> = vec![&file];
             for (f, n) in part_files.iter().zip(&names) {
                 a.push(f);
                 a.push(Path::new(n));
@@ -322,15 +462,24 @@ fn main() {
             if let Some(best) = report(name, merge.best(&a, &merge_flags, tool_time)) {
                 wall[1] = Some(best.as_secs_f64() * 1e3);
                 secs[1] = Some(net(best, s));
-                merged = std::fs::metadata(&merged_file).unwrap().len() as usize;
-                for (k, flags) in [(2, &lower_flags), (3, &lower_checks_flags)] {
+                merged = std::fs::metadata(&file).map_or(0, |m| m.len() as usize);
+                for (i, flags) in [(2, &lower_flags), (3, &lower_checks_flags)] {
                     let Some(opt) = &npm_opt else { continue };
-                    if let Some(best) = report(name, opt.best(&[out, &merged_file], flags, tool_time)) {
-                        wall[k] = Some(best.as_secs_f64() * 1e3);
-                        secs[k] = startups[k].map(|s| net(best, s));
+                    if let Some(best) = report(name, opt.best(&[out, &file], flags, tool_time)) {
+                        wall[i] = Some(best.as_secs_f64() * 1e3);
+                        secs[i] = startups[i].map(|s| net(best, s));
                     }
                 }
+                merged_file = Some(file);
             }
+        }
+        for (key, passes, on_merged) in WARM {
+            let files = match (on_merged, &merged_file) {
+                (false, _) => files.clone(),
+                (true, Some(m)) => vec![m.clone()],
+                (true, None) => continue,
+            };
+            warm_jobs.push(WarmJob { id: format!("{k} {key}"), files, passes });
         }
         rows.push(Row {
             name: name.clone(),
@@ -339,22 +488,43 @@ fn main() {
             parse,
             rebase,
             checks,
+            trusted,
+            trusted_checks,
             safe_heap: secs[0].and_then(|s| mbps(bytes, s)),
             merge: secs[1].and_then(|s| mbps(merge_bytes, s)),
             lower: secs[2].and_then(|s| mbps(merged, s)),
             lower_checks: secs[3].and_then(|s| mbps(merged, s)),
             wall,
+            warm: [None; 4],
         });
     }
 
-    println!("\nMB/s of input (Binaryen: best wall time less start-up; lower: per MB of the merged module)");
+    // Binaryen warm: one Node process for all inputs.
+    match run_warm(&warm_jobs, time) {
+        Ok(results) => {
+            println!("Binaryen warm: {} (rebase/js/warm.mjs)", results.version);
+            for (k, row) in rows.iter_mut().enumerate() {
+                for (i, (key, _, _)) in WARM.iter().enumerate() {
+                    if let Some(r) = results.jobs.get(&format!("{k} {key}")) {
+                        let r = r.clone().map_err(|e| format!("warm {key}: {e}"));
+                        row.warm[i] = report(&row.name, r);
+                    }
+                }
+            }
+        }
+        Err(why) => println!("Binaryen warm: unavailable: {}", why.lines().next().unwrap_or_default()),
+    }
+
     println!(
-        "{:<20} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9} {:>7} {:>7} {:>9}",
+        "\nCOLD, MB/s of input (Binaryen: one process per run, best wall time less start-up; lower: per MB of the merged module)"
+    );
+    println!(
+        "{:<22} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9} {:>7} {:>7} {:>9}",
         "input", "bytes", "merged", "parse", "rebase", "checks", "safe-heap", "merge", "lower", "lower+chk"
     );
     for r in &rows {
         println!(
-            "{:<20} {:>8} {:>8} {:>9.1} {:>8.1} {:>8.1} {} {} {} {}",
+            "{:<22} {:>8} {:>8} {:>9.1} {:>8.1} {:>8.1} {} {} {} {}",
             r.name,
             r.bytes,
             r.merged,
@@ -367,14 +537,14 @@ fn main() {
             cell(r.lower_checks, 9)
         );
     }
-    println!("\nshare of the parse ceiling, and ours / Binaryen (MB/s over MB/s)");
+    println!("\nCOLD: share of the parse ceiling, and ours / Binaryen cold (MB/s over MB/s)");
     println!(
-        "{:<20} {:>8} {:>8} {:>14} {:>16} {:>18}",
+        "{:<22} {:>8} {:>8} {:>14} {:>16} {:>18}",
         "input", "rebase", "checks", "rebase/lower", "checks/safe-heap", "checks/lower+chk"
     );
     for r in &rows {
         println!(
-            "{:<20} {:>7.1}% {:>7.1}% {} {} {}",
+            "{:<22} {:>7.1}% {:>7.1}% {} {} {}",
             r.name,
             r.rebase / r.parse * 100.0,
             r.checks / r.parse * 100.0,
@@ -383,15 +553,99 @@ fn main() {
             ratio(r.checks, r.lower_checks, 18)
         );
     }
-    println!("\nBinaryen wall times in ms (best run; safe-heap summed over the modules), start-up first");
-    println!("{:<20} {:>10} {:>10} {:>10} {:>10}", "input", "safe-heap", "merge", "lower", "lower+chk");
+    println!(
+        "\nCOLD: Binaryen wall times in ms (best run; safe-heap summed over the modules), start-up first"
+    );
+    println!("{:<22} {:>10} {:>10} {:>10} {:>10}", "input", "safe-heap", "merge", "lower", "lower+chk");
     let ms = |v: Option<f64>| v.map_or_else(|| format!("{:>10}", "-"), |v| format!("{v:>10.1}"));
     let s: Vec<Option<f64>> = startups.iter().map(|d| d.map(|d| d.as_secs_f64() * 1e3)).collect();
-    println!("{:<20} {} {} {} {}", "start-up (trivial)", ms(s[0]), ms(s[1]), ms(s[2]), ms(s[3]));
+    println!("{:<22} {} {} {} {}", "start-up (trivial)", ms(s[0]), ms(s[1]), ms(s[2]), ms(s[3]));
     for r in &rows {
-        println!("{:<20} {} {} {} {}", r.name, ms(r.wall[0]), ms(r.wall[1]), ms(r.wall[2]), ms(r.wall[3]));
+        println!("{:<22} {} {} {} {}", r.name, ms(r.wall[0]), ms(r.wall[1]), ms(r.wall[2]), ms(r.wall[3]));
     }
     println!(
         "(wasm-opt flags: -O0 -all -n and the pass; wasm-merge: -all -n --rename-export-conflicts; safe-heap runs once per module: {count} processes for the wasm-smith set)"
+    );
+
+    let warm_mbps = |r: &Row, i: usize| r.warm[i].map(|w| w.mbps());
+    println!(
+        "\nWARM, MB/s of input (Binaryen: JS API in one Node process, mean time per run; lower: per MB of the merged module)"
+    );
+    println!(
+        "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>11} {:>10} {:>9} {:>9} {:>9}",
+        "input",
+        "bytes",
+        "merged",
+        "rebase",
+        "checks",
+        "trusted",
+        "trusted+chk",
+        "read+write",
+        "safe-heap",
+        "lower",
+        "lower+chk"
+    );
+    for r in &rows {
+        println!(
+            "{:<22} {:>8} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>11.1} {} {} {} {}",
+            r.name,
+            r.bytes,
+            r.merged,
+            r.rebase,
+            r.checks,
+            r.trusted,
+            r.trusted_checks,
+            cell(warm_mbps(r, 0), 10),
+            cell(warm_mbps(r, 1), 9),
+            cell(warm_mbps(r, 2), 9),
+            cell(warm_mbps(r, 3), 9)
+        );
+    }
+    println!("\nWARM: ours / Binaryen warm (MB/s over MB/s)");
+    println!(
+        "{:<22} {:>11} {:>12} {:>16} {:>17} {:>12} {:>16}",
+        "input",
+        "rebase/r+w",
+        "trusted/r+w",
+        "checks/safe-heap",
+        "tr+chk/safe-heap",
+        "rebase/lower",
+        "checks/lower+chk"
+    );
+    for r in &rows {
+        println!(
+            "{:<22} {} {} {} {} {} {}",
+            r.name,
+            ratio(r.rebase, warm_mbps(r, 0), 11),
+            ratio(r.trusted, warm_mbps(r, 0), 12),
+            ratio(r.checks, warm_mbps(r, 1), 16),
+            ratio(r.trusted_checks, warm_mbps(r, 1), 17),
+            ratio(r.rebase, warm_mbps(r, 2), 12),
+            ratio(r.checks, warm_mbps(r, 3), 16)
+        );
+    }
+    println!("\nWARM: Binaryen ms per run, mean / best");
+    println!("{:<22} {:>17} {:>17} {:>17} {:>17}", "input", "read+write", "safe-heap", "lower", "lower+chk");
+    let times = |w: Option<Warm>| {
+        w.map_or_else(
+            || format!("{:>17}", "-"),
+            |w| {
+                let ms = |d: Duration| d.as_secs_f64() * 1e3;
+                format!("{:>17}", format!("{:.2} / {:.2}", ms(w.mean), ms(w.best)))
+            },
+        )
+    };
+    for r in &rows {
+        println!(
+            "{:<22} {} {} {} {}",
+            r.name,
+            times(r.warm[0]),
+            times(r.warm[1]),
+            times(r.warm[2]),
+            times(r.warm[3])
+        );
+    }
+    println!(
+        "(rebase, checks: ours validating first; trusted: without validation, as Binaryen runs here; r+w: Binaryen read+write, no pass)"
     );
 }

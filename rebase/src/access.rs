@@ -79,19 +79,22 @@ use Operand::{F32, F64, I32, I64, V128};
 
 macro_rules! memory_ops {
     ($($op:ident => $name:literal, $size:literal, $kind:ident, $atomic:literal, [$($above:ident),*];)*) => {
+        /// Every memory instruction's description, named as wasmparser names the operator.
+        #[allow(non_upper_case_globals)]
+        pub(crate) mod info {
+            use super::*;
+            $(
+                #[doc = concat!("`", $name, "`.")]
+                pub(crate) static $op: OpInfo =
+                    OpInfo { name: $name, size: $size, kind: $kind, atomic: $atomic, above: &[$($above),*] };
+            )*
+        }
+
         /// The description of `op` if it takes a memarg, `None` for every other instruction.
+        #[inline]
         pub(crate) fn memory_op(op: &Operator<'_>) -> Option<MemoryOp> {
             match op {
-                $(Operator::$op { memarg, .. } => Some(MemoryOp {
-                    memarg: *memarg,
-                    info: &OpInfo {
-                        name: $name,
-                        size: $size,
-                        kind: $kind,
-                        atomic: $atomic,
-                        above: &[$($above),*],
-                    },
-                }),)*
+                $(Operator::$op { memarg, .. } => Some(MemoryOp { memarg: *memarg, info: &info::$op }),)*
                 _ => None,
             }
         }

@@ -16,7 +16,7 @@ use wasmparser::{
 };
 
 use crate::FEATURES;
-use crate::access::{MemoryOp, memory_op};
+use crate::access::{MemoryOp, OpInfo, memory_op};
 
 /// What one instruction is, as far as the rebaser cares.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -94,40 +94,49 @@ pub(crate) fn body(
             return end.finish_expression(&Fallback { frames });
         }
         let fast = match mode {
-            Mode::Fast if !frames.is_empty() => c.fast(frames),
+            Mode::Fast if !frames.is_empty() => c.fast(frames, &mut pushed),
             _ => None,
         };
         let seen = match fast {
-            Some(seen) => seen,
+            // Read, and `pushed` updated.
+            Some(None) => continue,
+            Some(Some(seen)) => seen,
             None => {
                 c.pos = start;
-                c.fallback(original, frames)?
-            }
-        };
-        let now = match seen {
-            Seen::Other => Pushed::Other,
-            Seen::Int(v) => Pushed::Int(v),
-            Seen::Constant => Pushed::Constant,
-            Seen::Access(None) => Pushed::Other,
-            _ => {
-                let address = match seen {
-                    Seen::Access(Some(m)) => {
-                        // The address is constant if a constant pushed it and every operand above.
-                        let above = m.info.above.len();
-                        match pushed[above] {
-                            Pushed::Int(v) if pushed[..above].iter().all(|p| *p != Pushed::Other) => Some(v),
-                            _ => None,
-                        }
+                let seen = c.fallback(original, frames)?;
+                let now = match seen {
+                    Seen::Int(v) => Pushed::Int(v),
+                    Seen::Constant => Pushed::Constant,
+                    Seen::Other | Seen::Access(None) => Pushed::Other,
+                    _ => {
+                        report(&mut found, &pushed, original, start, c.pos, seen);
+                        Pushed::Other
                     }
-                    _ => None,
                 };
-                let at = |pos: usize| original + pos as u64;
-                found(Found { start: at(start), end: at(c.pos), seen, address });
-                Pushed::Other
+                pushed = [now, pushed[0], pushed[1]];
+                continue;
             }
         };
-        pushed = [now, pushed[0], pushed[1]];
+        report(&mut found, &pushed, original, start, c.pos, seen);
+        pushed = [Pushed::Other, pushed[0], pushed[1]];
     }
+}
+
+/// Passes the instruction `seen` at `[start, end)` to `found`, with its address if constant.
+#[inline(always)]
+fn report(found: &mut impl FnMut(Found), pushed: &[Pushed; 3], original: u64, start: usize, end: usize, seen: Seen) {
+    let address = match seen {
+        Seen::Access(Some(m)) => {
+            // The address is constant if a constant pushed it and every operand above.
+            let above = m.info.above.len();
+            match pushed[above] {
+                Pushed::Int(v) if pushed[..above].iter().all(|p| *p != Pushed::Other) => Some(v),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    found(Found { start: original + start as u64, end: original + end as u64, seen, address });
 }
 
 /// Where the reading is.
@@ -239,26 +248,40 @@ impl Cursor<'_> {
     }
 
     /// Decodes the instruction at `pos` if it is one the fast path knows and nothing in it is
-    /// unusual; `None` otherwise (`pos` is then anywhere). `frames` is not empty.
+    /// unusual: `Some(None)` if it does not touch memory (`pushed` then has what it pushed),
+    /// `Some(Some(access))` for a load or store; `None` otherwise (`pos` is then anywhere).
+    /// `frames` is not empty.
     #[inline(always)]
-    fn fast(&mut self, frames: &mut Vec<FrameKind>) -> Option<Seen> {
+    fn fast(&mut self, frames: &mut Vec<FrameKind>, pushed: &mut [Pushed; 3]) -> Option<Option<Seen>> {
         let code = self.byte()?;
-        Some(match code {
-            0x00 | 0x01 | 0x0f | 0x1a | 0x1b | 0x45..=0xc4 => Seen::Other,
+        let now = match code {
+            0x00 | 0x01 | 0x0f | 0x1a | 0x1b | 0x45..=0xc4 => Pushed::Other,
+            0x20..=0x24 | 0x0c | 0x0d | 0x10 => {
+                self.u32()?;
+                Pushed::Other
+            }
+            0x28..=0x3e => {
+                let info = LOAD_STORE[usize::from(code - 0x28)];
+                // The natural alignment is the largest a memarg may declare.
+                let memarg = self.memarg(info.size.trailing_zeros() as u8)?;
+                return Some(Some(Seen::Access(Some(MemoryOp { memarg, info }))));
+            }
+            0x41 => Pushed::Int(u64::from(self.signed(FAST_I32)? as i32 as u32)),
+            0x42 => Pushed::Int(self.signed(FAST_I64)? as u64),
             0x02 => {
                 self.block_type()?;
                 frames.push(FrameKind::Block);
-                Seen::Other
+                Pushed::Other
             }
             0x03 => {
                 self.block_type()?;
                 frames.push(FrameKind::Loop);
-                Seen::Other
+                Pushed::Other
             }
             0x04 => {
                 self.block_type()?;
                 frames.push(FrameKind::If);
-                Seen::Other
+                Pushed::Other
             }
             0x05 => {
                 let last = frames.last_mut()?;
@@ -266,67 +289,36 @@ impl Cursor<'_> {
                     return None;
                 }
                 *last = FrameKind::Else;
-                Seen::Other
+                Pushed::Other
             }
             0x0b => {
                 frames.pop();
-                Seen::Other
+                Pushed::Other
             }
-            0x0c | 0x0d | 0x10 | 0x20..=0x24 => {
-                self.u32()?;
-                Seen::Other
-            }
-            0x28..=0x3e => {
-                // The natural alignment is the largest a memarg may declare.
-                let max_align = SIZES[usize::from(code - 0x28)].trailing_zeros() as u8;
-                Seen::Access(memory_op(&load_store(code, self.memarg(max_align)?)))
-            }
-            0x41 => Seen::Int(u64::from(self.signed(FAST_I32)? as i32 as u32)),
-            0x42 => Seen::Int(self.signed(FAST_I64)? as u64),
             0x43 => {
                 self.skip(4)?;
-                Seen::Constant
+                Pushed::Constant
             }
             0x44 => {
                 self.skip(8)?;
-                Seen::Constant
+                Pushed::Constant
             }
             _ => return None,
-        })
+        };
+        *pushed = [now, pushed[0], pushed[1]];
+        Some(None)
     }
 }
 
-/// The bytes each load and store (0x28..=0x3e) touches.
-const SIZES: [u8; 23] = [4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4, 4, 8, 4, 8, 1, 2, 1, 2, 4];
-
-/// The load or store with opcode `code` (0x28..=0x3e).
-fn load_store(code: u8, memarg: MemArg) -> Operator<'static> {
-    match code {
-        0x28 => Operator::I32Load { memarg },
-        0x29 => Operator::I64Load { memarg },
-        0x2a => Operator::F32Load { memarg },
-        0x2b => Operator::F64Load { memarg },
-        0x2c => Operator::I32Load8S { memarg },
-        0x2d => Operator::I32Load8U { memarg },
-        0x2e => Operator::I32Load16S { memarg },
-        0x2f => Operator::I32Load16U { memarg },
-        0x30 => Operator::I64Load8S { memarg },
-        0x31 => Operator::I64Load8U { memarg },
-        0x32 => Operator::I64Load16S { memarg },
-        0x33 => Operator::I64Load16U { memarg },
-        0x34 => Operator::I64Load32S { memarg },
-        0x35 => Operator::I64Load32U { memarg },
-        0x36 => Operator::I32Store { memarg },
-        0x37 => Operator::I64Store { memarg },
-        0x38 => Operator::F32Store { memarg },
-        0x39 => Operator::F64Store { memarg },
-        0x3a => Operator::I32Store8 { memarg },
-        0x3b => Operator::I32Store16 { memarg },
-        0x3c => Operator::I64Store8 { memarg },
-        0x3d => Operator::I64Store16 { memarg },
-        _ => Operator::I64Store32 { memarg },
-    }
-}
+/// What each load and store (0x28..=0x3e) is, in opcode order.
+static LOAD_STORE: [&OpInfo; 23] = {
+    use crate::access::info::*;
+    [
+        &I32Load, &I64Load, &F32Load, &F64Load, &I32Load8S, &I32Load8U, &I32Load16S, &I32Load16U,
+        &I64Load8S, &I64Load8U, &I64Load16S, &I64Load16U, &I64Load32S, &I64Load32U, &I32Store,
+        &I64Store, &F32Store, &F64Store, &I32Store8, &I32Store16, &I64Store8, &I64Store16, &I64Store32,
+    ]
+};
 
 /// What an operator is.
 macro_rules! seen {

@@ -439,6 +439,20 @@ fn holds_code_offsets(name: &str) -> bool {
 /// A `u32` LEB128 in five bytes (padded, as the encoding allows), to be filled in later.
 const PADDED: [u8; 5] = [0x80, 0x80, 0x80, 0x80, 0x00];
 
+/// `value` as a LEB128 in the first bytes of the array, and how many.
+fn leb128(mut value: u32) -> ([u8; 5], usize) {
+    let mut bytes = [0; 5];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            return (bytes, i + 1);
+        }
+        *byte |= 0x80;
+    }
+    (bytes, 5)
+}
+
 /// Writes `value` over a [`PADDED`] placeholder at `at`.
 fn fill_padded(out: &mut [u8], at: usize, value: u32) {
     for (i, byte) in out[at..at + 5].iter_mut().enumerate() {
@@ -838,35 +852,51 @@ impl<'m> BodyWriter<'m> {
 
     /// Writes `bodies` to `out`, each with its size.
     fn bodies(&mut self, bodies: &[Body], out: &mut Vec<u8>) -> Result<(), Error> {
-        let mut body = Vec::new();
+        let mut ops = Vec::new();
         for b in bodies {
             if b.patches.is_empty() {
                 ((b.range.end - b.range.start) as u32).encode(out);
                 out.extend_from_slice(self.bytes(b.range.start, b.range.end));
-            } else {
-                body.clear();
-                self.body(b, &mut body)?;
-                (body.len() as u32).encode(out);
-                out.extend_from_slice(&body);
+                continue;
             }
+            // The body goes after room for its size, which then moves up against it.
+            let size_at = out.len();
+            out.extend_from_slice(&PADDED);
+            let start = out.len();
+            self.body(b, &mut ops, out)?;
+            let (size, len) = leb128((out.len() - start) as u32);
+            out[size_at..size_at + len].copy_from_slice(&size[..len]);
+            out.copy_within(start.., size_at + len);
+            out.truncate(out.len() - (PADDED.len() - len));
         }
         Ok(())
     }
 
-    /// The rewritten body of `body`, in `out`.
-    fn body(&mut self, body: &Body, out: &mut Vec<u8>) -> Result<(), Error> {
-        let mut ops = Vec::with_capacity((body.range.end - body.ops) as usize + body.patches.len() * 24);
+    /// Writes the rewritten body of `body` to `out`; `ops` is scratch space.
+    fn body(&mut self, body: &Body, ops: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), Error> {
         let mut scratch = Scratch::new(body.locals);
+        // Without checks no local is added: the instructions go straight after the locals.
+        let direct = !self.plan.checks;
+        let target = if direct {
+            out.extend_from_slice(self.bytes(body.range.start, body.ops));
+            &mut *out
+        } else {
+            ops.clear();
+            &mut *ops
+        };
         let mut at = body.ops;
         for patch in &body.patches {
-            ops.extend_from_slice(self.bytes(at, patch.start));
-            self.patch(body.function, patch, &mut scratch, &mut ops)?;
+            target.extend_from_slice(self.bytes(at, patch.start));
+            self.patch(body.function, patch, &mut scratch, target)?;
             at = patch.end;
         }
-        ops.extend_from_slice(self.bytes(at, body.range.end));
+        target.extend_from_slice(self.bytes(at, body.range.end));
+        if direct {
+            return Ok(());
+        }
         if scratch.added.is_empty() {
             out.extend_from_slice(self.bytes(body.range.start, body.ops));
-            out.extend_from_slice(&ops);
+            out.extend_from_slice(ops);
             return Ok(());
         }
         if body.locals + scratch.added.len() as u32 > MAX_LOCALS {
@@ -882,7 +912,7 @@ impl<'m> BodyWriter<'m> {
             1u32.encode(out);
             ty.encode(out);
         }
-        out.extend_from_slice(&ops);
+        out.extend_from_slice(ops);
         Ok(())
     }
 
