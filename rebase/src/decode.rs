@@ -124,7 +124,14 @@ pub(crate) fn body(
 
 /// Passes the instruction `seen` at `[start, end)` to `found`, with its address if constant.
 #[inline(always)]
-fn report(found: &mut impl FnMut(Found), pushed: &[Pushed; 3], original: u64, start: usize, end: usize, seen: Seen) {
+fn report(
+    found: &mut impl FnMut(Found),
+    pushed: &[Pushed; 3],
+    original: u64,
+    start: usize,
+    end: usize,
+    seen: Seen,
+) {
     let address = match seen {
         Seen::Access(Some(m)) => {
             // The address is constant if a constant pushed it and every operand above.
@@ -314,9 +321,29 @@ impl Cursor<'_> {
 static LOAD_STORE: [&OpInfo; 23] = {
     use crate::access::info::*;
     [
-        &I32Load, &I64Load, &F32Load, &F64Load, &I32Load8S, &I32Load8U, &I32Load16S, &I32Load16U,
-        &I64Load8S, &I64Load8U, &I64Load16S, &I64Load16U, &I64Load32S, &I64Load32U, &I32Store,
-        &I64Store, &F32Store, &F64Store, &I32Store8, &I32Store16, &I64Store8, &I64Store16, &I64Store32,
+        &I32Load,
+        &I64Load,
+        &F32Load,
+        &F64Load,
+        &I32Load8S,
+        &I32Load8U,
+        &I32Load16S,
+        &I32Load16U,
+        &I64Load8S,
+        &I64Load8U,
+        &I64Load16S,
+        &I64Load16U,
+        &I64Load32S,
+        &I64Load32U,
+        &I32Store,
+        &I64Store,
+        &F32Store,
+        &F64Store,
+        &I32Store8,
+        &I32Store16,
+        &I64Store8,
+        &I64Store16,
+        &I64Store32,
     ]
 };
 

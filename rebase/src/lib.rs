@@ -340,7 +340,7 @@ pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations)
                 return Err(Error::DataAddressNotConstant { segment: d.index, offset: d.offset });
             }
             DataMode::Active { address: Some(address), .. } => {
-                if address + d.len > memory.initial * PAGE {
+                if address.checked_add(d.len).is_none_or(|end| end > memory.initial * PAGE) {
                     return Err(Error::DataOutOfBounds {
                         segment: d.index,
                         offset: d.offset,

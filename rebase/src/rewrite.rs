@@ -121,16 +121,14 @@ impl Plan {
             kinds.push(HelperKind::Grow);
         }
         let mut inits = BTreeSet::new();
-        for b in &scan.bodies {
-            for p in &b.patches {
-                match p.change {
-                    Change::Copy if !kinds.contains(&HelperKind::Copy) => kinds.push(HelperKind::Copy),
-                    Change::Fill if !kinds.contains(&HelperKind::Fill) => kinds.push(HelperKind::Fill),
-                    Change::Init(d) => {
-                        inits.insert(d);
-                    }
-                    _ => {}
+        for b in &a.bulk {
+            match (b.instruction, b.data) {
+                ("memory.copy", _) if !kinds.contains(&HelperKind::Copy) => kinds.push(HelperKind::Copy),
+                ("memory.fill", _) if !kinds.contains(&HelperKind::Fill) => kinds.push(HelperKind::Fill),
+                ("memory.init", Some(d)) => {
+                    inits.insert(d);
                 }
+                _ => {}
             }
         }
         kinds.extend(inits.into_iter().map(HelperKind::Init));
@@ -438,6 +436,25 @@ fn holds_code_offsets(name: &str) -> bool {
 
 /// A `u32` LEB128 in five bytes (padded, as the encoding allows), to be filled in later.
 const PADDED: [u8; 5] = [0x80, 0x80, 0x80, 0x80, 0x00];
+
+/// Appends `value` as an unsigned LEB128.
+#[inline]
+fn leb128_u64(mut value: u64, out: &mut Vec<u8>) {
+    let mut bytes = [0u8; 10];
+    let mut n = 0;
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            bytes[n] = byte;
+            n += 1;
+            break;
+        }
+        bytes[n] = byte | 0x80;
+        n += 1;
+    }
+    out.extend_from_slice(&bytes[..n]);
+}
 
 /// `value` as a LEB128 in the first bytes of the array, and how many.
 fn leb128(mut value: u32) -> ([u8; 5], usize) {
@@ -960,7 +977,8 @@ impl<'m> BodyWriter<'m> {
     ) -> Result<(), Error> {
         let m = op.info;
         let offset = op.memarg.offset;
-        let new_offset = offset + self.plan.base;
+        // Saturating: an unvalidated module may have a 64-bit offset on its 32-bit memory.
+        let new_offset = offset.saturating_add(self.plan.base);
         let place = |change| Relocation { function: Some(function), offset: patch.start, change };
         if new_offset > u64::from(u32::MAX) {
             // The effective address is past 4 GiB whatever the dynamic address: the original
@@ -970,7 +988,8 @@ impl<'m> BodyWriter<'m> {
             return Ok(());
         }
         let end = offset + u64::from(m.size);
-        let checked = self.plan.checks && !address.is_some_and(|a| self.plan.proven(a + offset, a + end));
+        let checked = self.plan.checks
+            && !address.is_some_and(|a| self.plan.proven(a.saturating_add(offset), a.saturating_add(end)));
         if checked {
             // Set the operands above the address aside, check the address, put them back.
             let mut slots = [0u32; 2];
@@ -1035,6 +1054,12 @@ fn func_type(s: Signature, out: &mut Vec<u8>) {
 /// the opcode, the alignment and memory index, and any lane index after the offset are copied
 /// as they are.
 fn memarg_with_offset(instruction: &[u8], offset: u64, out: &mut Vec<u8>) -> wasmparser::Result<()> {
+    if let [0x28..=0x3e, 0..=0x0f, ..] = instruction {
+        // A plain load or store with only an alignment: the offset is all that follows.
+        out.extend_from_slice(&instruction[..2]);
+        leb128_u64(offset, out);
+        return Ok(());
+    }
     let mut r = BinaryReader::new(instruction, 0);
     if matches!(r.read_u8()?, 0xfb..=0xfe) {
         r.read_var_u32()?;
@@ -1047,7 +1072,7 @@ fn memarg_with_offset(instruction: &[u8], offset: u64, out: &mut Vec<u8>) -> was
     r.read_var_u64()?;
     let tail = r.current_position();
     out.extend_from_slice(&instruction[..head]);
-    offset.encode(out);
+    leb128_u64(offset, out);
     out.extend_from_slice(&instruction[tail..]);
     Ok(())
 }

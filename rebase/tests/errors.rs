@@ -171,3 +171,46 @@ fn a_maximum_past_the_segment_can_be_clamped() {
         flight_rebase::RelocationKind::Memory { old_maximum: Some(32768), new_maximum: Some(5), .. }
     )));
 }
+
+#[test]
+fn an_unvalidated_64_bit_offset_on_a_32_bit_memory_traps_without_overflow() {
+    // `i32.load offset=0xffff_ffff_ffff_fff0` on a 32-bit memory: malformed for a validator,
+    // readable without one.
+    use wasm_encoder::{
+        CodeSection, Function, FunctionSection, Instruction, MemArg, MemorySection, MemoryType, TypeSection,
+    };
+    let mut module = wasm_encoder::Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([], [wasm_encoder::ValType::I32]);
+    module.section(&types);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    module.section(&functions);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    module.section(&memories);
+    let mut code = CodeSection::new();
+    let mut f = Function::new([]);
+    f.instruction(&Instruction::I32Const(0));
+    f.instruction(&Instruction::I32Load(MemArg {
+        offset: u64::MAX - 15,
+        align: 2,
+        target: wasm_encoder::MemArgTarget::Memory(0),
+        ordering: None,
+    }));
+    f.instruction(&Instruction::End);
+    code.function(&f);
+    module.section(&code);
+    let wasm = module.finish();
+    let options = flight_rebase::Options::new(0x10000, 0x10000).with_bounds_checks(true);
+    assert!(flight_rebase::rebase(&wasm, &options).is_err());
+    let (rebased, relocs) = flight_rebase::rebase(&wasm, &options.with_validation(false)).unwrap();
+    assert!(matches!(relocs.entries[1].change, flight_rebase::RelocationKind::Trap { .. }), "{relocs}");
+    wasmparser::Validator::new_with_features(flight_rebase::FEATURES).validate_all(&rebased).unwrap();
+}
