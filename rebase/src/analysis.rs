@@ -5,7 +5,10 @@
 use std::ops::Range;
 
 use serde::Serialize;
-use wasmparser::{DataKind, Operator, Parser, Payload, TypeRef, Validator};
+use wasmparser::{
+    DataKind, FuncToValidate, FuncValidatorAllocations, FunctionBody, Operator, Parser, Payload, TypeRef,
+    ValidPayload, Validator, ValidatorResources,
+};
 
 use crate::access::{AccessKind, MemoryOp};
 use crate::decode::{self, Found, Mode, Seen};
@@ -197,13 +200,70 @@ pub(crate) struct Scan {
 
 /// Lists what `module` does with linear memory, after validating it.
 pub fn analyse(module: &[u8]) -> Result<Analysis, Error> {
-    scan(module, true, true, threads(0)).map(|s| s.analysis)
+    validated(module, threads(0), || scan(module, true, threads(0))).map(|s| s.analysis)
 }
 
-/// Validates `module` (with [`FEATURES`]); an error in a function body names the function.
-pub(crate) fn validate(module: &[u8]) -> Result<(), Error> {
+/// Validates `module` (with [`FEATURES`]), its function bodies on up to `threads` threads;
+/// the error is the first in module order, and names the function if it is in a body.
+pub(crate) fn validate(module: &[u8], threads: usize) -> Result<(), Error> {
     let mut validator = Validator::new_with_features(FEATURES);
-    validator.validate_all(module).map(drop).map_err(|e| Error::parse(&e, function_at(module, e.offset())))
+    let mut functions = Vec::new();
+    let mut failure = None;
+    for payload in Parser::new(0).parse_all(module) {
+        let checked = payload.and_then(|p| validator.payload(&p));
+        match checked {
+            Ok(ValidPayload::Func(f, body)) => functions.push((f, body)),
+            Ok(ValidPayload::End(_)) => break,
+            Ok(_) => {}
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    // A body before the module's error comes first.
+    let size = |(_, body): &(FuncToValidate<ValidatorResources>, FunctionBody<'_>)| {
+        body.range().end - body.range().start
+    };
+    let total: u64 = functions.iter().map(size).sum();
+    let parts = if total as usize >= PARALLEL_BYTES { threads } else { 1 };
+    // The same runs, owned: a body's validator is consumed.
+    let lengths: Vec<usize> = split(&functions, parts, size).iter().map(|r| r.len()).collect();
+    let mut runs = Vec::with_capacity(lengths.len());
+    for len in lengths.iter().rev() {
+        runs.push(functions.split_off(functions.len() - len));
+    }
+    runs.reverse();
+    let errors: Vec<Option<wasmparser::BinaryReaderError>> = if runs.len() < 2 {
+        runs.into_iter().map(validate_bodies).collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = runs.into_iter().map(|run| s.spawn(move || validate_bodies(run))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        })
+    };
+    match errors.into_iter().flatten().next().or(failure) {
+        Some(e) => Err(Error::parse(&e, function_at(module, e.offset()))),
+        None => Ok(()),
+    }
+}
+
+/// Validates some function bodies; the first error.
+fn validate_bodies(
+    run: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'_>)>,
+) -> Option<wasmparser::BinaryReaderError> {
+    let mut allocs = FuncValidatorAllocations::default();
+    for (f, body) in run {
+        let mut validator = f.into_validator(allocs);
+        if let Err(e) = validator.validate(&body) {
+            return Some(e);
+        }
+        allocs = validator.into_allocations();
+    }
+    None
 }
 
 /// The function whose body holds byte `offset` of `module`, if one does.
@@ -231,27 +291,36 @@ fn function_at(module: &[u8], offset: u64) -> Option<u32> {
     None
 }
 
-/// Parses `module` and lists its memory instructions, data segments and the places to change;
-/// validates it first if `validate`. Without validation a module that is malformed (whatever
-/// wasmparser cannot read) is still an error, but one that reads well and breaks a typing
-/// rule is not. The accesses are listed in the analysis only if `list` (the patches have them).
-pub(crate) fn scan(module: &[u8], validate: bool, list: bool, threads: usize) -> Result<Scan, Error> {
+/// Parses `module` and lists its memory instructions, data segments and the places to change,
+/// without validating it: a module that is malformed (whatever wasmparser cannot read) is an
+/// error, one that reads well and breaks a typing rule is not. The accesses are listed in the
+/// analysis only if `list` (the patches have them).
+pub(crate) fn scan(module: &[u8], list: bool, threads: usize) -> Result<Scan, Error> {
     if Parser::is_component(module) {
         return Err(Error::Component);
     }
-    if !validate {
-        return read(module, list, threads);
+    read(module, list, threads)
+}
+
+/// Runs `work` on `module` after validating it, or while validating it on other threads (a
+/// module with at least 256 KiB of code); a validation error comes first.
+pub(crate) fn validated<T: Send>(
+    module: &[u8],
+    threads: usize,
+    work: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<T, Error> {
+    if Parser::is_component(module) {
+        return Err(Error::Component);
     }
     if module.len() < PARALLEL_BYTES || threads < 2 {
-        self::validate(module)?;
-        return read(module, list, threads);
+        validate(module, 1)?;
+        return work();
     }
-    // Validation on its own thread while this one reads; its error comes first.
     std::thread::scope(|s| {
-        let validation = s.spawn(|| self::validate(module));
-        let scan = read(module, list, threads);
+        let validation = s.spawn(|| validate(module, threads));
+        let done = work();
         match validation.join() {
-            Ok(Ok(())) => scan,
+            Ok(Ok(())) => done,
             Ok(Err(e)) => Err(e),
             Err(panic) => std::panic::resume_unwind(panic),
         }

@@ -84,10 +84,10 @@
 //! hands everything else (and anything unusual: long encodings, memory indices, the end of the
 //! bytes) to wasmparser, so that what it accepts and what it finds are wasmparser's; a test
 //! compares the two on generated and damaged bodies. Validation, on by default
-//! ([`Options::validate`]), is wasmparser's validator, which costs several times the rest:
-//! on a module with at least 256 KiB of code it runs on its own thread while the module is
-//! read, and the bodies are read and rewritten on several threads ([`Options::threads`]), with
-//! the same output as on one.
+//! ([`Options::validate`]), is wasmparser's validator, which costs more than all the rest. On a
+//! module with at least 256 KiB of code, the function bodies are validated on several threads
+//! while the module is read and rewritten, and read and rewritten on several threads too
+//! ([`Options::threads`]), with the same output as on one; a validation error comes first.
 //!
 //! # What the host does
 //!
@@ -312,7 +312,21 @@ impl Options {
 pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations), Error> {
     let shared = options.check()?;
     let threads = analysis::threads(options.threads);
-    let scan = analysis::scan(module, options.validate, false, threads)?;
+    if options.validate {
+        analysis::validated(module, threads, || rewrite(module, options, shared, threads))
+    } else {
+        rewrite(module, options, shared, threads)
+    }
+}
+
+/// [`rebase`] after or during validation.
+fn rewrite(
+    module: &[u8],
+    options: &Options,
+    shared: Vec<(u64, u64)>,
+    threads: usize,
+) -> Result<(Vec<u8>, Relocations), Error> {
+    let scan = analysis::scan(module, false, threads)?;
     let a = &scan.analysis;
     let memory = match a.memories.as_slice() {
         [] => return Err(Error::NoMemory),
