@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::rebase::{read, write, write_relocations};
+use crate::rebase::{Rewrite, read, write, write_relocations};
 use flight_rebase::merge::{self, Input, MergeOptions};
 
 /// Merge WebAssembly modules into one module with one memory, each in its segment of a plan.
@@ -28,15 +28,8 @@ pub struct MergeArgs {
     /// one memory as `env.memory`.
     #[arg(long, value_name = "OUTDIR")]
     separate: Option<PathBuf>,
-    /// Also write the relocation table: JSON if the name ends in `.json`, a listing otherwise.
-    #[arg(long)]
-    relocs: Option<PathBuf>,
-    /// Check every access that is not proven in bounds at rebase time.
-    #[arg(long)]
-    checks: bool,
-    /// Accept declared maxima larger than the segments (memory.grow fails at a segment's end).
-    #[arg(long)]
-    clamp_max: bool,
+    #[command(flatten)]
+    rewrite: Rewrite,
     /// The merged memory's size (bytes, 0x hex, or a size with a unit), rounded up to 64 KiB.
     #[arg(long)]
     memory: Option<String>,
@@ -86,7 +79,12 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
         ),
         None => None,
     };
-    let options = MergeOptions { bounds_checks: args.checks, memory_pages, clamp_maximum: args.clamp_max };
+    let options = MergeOptions {
+        bounds_checks: args.rewrite.checks,
+        memory_pages,
+        clamp_maximum: args.rewrite.clamp_max,
+        skip_validation: args.rewrite.no_validate,
+    };
     let mut text = String::new();
     let relocations = match &args.separate {
         Some(dir) => {
@@ -121,7 +119,7 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
             m.rebase.helpers.len()
         );
     }
-    if let Some(path) = &args.relocs {
+    if let Some(path) = &args.rewrite.relocs {
         write_relocations(path, &relocations, || relocations.to_json())?;
         text += &format!("  relocations in {}\n", path.display());
     }

@@ -24,23 +24,30 @@ pub struct RebaseArgs {
     /// Where to write the rebased module.
     #[arg(short, long)]
     output: PathBuf,
-    /// Also write the relocation table: JSON if the name ends in `.json`, a listing otherwise.
-    #[arg(long)]
-    relocs: Option<PathBuf>,
-    /// Check every access that is not proven in bounds at rebase time.
-    #[arg(long)]
-    checks: bool,
-    /// Accept a declared maximum larger than the segment (Emscripten declares 2 or 4 GiB):
-    /// memory.grow then fails at the segment's end.
-    #[arg(long)]
-    clamp_max: bool,
+    #[command(flatten)]
+    rewrite: Rewrite,
     /// A shared region the module may also touch, as absolute `START..END` (repeatable).
     #[arg(long, value_name = "START..END")]
     shared: Vec<String>,
-    /// Do not validate the module first (it must already be valid, as a compiler's output is):
-    /// malformed bytes are still an error, a typing error is not.
+}
+
+/// The options `flight rebase` and `flight merge` share.
+#[derive(clap::Args)]
+pub(crate) struct Rewrite {
+    /// Also write the relocation table: JSON if the name ends in `.json`, a listing otherwise.
     #[arg(long)]
-    no_validate: bool,
+    pub relocs: Option<PathBuf>,
+    /// Check every access that is not proven in bounds at rebase time.
+    #[arg(long)]
+    pub checks: bool,
+    /// Accept a declared maximum larger than the segment (Emscripten declares 2 or 4 GiB):
+    /// memory.grow then fails at the segment's end.
+    #[arg(long)]
+    pub clamp_max: bool,
+    /// Do not validate the modules first (they must already be valid, as a compiler's output
+    /// is): malformed bytes are still an error, a typing error is not.
+    #[arg(long)]
+    pub no_validate: bool,
 }
 
 /// A size or address as `flight plan` spells them, or an error naming the option.
@@ -73,9 +80,9 @@ pub(crate) fn write_relocations(
 /// Runs `flight rebase`; returns what to print, or the error.
 pub fn run(args: &RebaseArgs) -> Result<String, String> {
     let mut options = Options::new(size("base", &args.base)?, size("size", &args.size)?)
-        .with_bounds_checks(args.checks)
-        .with_clamped_maximum(args.clamp_max)
-        .with_validation(!args.no_validate);
+        .with_bounds_checks(args.rewrite.checks)
+        .with_clamped_maximum(args.rewrite.clamp_max)
+        .with_validation(!args.rewrite.no_validate);
     for range in &args.shared {
         let (start, end) =
             range.split_once("..").ok_or_else(|| format!("--shared: `{range}` is not START..END"))?;
@@ -85,7 +92,7 @@ pub fn run(args: &RebaseArgs) -> Result<String, String> {
     let (rebased, relocs) =
         flight_rebase::rebase(&wasm, &options).map_err(|e| format!("{}: {e}", args.input.display()))?;
     write(&args.output, &rebased)?;
-    if let Some(path) = &args.relocs {
+    if let Some(path) = &args.rewrite.relocs {
         write_relocations(path, &relocs, || relocs.to_json())?;
     }
     let (mut moved, mut checked, mut data, mut calls) = (0, 0, 0, 0);
@@ -115,7 +122,7 @@ pub fn run(args: &RebaseArgs) -> Result<String, String> {
     if !dropped.is_empty() {
         text += &format!("  dropped custom sections that hold code offsets: {}\n", dropped.join(", "));
     }
-    if let Some(path) = &args.relocs {
+    if let Some(path) = &args.rewrite.relocs {
         text += &format!("  relocations in {}\n", path.display());
     }
     Ok(text)

@@ -1,6 +1,7 @@
 //! flight-rebase against Binaryen on the same inputs, in one run: MB/s of input for wasmparser
 //! alone (parse every operator: the ceiling), our rebase without and with bounds checks (both
-//! validate first; `trusted`: the same without validation), and Binaryen's nearest operations,
+//! validate first; `trusted`: the same without validation and without the list of changes), and
+//! Binaryen's nearest operations,
 //! measured two ways.
 //!
 //! **Cold**: Binaryen run as programs, one process per run:
@@ -399,7 +400,7 @@ fn main() {
             .collect();
         let checked: Vec<Options> = options.iter().map(|o| o.clone().with_bounds_checks(true)).collect();
         let unvalidated = |options: &[Options]| -> Vec<Options> {
-            options.iter().map(|o| o.clone().with_validation(false)).collect()
+            options.iter().map(|o| o.clone().with_validation(false).with_relocation_entries(false)).collect()
         };
         let parse = rate(bytes, time, || {
             modules.iter().for_each(|m| {

@@ -111,8 +111,8 @@ fn main() {
     }
     println!(
         "(MB/s of input. `rebase` validates and lists every change, without bounds checks; `checks` the \
-         same with them; `trusted` skips validation and the list of changes, as `flight rebase \
-         --no-validate` without `--relocs` does, and `1 thread` does the same on one thread; \
+         same with them; `trusted` skips validation and the list of changes (`Options::with_validation(false)` and \
+         `with_relocation_entries(false)`), and `1 thread` does the same on one thread; \
          `/ parse`: `trusted` against wasmparser reading every operator)"
     );
     if let Ok(wasm) = fixtures::rust() {

@@ -97,6 +97,9 @@ pub struct MergeOptions {
     pub memory_pages: Option<u64>,
     /// Accept declared maxima larger than the segments ([`Options::clamp_maximum`]).
     pub clamp_maximum: bool,
+    /// Do not validate the modules before rebasing them ([`Options::validate`] off): for
+    /// modules already known valid.
+    pub skip_validation: bool,
 }
 
 /// An export of the merged module.
@@ -333,6 +336,7 @@ fn rebase_all(
             let o = Options::new(i.base, i.size)
                 .with_bounds_checks(options.bounds_checks)
                 .with_clamped_maximum(options.clamp_maximum)
+                .with_validation(!options.skip_validation)
                 .with_memory_pages(pages);
             crate::rebase(i.wasm, &o).map_err(|e| in_module(&i.name, e))
         })

@@ -325,7 +325,12 @@ fn generated_modules_behave_the_same_merged() {
         // Without checks, an access past a module's memory lands in another's segment: only
         // modules that cannot trap run unchecked.
         let checks = !no_traps || rng.below(2) == 0;
-        let options = MergeOptions { bounds_checks: checks, memory_pages: None, clamp_maximum: false };
+        let options = MergeOptions {
+            bounds_checks: checks,
+            memory_pages: None,
+            clamp_maximum: false,
+            skip_validation: false,
+        };
         let separate = rng.below(4) == 0;
         let (c, i) = compare(&format!("group {groups} (seed {seed})"), &parts, &options, separate, seed);
         (calls, inconclusive) = (calls + c, inconclusive + i);
@@ -416,8 +421,12 @@ fn compiled_fixtures_merge_with_generated_modules() {
                 script: None,
             });
             // Generated modules may trap out of bounds: check them always.
-            let options =
-                MergeOptions { bounds_checks: checks, memory_pages: Some(60), clamp_maximum: false };
+            let options = MergeOptions {
+                bounds_checks: checks,
+                memory_pages: Some(60),
+                clamp_maximum: false,
+                skip_validation: false,
+            };
             if !checks {
                 parts.retain(|p| p.script.is_some());
             }
