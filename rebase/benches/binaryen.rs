@@ -1,8 +1,7 @@
 //! flight-rebase against Binaryen on the same inputs, in one run: MB/s of input for wasmparser
 //! alone (parse every operator: the ceiling), our rebase without and with bounds checks (both
 //! validate first; `trusted`: the same without validation and without the list of changes), and
-//! Binaryen's nearest operations,
-//! measured two ways.
+//! Binaryen's nearest operations, measured two ways.
 //!
 //! **Cold**: Binaryen run as programs, one process per run:
 //!
