@@ -1,6 +1,6 @@
-//! One pass over a module: it is parsed and validated, and every instruction and data segment
-//! that touches linear memory is listed ([`Analysis`]), with the places the rebaser will change
-//! (its [`Scan`]).
+//! Reading a module: every instruction and data segment that touches linear memory is listed
+//! ([`Analysis`]), with the places the rebaser will change (its [`Scan`]); and validating it,
+//! on its own or beside other work.
 
 use std::ops::Range;
 
@@ -209,7 +209,9 @@ pub(crate) fn validate(module: &[u8], threads: usize) -> Result<(), Error> {
     let mut validator = Validator::new_with_features(FEATURES);
     let mut functions = Vec::new();
     let mut failure = None;
-    for payload in Parser::new(0).parse_all(module) {
+    let mut parser = Parser::new(0);
+    parser.set_features(FEATURES);
+    for payload in parser.parse_all(module) {
         let checked = payload.and_then(|p| validator.payload(&p));
         match checked {
             Ok(ValidPayload::Func(f, body)) => functions.push((f, body)),
@@ -234,7 +236,7 @@ pub(crate) fn validate(module: &[u8], threads: usize) -> Result<(), Error> {
         runs.push(functions.split_off(functions.len() - len));
     }
     runs.reverse();
-    let errors: Vec<Option<wasmparser::BinaryReaderError>> = if runs.len() < 2 {
+    let errors: Vec<Option<(wasmparser::BinaryReaderError, u32)>> = if runs.len() < 2 {
         runs.into_iter().map(validate_bodies).collect()
     } else {
         std::thread::scope(|s| {
@@ -245,21 +247,23 @@ pub(crate) fn validate(module: &[u8], threads: usize) -> Result<(), Error> {
                 .collect()
         })
     };
-    match errors.into_iter().flatten().next().or(failure) {
-        Some(e) => Err(Error::parse(&e, function_at(module, e.offset()))),
-        None => Ok(()),
+    match (errors.into_iter().flatten().next(), failure) {
+        (Some((e, function)), _) => Err(Error::parse(&e, Some(function))),
+        (None, Some(e)) => Err(Error::parse(&e, function_at(module, e.offset()))),
+        (None, None) => Ok(()),
     }
 }
 
-/// Validates some function bodies; the first error.
+/// Validates some function bodies; the first error, and its function.
 fn validate_bodies(
     run: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'_>)>,
-) -> Option<wasmparser::BinaryReaderError> {
+) -> Option<(wasmparser::BinaryReaderError, u32)> {
     let mut allocs = FuncValidatorAllocations::default();
     for (f, body) in run {
+        let function = f.index;
         let mut validator = f.into_validator(allocs);
         if let Err(e) = validator.validate(&body) {
-            return Some(e);
+            return Some((e, function));
         }
         allocs = validator.into_allocations();
     }
@@ -280,7 +284,8 @@ fn function_at(module: &[u8], offset: u64) -> Option<u32> {
                 }
             }
             Payload::CodeSectionEntry(body) => {
-                if body.range().contains(&offset) {
+                // A body that ends too soon fails at its end.
+                if (body.range().start..=body.range().end).contains(&offset) {
                     return Some(imported + index);
                 }
                 index += 1;
@@ -327,24 +332,46 @@ pub(crate) fn validated<T: Send>(
     })
 }
 
+/// WebAssembly's limit on a function's parameters and locals (as engines and wasmparser
+/// enforce it).
+pub(crate) const MAX_LOCALS: u32 = 50_000;
+
+/// The most functions, globals or types a module may have (as engines and wasmparser
+/// enforce it).
+const MAX_ITEMS: u32 = 1_000_000;
+
+/// `have + more` items of a kind, or an error past [`MAX_ITEMS`] (a count an unvalidated module
+/// declares is not checked against its bytes).
+fn count(have: u32, more: u32, what: &str) -> Result<u32, Error> {
+    have.checked_add(more).filter(|n| *n <= MAX_ITEMS).ok_or_else(|| Error::Malformed {
+        function: None,
+        offset: 0,
+        message: format!("more than {MAX_ITEMS} {what}"),
+    })
+}
+
 /// Code sections at least this large are read (and rewritten) on several threads.
 pub(crate) const PARALLEL_BYTES: usize = 256 * 1024;
 
+/// The most threads ever used.
+pub(crate) const MAX_THREADS: usize = 64;
+
 /// The threads to use when asked for `threads` (0: as many as the machine runs at once, up
-/// to 8).
+/// to 8; never more than [`MAX_THREADS`]).
 pub(crate) fn threads(threads: usize) -> usize {
     // Asking the system takes longer than rebasing a small module: ask once.
     static MACHINE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     match threads {
         0 => *MACHINE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
-        n => n,
+        n => n.min(MAX_THREADS),
     }
 }
 
 /// Splits `items` into at most `parts` runs of about the same weight, in order.
 pub(crate) fn split<T>(items: &[T], parts: usize, weight: impl Fn(&T) -> u64) -> Vec<&[T]> {
     let total: u64 = items.iter().map(&weight).sum();
-    let share = total / parts.max(1) as u64 + 1;
+    let parts = parts.clamp(1, items.len().max(1));
+    let share = total / parts as u64 + 1;
     let mut runs = Vec::with_capacity(parts);
     let (mut start, mut sum) = (0, 0);
     for (i, item) in items.iter().enumerate() {
@@ -421,81 +448,94 @@ fn read(module: &[u8], list: bool, threads: usize) -> Result<Scan, Error> {
     let mut params: Vec<u32> = Vec::new();
     let mut function_types: Vec<u32> = Vec::new();
     let parse = |e: wasmparser::BinaryReaderError| Error::parse(&e, None);
-    for payload in parser.parse_all(module) {
-        let payload = payload.map_err(parse)?;
-        match payload {
-            Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
-                return Err(Error::Component);
-            }
-            Payload::TypeSection(reader) => {
-                sections.has_types = true;
-                for group in reader {
-                    for ty in group.map_err(parse)?.into_types() {
-                        params.push(match &ty.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => f.params().len() as u32,
-                            _ => 0,
-                        });
+    // The sections are read first and the bodies after; an error in the sections comes after
+    // those in the bodies before it.
+    let sections_read = (|| {
+        for payload in parser.parse_all(module) {
+            let payload = payload.map_err(parse)?;
+            match payload {
+                Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
+                    return Err(Error::Component);
+                }
+                Payload::TypeSection(reader) => {
+                    sections.has_types = true;
+                    for group in reader {
+                        for ty in group.map_err(parse)?.into_types() {
+                            params.push(match &ty.composite_type.inner {
+                                wasmparser::CompositeInnerType::Func(f) => f.params().len() as u32,
+                                _ => 0,
+                            });
+                        }
+                    }
+                    sections.types = u32::try_from(params.len()).unwrap_or(u32::MAX);
+                }
+                Payload::ImportSection(reader) => {
+                    for import in reader.into_imports_with_offsets() {
+                        let (offset, import) = import.map_err(parse)?;
+                        match import.ty {
+                            TypeRef::Func(_) | TypeRef::FuncExact(_) => {
+                                analysis.imported_functions =
+                                    count(analysis.imported_functions, 1, "functions")?;
+                            }
+                            TypeRef::Global(_) => sections.globals = count(sections.globals, 1, "globals")?,
+                            TypeRef::Memory(m) => analysis.memories.push(memory(offset, true, m)),
+                            TypeRef::Table(_) | TypeRef::Tag(_) => {}
+                        }
+                    }
+                    analysis.functions = analysis.imported_functions;
+                }
+                Payload::FunctionSection(reader) => {
+                    sections.has_functions = true;
+                    analysis.functions = count(analysis.imported_functions, reader.count(), "functions")?;
+                    for ty in reader {
+                        function_types.push(ty.map_err(parse)?);
                     }
                 }
-                sections.types = u32::try_from(params.len()).unwrap_or(u32::MAX);
-            }
-            Payload::ImportSection(reader) => {
-                for import in reader.into_imports_with_offsets() {
-                    let (offset, import) = import.map_err(parse)?;
-                    match import.ty {
-                        TypeRef::Func(_) | TypeRef::FuncExact(_) => analysis.imported_functions += 1,
-                        TypeRef::Global(_) => sections.globals += 1,
-                        TypeRef::Memory(m) => analysis.memories.push(memory(offset, true, m)),
-                        TypeRef::Table(_) | TypeRef::Tag(_) => {}
+                Payload::MemorySection(reader) => {
+                    for m in reader.into_iter_with_offsets() {
+                        let (offset, m) = m.map_err(parse)?;
+                        analysis.memories.push(memory(offset, false, m));
                     }
                 }
-                analysis.functions = analysis.imported_functions;
-            }
-            Payload::FunctionSection(reader) => {
-                sections.has_functions = true;
-                analysis.functions = analysis.imported_functions + reader.count();
-                for ty in reader {
-                    function_types.push(ty.map_err(parse)?);
+                Payload::GlobalSection(reader) => {
+                    sections.has_globals = true;
+                    sections.globals = count(sections.globals, reader.count(), "globals")?;
                 }
-            }
-            Payload::MemorySection(reader) => {
-                for m in reader.into_iter_with_offsets() {
-                    let (offset, m) = m.map_err(parse)?;
-                    analysis.memories.push(memory(offset, false, m));
+                Payload::DataSection(reader) => {
+                    for (index, data) in reader.into_iter().enumerate() {
+                        let data = data.map_err(parse)?;
+                        analysis.data.push(data_segment(index as u32, &data)?);
+                    }
                 }
-            }
-            Payload::GlobalSection(reader) => {
-                sections.has_globals = true;
-                sections.globals += reader.count();
-            }
-            Payload::DataSection(reader) => {
-                for (index, data) in reader.into_iter().enumerate() {
-                    let data = data.map_err(parse)?;
-                    analysis.data.push(data_segment(index as u32, &data)?);
+                Payload::CodeSectionStart { unchecked_range: range, .. } => {
+                    sections.has_code = true;
+                    analysis.code_section = Some(range);
                 }
-            }
-            Payload::CodeSectionStart { unchecked_range: range, .. } => {
-                sections.has_code = true;
-                analysis.code_section = Some(range);
-            }
-            Payload::CodeSectionEntry(body) => {
-                let defined = pending.len();
-                let function = analysis.imported_functions + defined as u32;
-                let fail = |e: wasmparser::BinaryReaderError| Error::parse(&e, Some(function));
-                let mut locals = function_types
-                    .get(defined)
-                    .and_then(|t| params.get(*t as usize))
-                    .map_or(0, |p| u64::from(*p));
-                let mut reader = body.get_locals_reader().map_err(fail)?;
-                for _ in 0..reader.get_count() {
-                    locals += u64::from(reader.read().map_err(fail)?.0);
+                Payload::CodeSectionEntry(body) => {
+                    let defined = pending.len();
+                    let function = analysis.imported_functions + defined as u32;
+                    let fail = |e: wasmparser::BinaryReaderError| Error::parse(&e, Some(function));
+                    let mut locals = function_types
+                        .get(defined)
+                        .and_then(|t| params.get(*t as usize))
+                        .map_or(0, |p| u64::from(*p));
+                    let mut reader = body.get_locals_reader().map_err(fail)?;
+                    for _ in 0..reader.get_count() {
+                        locals += u64::from(reader.read().map_err(fail)?.0);
+                    }
+                    let ops = reader.original_position();
+                    // Past the limit the count only matters for the error the checks give.
+                    let locals = locals.min(u64::from(MAX_LOCALS) + 1) as u32;
+                    pending.push(Pending { function, range: body.range(), ops, locals });
                 }
-                let ops = reader.original_position();
-                let locals = u32::try_from(locals).unwrap_or(u32::MAX);
-                pending.push(Pending { function, range: body.range(), ops, locals });
+                _ => {}
             }
-            _ => {}
         }
+        Ok(())
+    })();
+    if let Err(e) = sections_read {
+        read_bodies(module, &pending, list)?;
+        return Err(e);
     }
     let code: u64 = pending.iter().map(|p| p.range.end - p.range.start).sum();
     let parts = if code as usize >= PARALLEL_BYTES { threads } else { 1 };

@@ -73,7 +73,8 @@
 //! instructions (and checks) are encoded anew. The added globals, types and functions come
 //! after the module's own, so no index moves: the name section, the exports and the element
 //! segments stay right. Custom sections that hold code offsets (DWARF `.debug_*`,
-//! `sourceMappingURL`, code metadata such as branch hints, `linking` and `reloc.*`) would be
+//! `sourceMappingURL`, `external_debug_info`, code metadata such as branch hints, `linking`
+//! and `reloc.*`) would be
 //! stale: they are left out, and listed as dropped in [`Relocations`]. The code section's size
 //! is written as a five-byte LEB128 (a padded encoding, which the format allows), so that it
 //! is written once.
@@ -84,10 +85,10 @@
 //! hands everything else (and anything unusual: long encodings, memory indices, the end of the
 //! bytes) to wasmparser, so that what it accepts and what it finds are wasmparser's; a test
 //! compares the two on generated and damaged bodies. Validation, on by default
-//! ([`Options::validate`]), is wasmparser's validator, which costs more than all the rest. On a
-//! module with at least 256 KiB of code, the function bodies are validated on several threads
-//! while the module is read and rewritten, and read and rewritten on several threads too
-//! ([`Options::threads`]), with the same output as on one; a validation error comes first.
+//! ([`Options::validate`]), is wasmparser's validator, which costs more than all the rest. A
+//! module of at least 256 KiB is validated beside its reading and rewriting (and a validation
+//! error comes first); function bodies, when they add up to 256 KiB, are validated, read and
+//! rewritten on several threads ([`Options::threads`]), with the same output as on one.
 //!
 //! # What the host does
 //!
@@ -112,8 +113,9 @@
 //! ([`Error`]). So is a declared maximum larger than the segment, unless
 //! [`Options::clamp_maximum`] accepts it. Without bounds checks the rebased module is only
 //! equivalent to the original for accesses the original does not trap on: an access past its
-//! memory lands in the rest of the segment, or past it. Relocatable object files (`linking` and
-//! `reloc.*` sections) are rebased as modules, and their relocations go stale: link first.
+//! memory lands in the rest of the segment, or past it. Relocatable object files are rebased as
+//! modules, without their `linking` and `reloc.*` sections, whose offsets would be stale: link
+//! first.
 //!
 //! # Merging
 //!
@@ -194,9 +196,9 @@ pub struct Options {
     /// left empty (the rest of the table is filled): the rewrite of a large module then spends
     /// neither time nor memory on a table nobody reads.
     pub relocation_entries: bool,
-    /// The most threads to read and write function bodies on (modules with at least 256 KiB of
-    /// code); `0`, the default: as many as the machine runs at once, up to 8. The output is
-    /// the same whatever the number.
+    /// The most threads to validate, read and write function bodies on (when they add up to at
+    /// least 256 KiB), up to 64; `0`, the default: as many as the machine runs at once, up to
+    /// 8. The output is the same whatever the number.
     pub threads: usize,
 }
 
@@ -307,8 +309,9 @@ impl Options {
 /// Rewrites `module` so that its memory lies in the segment `[options.base, options.base +
 /// options.size)` of a larger memory; returns the new module and every change made.
 ///
-/// The module is validated first (with [`FEATURES`]); errors name the function and the offset
-/// where there is one.
+/// The module is validated (with [`FEATURES`]) unless [`Options::validate`] is off, and a
+/// validation error comes before any other; errors name the function and the offset where
+/// there is one.
 pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations), Error> {
     let shared = options.check()?;
     let threads = analysis::threads(options.threads);

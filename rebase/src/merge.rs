@@ -582,11 +582,17 @@ fn lookup(map: &[u32], index: u32, what: &str) -> Result<u32, reencode::Error<Er
         .ok_or_else(|| reencode::Error::UserError(Error::Merge(format!("{what} index {index} out of range"))))
 }
 
+/// `index` moved up by `by` (an unvalidated module may name any index).
+fn offset(by: u32, index: u32, what: &str) -> Result<u32, reencode::Error<Error>> {
+    by.checked_add(index)
+        .ok_or_else(|| reencode::Error::UserError(Error::Merge(format!("{what} index {index} out of range"))))
+}
+
 impl Reencode for Map {
     type Error = Error;
 
     fn type_index(&mut self, ty: u32) -> Result<u32, reencode::Error<Error>> {
-        Ok(self.types + ty)
+        offset(self.types, ty, "type")
     }
     fn function_index(&mut self, f: u32) -> Result<u32, reencode::Error<Error>> {
         lookup(&self.functions, f, "function")
@@ -604,10 +610,10 @@ impl Reencode for Map {
         Ok(0)
     }
     fn data_index(&mut self, d: u32) -> Result<u32, reencode::Error<Error>> {
-        Ok(self.data + d)
+        offset(self.data, d, "data segment")
     }
     fn element_index(&mut self, e: u32) -> Result<u32, reencode::Error<Error>> {
-        Ok(self.elements + e)
+        offset(self.elements, e, "element segment")
     }
 }
 

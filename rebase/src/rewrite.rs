@@ -1,9 +1,9 @@
-//! The rewrite: wasm-encoder's [`Reencode`] walks the module, and its hooks change the memory's
-//! declaration, the data segments' addresses and the function bodies, and add the helpers.
-//!
-//! Function bodies are patched, not re-encoded: the bytes between two changed instructions are
-//! copied as they are, and only the changed instructions (and checks) are encoded anew. A body
-//! without memory instructions is copied whole.
+//! The rewrite: the module is written section by section. Unchanged sections are copied as they
+//! are; the type, function and global sections get the added items after their own; the
+//! memory's declaration (or import) and the data segments' addresses are written anew; and
+//! function bodies are patched: the bytes between two changed instructions are copied, and only
+//! the changed instructions (and checks) are encoded anew. A body without memory instructions
+//! is copied whole.
 
 use std::collections::BTreeSet;
 
@@ -16,13 +16,9 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, Payload};
 
 use crate::access::{MemoryOp, Operand};
-use crate::analysis::{Body, Change, DataMode, PARALLEL_BYTES, Patch, Scan, split};
+use crate::analysis::{Body, Change, DataMode, MAX_LOCALS, PARALLEL_BYTES, Patch, Scan, split};
 use crate::relocs::{Helper, Relocation, RelocationKind, Relocations};
 use crate::{Error, FEATURES, Options, PAGE};
-
-/// WebAssembly's limit on a function's parameters and locals (as engines and wasmparser
-/// enforce it).
-const MAX_LOCALS: u32 = 50_000;
 
 /// The signatures helpers use.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]

@@ -214,3 +214,97 @@ fn an_unvalidated_64_bit_offset_on_a_32_bit_memory_traps_without_overflow() {
     assert!(matches!(relocs.entries[1].change, flight_rebase::RelocationKind::Trap { .. }), "{relocs}");
     wasmparser::Validator::new_with_features(flight_rebase::FEATURES).validate_all(&rebased).unwrap();
 }
+
+/// A module of raw sections: (id, contents).
+fn raw(sections: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut out = b"\0asm\x01\0\0\0".to_vec();
+    for (id, contents) in sections {
+        out.push(*id);
+        let mut len = contents.len();
+        loop {
+            let byte = (len & 0x7f) as u8;
+            len >>= 7;
+            out.push(if len == 0 { byte } else { byte | 0x80 });
+            if len == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(contents);
+    }
+    out
+}
+
+const TYPES: (u8, &[u8]) = (1, &[1, 0x60, 0, 0]);
+const MEMORY: (u8, &[u8]) = (5, &[1, 0, 1]);
+
+#[test]
+fn declared_counts_an_unvalidated_module_does_not_have_are_errors() {
+    let trusted = segment().with_validation(false).with_bounds_checks(true);
+    // 2^32 - 1 functions declared, one imported.
+    let functions =
+        raw(&[TYPES, (2, &[1, 1, b'e', 1, b'f', 0, 0]), (3, &[0xff, 0xff, 0xff, 0xff, 0x0f]), MEMORY]);
+    // 2^32 - 1 globals declared, and a memory.grow that adds two.
+    let globals = raw(&[
+        TYPES,
+        (3, &[1, 0]),
+        MEMORY,
+        (6, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
+        (10, &[1, 7, 0, 0x41, 0, 0x40, 0, 0x1a, 0x0b]),
+    ]);
+    // 2^32 - 1 locals and a checked load of `local.get 0`, which needs one more.
+    let locals = raw(&[
+        TYPES,
+        (3, &[1, 0]),
+        MEMORY,
+        (10, &[1, 14, 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x20, 0, 0x28, 2, 0, 0x1a, 0x0b]),
+    ]);
+    for (name, wasm) in [("functions", functions), ("globals", globals), ("locals", locals)] {
+        assert!(flight_rebase::rebase(&wasm, &trusted).is_err(), "{name}");
+        assert!(flight_rebase::rebase(&wasm, &segment()).is_err(), "{name}");
+        // Validated beside the reading (a module of 256 KiB or more): still an error, no panic.
+        let mut large = wasm.clone();
+        large.extend(raw(&[(0, &[b"\x04pad".as_slice(), &[0; 300 * 1024]].concat())])[8..].iter());
+        let options = segment().with_threads(4);
+        assert!(flight_rebase::rebase(&large, &options).is_err(), "{name}, large");
+        assert!(flight_rebase::rebase(&large, &options.with_threads(usize::MAX)).is_err(), "{name}, threads");
+    }
+}
+
+#[test]
+fn errors_come_in_module_order_and_name_the_function_at_its_end() {
+    // Body 0: a block that never ends (its error is at the body's end); body 1 fine.
+    let unended = raw(&[TYPES, (3, &[2, 0, 0]), MEMORY, (10, &[2, 3, 0, 0x02, 0x40, 2, 0, 0x0b])]);
+    // Body 0: an unknown opcode; then a data section with bad flags.
+    let late = raw(&[TYPES, (3, &[1, 0]), MEMORY, (10, &[1, 3, 0, 0xff, 0x0b]), (11, &[1, 7, 0])]);
+    for validate in [true, false] {
+        let options = segment().with_validation(validate);
+        for (name, wasm) in [("unended", &unended), ("late", &late)] {
+            match flight_rebase::rebase(wasm, &options) {
+                Err(Error::Malformed { function: Some(0), .. }) => {}
+                other => panic!("{name}, validate {validate}: {:?}", other.map(|(_, r)| r)),
+            }
+        }
+    }
+    assert!(matches!(flight_rebase::analyse(&unended), Err(Error::Malformed { function: Some(0), .. })));
+}
+
+#[test]
+fn an_unvalidated_merge_with_indices_out_of_range_is_an_error() {
+    use flight_rebase::merge::{Input, MergeOptions};
+    let a = wat::parse_str("(module (memory 1) (type (func)) (func))").unwrap();
+    // `call_indirect` of type 2^32 - 1.
+    let b = raw(&[
+        TYPES,
+        (3, &[1, 0]),
+        (4, &[1, 0x70, 0, 0]),
+        MEMORY,
+        (10, &[1, 11, 0, 0x41, 0, 0x11, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0x0b]),
+    ]);
+    let inputs = [
+        Input { name: "a".into(), wasm: &a, base: PAGE, size: PAGE },
+        Input { name: "b".into(), wasm: &b, base: 2 * PAGE, size: PAGE },
+    ];
+    let options = MergeOptions { skip_validation: true, ..MergeOptions::default() };
+    assert!(flight_rebase::merge(&inputs, &options).is_err());
+    assert!(flight_rebase::merge(&inputs, &MergeOptions::default()).is_err());
+}
