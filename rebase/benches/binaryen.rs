@@ -49,9 +49,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "../tests/common/fixtures.rs"]
-mod fixtures;
-
 mod common;
 
 use std::collections::HashMap;
@@ -69,9 +66,6 @@ use wasmparser::{ExternalKind, Parser, Payload};
 const TRIVIAL: &[u8] = b"\0asm\x01\0\0\0\x05\x03\x01\x00\x01";
 /// `(module (memory 1) (memory 1))`.
 const TRIVIAL2: &[u8] = b"\0asm\x01\0\0\0\x05\x05\x02\x00\x01\x00\x01";
-
-/// The real module `cargo xtask setup` installs, relative to the workspace root.
-const EMSCRIPTEN_MODULE: &str = ".flight/emulators/pcsx_rearmed/pcsx_rearmed_libretro.wasm";
 
 /// A Binaryen program: what runs it, and its version line.
 struct Tool {
@@ -324,15 +318,6 @@ fn main() {
         }
     }
 
-    let mut inputs: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
-    match fixtures::rust() {
-        Ok(w) => inputs.push(("rust fixture".into(), vec![w.to_vec()])),
-        Err(why) => eprintln!("no Rust fixture: {why}"),
-    }
-    match fixtures::c() {
-        Ok(w) => inputs.push(("c fixture".into(), vec![w.to_vec()])),
-        Err(why) => eprintln!("no C fixture: {why}"),
-    }
     let count = if quick { 10 } else { 50 };
     // Without the proposals Debian's Binaryen 108 cannot read.
     let older = |c: &mut wasm_smith::Config| {
@@ -346,18 +331,7 @@ fn main() {
         c.max_tables = 0;
         c.max_element_segments = 0;
     };
-    inputs.push((format!("wasm-smith x{count}"), generated_with(count, older)));
-    let emscripten = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(EMSCRIPTEN_MODULE);
-    if let Ok(wasm) = std::fs::read(&emscripten) {
-        inputs.push(("pcsx_rearmed_libretro".into(), vec![wasm]));
-    }
-    for file in args.iter().filter(|a| !a.starts_with("--")) {
-        let name = Path::new(file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into());
-        match std::fs::read(file) {
-            Ok(wasm) => inputs.push((name, vec![wasm])),
-            Err(e) => eprintln!("{file}: {e}"),
-        }
-    }
+    let inputs = common::inputs((format!("wasm-smith x{count}"), generated_with(count, older)), &args);
 
     let scratch = Scratch::new();
     let out = scratch.0.join("out.wasm");

@@ -9,44 +9,20 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "../tests/common/fixtures.rs"]
-mod fixtures;
-
 mod common;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{generated, parse, rate, validate};
+use common::{fixtures, generated, parse, rate, validate};
 use flight_rebase::{Options, PAGE};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let quick = args.iter().any(|a| a == "--quick");
     let time = Duration::from_millis(if quick { 200 } else { 1500 });
-    let mut inputs: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
-    match fixtures::rust() {
-        Ok(w) => inputs.push(("rust fixture".into(), vec![w.to_vec()])),
-        Err(why) => eprintln!("no Rust fixture: {why}"),
-    }
-    match fixtures::c() {
-        Ok(w) => inputs.push(("c fixture".into(), vec![w.to_vec()])),
-        Err(why) => eprintln!("no C fixture: {why}"),
-    }
-    inputs.push(("wasm-smith x50".into(), generated(if quick { 10 } else { 50 })));
-    // Real compiler output of some size: the Emscripten build of the PSX emulator core the
-    // set-up installs for the emulator tests.
-    let core =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../.flight/emulators/pcsx_rearmed/pcsx_rearmed_libretro.wasm");
-    match std::fs::read(core) {
-        Ok(w) => inputs.push(("pcsx_rearmed (Emscripten)".into(), vec![w])),
-        Err(why) => eprintln!("no {core}: {why} (`cargo xtask setup` installs it)"),
-    }
-    for file in args.iter().filter(|a| !a.starts_with("--")) {
-        let name =
-            std::path::Path::new(file).file_name().map_or(file.clone(), |n| n.to_string_lossy().into());
-        inputs.push((name, vec![std::fs::read(file).unwrap()]));
-    }
+    let count = if quick { 10 } else { 50 };
+    let inputs = common::inputs((format!("wasm-smith x{count}"), generated(count)), &args);
     println!(
         "{:<28} {:>8} {:>8} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8}",
         "input",
