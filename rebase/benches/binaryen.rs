@@ -59,7 +59,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{generated_with, parse, rate};
-use flight_rebase::{Options, PAGE};
+use flight_rebase::merge::Input;
+use flight_rebase::{MergeOptions, Options, PAGE};
 use wasmparser::{ExternalKind, Parser, Payload};
 
 /// `(module (memory 1))`.
@@ -139,6 +140,24 @@ fn without_memory_exports(wasm: &[u8]) -> Vec<u8> {
         }
     }
     out.finish()
+}
+
+/// The merge input as our merge takes it: each module in a segment of its initial memory and
+/// one page more, one after the other from 1 MiB; why not, when they do not fit one memory.
+fn merge_inputs(parts: &[Vec<u8>]) -> Result<Vec<Input<'_>>, String> {
+    let mut base = 16 * PAGE;
+    let mut inputs = Vec::new();
+    for (i, wasm) in parts.iter().enumerate() {
+        let analysis = flight_rebase::analyse(wasm).map_err(|e| e.to_string())?;
+        let initial = analysis.memories.first().map_or(0, |m| m.initial);
+        let size = (initial + 1) * PAGE;
+        inputs.push(Input { name: format!("m{i}"), wasm, base, size });
+        base += size;
+    }
+    if base > 1 << 32 {
+        return Err(format!("the segments take {base} bytes, more than 4 GiB"));
+    }
+    Ok(inputs)
 }
 
 /// Where the inputs and outputs of the programs go.
@@ -286,7 +305,13 @@ struct Row {
     /// Without validation.
     trusted: f64,
     trusted_checks: f64,
+    /// Our merge of the merge input into segments of one memory, validating first (and
+    /// without validation); none when the modules do not fit one memory.
+    our_merge: Option<f64>,
+    our_merge_trusted: Option<f64>,
     safe_heap: Option<f64>,
+    /// wasm-merge followed by lowering its memories into one, per MB of the merge input.
+    merge_lower: Option<f64>,
     merge: Option<f64>,
     lower: Option<f64>,
     lower_checks: Option<f64>,
@@ -421,6 +446,24 @@ fn main() {
             *p = without_memory_exports(p);
         }
         let merge_bytes: usize = parts.iter().map(Vec::len).sum();
+        let (our_merge, our_merge_trusted) = match merge_inputs(&parts) {
+            Ok(merge_inputs) => {
+                let merge_with = |skip_validation| {
+                    let options =
+                        MergeOptions { clamp_maximum: true, skip_validation, ..MergeOptions::default() };
+                    let merged = flight_rebase::merge(&merge_inputs, &options);
+                    report(name, merged.map_err(|e| format!("our merge: {e}")))?;
+                    Some(rate(merge_bytes, time, || {
+                        black_box(flight_rebase::merge(&merge_inputs, &options).unwrap());
+                    }))
+                };
+                (merge_with(false), merge_with(true))
+            }
+            Err(e) => {
+                println!("{name}: our merge: {e}");
+                (None, None)
+            }
+        };
         let part_files: Vec<PathBuf> =
             parts.iter().enumerate().map(|(i, p)| scratch.file(&format!("p{i}.wasm"), p)).collect();
         let names: Vec<String> = (0..parts.len()).map(|i| format!("m{i}")).collect();
@@ -464,7 +507,10 @@ fn main() {
             checks,
             trusted,
             trusted_checks,
+            our_merge,
+            our_merge_trusted,
             safe_heap: secs[0].and_then(|s| mbps(bytes, s)),
+            merge_lower: secs[1].zip(secs[2]).and_then(|(m, l)| mbps(merge_bytes, m + l)),
             merge: secs[1].and_then(|s| mbps(merge_bytes, s)),
             lower: secs[2].and_then(|s| mbps(merged, s)),
             lower_checks: secs[3].and_then(|s| mbps(merged, s)),
@@ -525,6 +571,37 @@ fn main() {
             ratio(r.rebase, r.lower, 14),
             ratio(r.checks, r.safe_heap, 16),
             ratio(r.checks, r.lower_checks, 18)
+        );
+    }
+    println!(
+        "\nMERGE, MB/s of the merge input (the modules, or the module twice): ours rebases each into its segment of one memory and links them; wasm-merge links them keeping their memories apart, and lowering those into one memory completes the same work"
+    );
+    println!(
+        "{:<22} {:>8} {:>9} {:>10} {:>11} {:>14} {:>17} {:>20}",
+        "input",
+        "merge",
+        "trusted",
+        "wasm-merge",
+        "then lower",
+        "merge/w-merge",
+        "trusted/w-merge",
+        "merge/(w-merge+lower)"
+    );
+    for r in &rows {
+        let ours = |v: Option<f64>, width: usize| cell(v, width);
+        let over = |a: Option<f64>, b: Option<f64>, width: usize| {
+            a.map_or_else(|| format!("{:>width$}", "-"), |a| ratio(a, b, width))
+        };
+        println!(
+            "{:<22} {} {} {} {} {} {} {}",
+            r.name,
+            ours(r.our_merge, 8),
+            ours(r.our_merge_trusted, 9),
+            cell(r.merge, 10),
+            cell(r.merge_lower, 11),
+            over(r.our_merge, r.merge, 14),
+            over(r.our_merge_trusted, r.merge, 17),
+            over(r.our_merge, r.merge_lower, 20)
         );
     }
     println!(

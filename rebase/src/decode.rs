@@ -444,7 +444,7 @@ impl<'a> VisitSimdOperator<'a> for Fallback<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Every instruction of `body` (after its locals) as the fast path and as wasmparser read
@@ -473,7 +473,13 @@ mod tests {
         out
     }
 
-    fn modules(count: u64) -> Vec<Vec<u8>> {
+    /// `count` generated modules with every proposal.
+    pub(crate) fn modules(count: u64) -> Vec<Vec<u8>> {
+        modules_with(count, |_| {})
+    }
+
+    /// `count` generated modules with every proposal, and then `tweak`.
+    pub(crate) fn modules_with(count: u64, tweak: fn(&mut wasm_smith::Config)) -> Vec<Vec<u8>> {
         (0..count)
             .filter_map(|seed| {
                 let mut state = seed;
@@ -483,7 +489,7 @@ mod tests {
                         (state >> 33) as u8
                     })
                     .collect();
-                let config = wasm_smith::Config {
+                let mut config = wasm_smith::Config {
                     simd_enabled: true,
                     relaxed_simd_enabled: true,
                     threads_enabled: true,
@@ -500,6 +506,7 @@ mod tests {
                     max_instructions: 400,
                     ..wasm_smith::Config::default()
                 };
+                tweak(&mut config);
                 wasm_smith::Module::new(config, &mut arbitrary::Unstructured::new(&data))
                     .ok()
                     .map(|m| m.to_bytes())

@@ -144,6 +144,7 @@ mod decode;
 mod error;
 pub mod merge;
 mod relocs;
+mod renumber;
 mod rewrite;
 
 use std::ops::Range;

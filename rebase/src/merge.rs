@@ -8,7 +8,10 @@
 //!   concatenated in the order the modules are given: first every module's imports (in module
 //!   order), then every module's own items. Every reference (calls, `global.get`, `ref.func`,
 //!   `call_indirect` and the table instructions, element segments, `memory.init`, `data.drop`,
-//!   constant expressions) is renumbered. Several tables per module are supported.
+//!   constant expressions) is renumbered. Several tables per module are supported. Function
+//!   bodies are copied with only their indices rewritten; a body using exceptions, GC, typed
+//!   function references or a block type given by index is re-encoded instruction by
+//!   instruction instead (wasm-encoder), with the same result.
 //! - **Imports** are kept. Identical imports (same module, name and type, where the type names
 //!   no other type, as a function of numbers and abstract references does) are shared: the
 //!   second module uses the first one's. Other imports are all kept, even with the same names.
@@ -73,7 +76,7 @@ use wasm_encoder::{
 };
 use wasmparser::{ExternalKind, Payload, TypeRef};
 
-use crate::{Error, FEATURES, Options, PAGE, RelocationKind, Relocations};
+use crate::{Error, FEATURES, Options, PAGE, RelocationKind, Relocations, renumber};
 
 /// A module to merge, and its segment.
 #[derive(Clone, Debug)]
@@ -557,6 +560,8 @@ struct Map {
     tags: Vec<u32>,
     elements: u32,
     data: u32,
+    /// Scratch space for renumbering a body.
+    body: Vec<u8>,
 }
 
 impl Map {
@@ -614,6 +619,26 @@ impl Reencode for Map {
     }
     fn element_index(&mut self, e: u32) -> Result<u32, reencode::Error<Error>> {
         offset(self.elements, e, "element segment")
+    }
+    /// The body's bytes with their indices renumbered where [`renumber`] can; re-encoded
+    /// instruction by instruction otherwise.
+    fn parse_function_body(
+        &mut self,
+        code: &mut CodeSection,
+        func: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), reencode::Error<Error>> {
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        let renumbered = renumber::body(func.as_bytes(), self, &mut body);
+        if let Ok(true) = renumbered {
+            code.raw(&body);
+        }
+        self.body = body;
+        match renumbered {
+            Ok(true) => Ok(()),
+            Ok(false) => reencode::utils::parse_function_body(self, code, func),
+            Err(e) => Err(e),
+        }
     }
 }
 
