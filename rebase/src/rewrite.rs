@@ -449,7 +449,11 @@ fn leb128_u64(mut value: u64, out: &mut Vec<u8>) {
         bytes[n] = byte | 0x80;
         n += 1;
     }
-    out.extend_from_slice(&bytes[..n]);
+    // All ten bytes and then the length: a copy of a fixed size is a few moves, where one of
+    // `n` bytes would be a call.
+    let len = out.len();
+    out.extend_from_slice(&bytes);
+    out.truncate(len + n);
 }
 
 /// `value` as a LEB128 in the first bytes of the array, and how many.

@@ -6,6 +6,7 @@
 
 #[path = "../../tests/common/fixtures.rs"]
 pub mod fixtures;
+pub mod floor;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
