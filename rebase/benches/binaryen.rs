@@ -15,6 +15,12 @@
 //!   after the other in a single memory, the closest Binaryen operation to rebasing modules
 //!   into segments of one memory. Its rate is per MB of the merged module.
 //!
+//! **Merge**: our [`merge`](flight_rebase::merge()) of the same modules as `merge` above, each
+//! rebased into a segment of its initial memory and a page more, one after the other from
+//! 1 MiB, and linked into one module with one memory (validating first, and `trusted`:
+//! without), against `wasm-merge` cold, and against `wasm-merge` followed by
+//! `multi-memory-lowering`, which together do the same work. Rates are per MB of the modules.
+//!
 //! `-O0` runs no optimisation pass, only the transform named; `-n` (no validation) spares
 //! Binaryen its validator, which rejects some valid wasm-smith modules (a data segment past the
 //! initial memory, unreachable code it types differently), so Binaryen does less than the
