@@ -147,9 +147,10 @@ fn report(
 }
 
 /// Where the reading is.
-struct Cursor<'a> {
-    data: &'a [u8],
-    pos: usize,
+pub(crate) struct Cursor<'a> {
+    pub data: &'a [u8],
+    /// The next byte to read.
+    pub pos: usize,
 }
 
 /// The longest encodings the fast path reads itself; longer ones go to wasmparser.
@@ -169,7 +170,7 @@ impl Cursor<'_> {
     }
 
     #[inline(always)]
-    fn byte(&mut self) -> Option<u8> {
+    pub(crate) fn byte(&mut self) -> Option<u8> {
         let b = *self.data.get(self.pos)?;
         self.pos += 1;
         Some(b)
@@ -177,7 +178,7 @@ impl Cursor<'_> {
 
     /// A `u32` LEB128 as wasmparser reads it (at most 5 bytes, no bits past 32).
     #[inline(always)]
-    fn u32(&mut self) -> Option<u32> {
+    pub(crate) fn u32(&mut self) -> Option<u32> {
         let b = self.byte()?;
         if b < 0x80 {
             return Some(u32::from(b));
@@ -233,7 +234,7 @@ impl Cursor<'_> {
     }
 
     #[inline(always)]
-    fn skip(&mut self, n: usize) -> Option<()> {
+    pub(crate) fn skip(&mut self, n: usize) -> Option<()> {
         (self.data.len() - self.pos >= n).then(|| self.pos += n)
     }
 

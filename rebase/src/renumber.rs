@@ -16,6 +16,8 @@
 use wasm_encoder::Encode;
 use wasm_encoder::reencode::{Error, Reencode};
 
+use crate::decode::Cursor;
+
 /// wasmparser's limit on a function's locals.
 const MAX_LOCALS: u64 = 50_000;
 
@@ -33,15 +35,13 @@ pub(crate) fn body<T: Reencode + ?Sized>(
     map: &mut T,
     out: &mut Vec<u8>,
 ) -> Result<bool, Error<T::Error>> {
-    let mut r = Renumber { data: body, pos: 0, copied: 0, out };
+    let mut r = Renumber { c: Cursor { data: body, pos: 0 }, copied: 0, out };
     Ok(r.locals().is_some() && r.instructions(map)?.is_some())
 }
 
 /// Where the copy is.
 struct Renumber<'a> {
-    data: &'a [u8],
-    /// The next byte to read.
-    pos: usize,
+    c: Cursor<'a>,
     /// The bytes before this are in `out`.
     copied: usize,
     out: &'a mut Vec<u8>,
@@ -53,40 +53,11 @@ fn plain(ty: u8) -> bool {
 }
 
 impl Renumber<'_> {
-    #[inline(always)]
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.data.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    /// A `u32` LEB128 as wasmparser reads it (at most 5 bytes, no bits past 32).
-    #[inline(always)]
-    fn u32(&mut self) -> Option<u32> {
-        let b = self.byte()?;
-        if b < 0x80 {
-            return Some(u32::from(b));
-        }
-        let mut result = u32::from(b & 0x7f);
-        let mut shift = 7;
-        loop {
-            let b = self.byte()?;
-            if shift == 28 {
-                return (b <= 0x0f).then(|| result | (u32::from(b) << 28));
-            }
-            result |= u32::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(result);
-            }
-            shift += 7;
-        }
-    }
-
     /// A memory index: the merged module has one memory, and an index other than 0 goes to
     /// the re-encoding (which maps it to 0).
     #[inline(always)]
     fn memory(&mut self) -> Option<()> {
-        (self.u32()? == 0).then_some(())
+        (self.c.u32()? == 0).then_some(())
     }
 
     /// Skips a LEB128 of at most `n` bytes, whose `n`th byte, if it has one, must pass `last`
@@ -94,11 +65,11 @@ impl Renumber<'_> {
     #[inline(always)]
     fn leb(&mut self, n: usize, last: fn(u8) -> bool) -> Option<()> {
         for _ in 1..n {
-            if self.byte()? < 0x80 {
+            if self.c.byte()? < 0x80 {
                 return Some(());
             }
         }
-        last(self.byte()?).then_some(())
+        last(self.c.byte()?).then_some(())
     }
 
     /// An `i32`: the fifth byte holds four bits and the sign.
@@ -119,16 +90,11 @@ impl Renumber<'_> {
         self.leb(10, |b| b <= 0x01)
     }
 
-    #[inline(always)]
-    fn skip(&mut self, n: usize) -> Option<()> {
-        (self.data.len() - self.pos >= n).then(|| self.pos += n)
-    }
-
     /// A memarg: its alignment, with no flag but a memory index (which must be 0), and its
     /// offset.
     #[inline(always)]
     fn memarg(&mut self) -> Option<()> {
-        match self.u32()? {
+        match self.c.u32()? {
             0..=0x0f => {}
             0x40..=0x4f => self.memory()?,
             _ => return None,
@@ -139,13 +105,13 @@ impl Renumber<'_> {
     /// Reads an index and writes it renumbered by `f`.
     #[inline(always)]
     fn index<E>(&mut self, f: impl FnOnce(u32) -> Result<u32, E>) -> Result<Option<()>, E> {
-        let start = self.pos;
-        let Some(old) = self.u32() else { return Ok(None) };
+        let start = self.c.pos;
+        let Some(old) = self.c.u32() else { return Ok(None) };
         let new = f(old)?;
         if new != old {
-            self.out.extend_from_slice(&self.data[self.copied..start]);
+            self.out.extend_from_slice(&self.c.data[self.copied..start]);
             new.encode(self.out);
-            self.copied = self.pos;
+            self.copied = self.c.pos;
         }
         Ok(Some(()))
     }
@@ -153,9 +119,9 @@ impl Renumber<'_> {
     /// The local declarations, copied: each of a plain type, no more than wasmparser allows.
     fn locals(&mut self) -> Option<()> {
         let mut total = 0u64;
-        for _ in 0..self.u32()? {
-            total += u64::from(self.u32()?);
-            if total > MAX_LOCALS || !plain(self.byte()?) {
+        for _ in 0..self.c.u32()? {
+            total += u64::from(self.c.u32()?);
+            if total > MAX_LOCALS || !plain(self.c.byte()?) {
                 return None;
             }
         }
@@ -176,13 +142,13 @@ impl Renumber<'_> {
         // its `else`.
         let mut frames = Vec::with_capacity(16);
         frames.push(false);
-        while self.pos < self.data.len() {
-            let op = some!(self.byte());
+        while self.c.pos < self.c.data.len() {
+            let op = some!(self.c.byte());
             match op {
                 0x00 | 0x01 | 0x0f | 0x1a | 0x1b | 0x45..=0xc4 | 0xd1 => {}
                 0x02..=0x04 => {
                     // A block type: empty or one plain value.
-                    let ty = some!(self.byte());
+                    let ty = some!(self.c.byte());
                     if ty != 0x40 && !plain(ty) {
                         return Ok(None);
                     }
@@ -194,20 +160,20 @@ impl Renumber<'_> {
                 },
                 0x0b => {
                     frames.pop();
-                    if frames.is_empty() && self.pos != self.data.len() {
+                    if frames.is_empty() && self.c.pos != self.c.data.len() {
                         return Ok(None);
                     }
                 }
                 0x0c | 0x0d | 0x20..=0x22 => {
-                    some!(self.u32());
+                    some!(self.c.u32());
                 }
                 0x41 => some!(self.i32()),
                 0x42 => some!(self.i64()),
                 0x3f | 0x40 => some!(self.memory()),
                 0x28..=0x3e => some!(self.memarg()),
                 0x0e => {
-                    for _ in 0..=some!(self.u32()) {
-                        some!(self.u32());
+                    for _ in 0..=some!(self.c.u32()) {
+                        some!(self.c.u32());
                     }
                 }
                 0x10 | 0x12 | 0xd2 => some!(self.index(|i| map.function_index(i))?),
@@ -217,14 +183,14 @@ impl Renumber<'_> {
                 }
                 0x23 | 0x24 => some!(self.index(|i| map.global_index(i))?),
                 0x25 | 0x26 => some!(self.index(|i| map.table_index(i))?),
-                0x43 => some!(self.skip(4)),
-                0x44 => some!(self.skip(8)),
+                0x43 => some!(self.c.skip(4)),
+                0x44 => some!(self.c.skip(8)),
                 0xd0 => {
-                    if !matches!(some!(self.byte()), 0x70 | 0x6f) {
+                    if !matches!(some!(self.c.byte()), 0x70 | 0x6f) {
                         return Ok(None);
                     }
                 }
-                0xfc => match some!(self.u32()) {
+                0xfc => match some!(self.c.u32()) {
                     0..=7 => {}
                     8 => {
                         some!(self.index(|i| map.data_index(i))?);
@@ -248,22 +214,22 @@ impl Renumber<'_> {
                     15..=17 => some!(self.index(|i| map.table_index(i))?),
                     _ => return Ok(None),
                 },
-                0xfd => match some!(self.u32()) {
+                0xfd => match some!(self.c.u32()) {
                     0..=11 | 92 | 93 => some!(self.memarg()),
                     84..=91 => {
                         some!(self.memarg());
-                        some!(self.skip(1));
+                        some!(self.c.skip(1));
                     }
-                    12 | 13 => some!(self.skip(16)),
-                    21..=34 => some!(self.skip(1)),
+                    12 | 13 => some!(self.c.skip(16)),
+                    21..=34 => some!(self.c.skip(1)),
                     // The other defined SIMD instructions have no immediate.
                     code if code <= 0x113 && !SIMD_UNDEFINED.contains(&code) => {}
                     _ => return Ok(None),
                 },
-                0xfe => match some!(self.u32()) {
+                0xfe => match some!(self.c.u32()) {
                     // atomic.fence
                     3 => {
-                        if some!(self.byte()) != 0 {
+                        if some!(self.c.byte()) != 0 {
                             return Ok(None);
                         }
                     }
@@ -276,7 +242,7 @@ impl Renumber<'_> {
         if !frames.is_empty() {
             return Ok(None);
         }
-        self.out.extend_from_slice(&self.data[self.copied..]);
+        self.out.extend_from_slice(&self.c.data[self.copied..]);
         Ok(Some(()))
     }
 }
