@@ -84,6 +84,7 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
         memory_pages,
         clamp_maximum: args.rewrite.clamp_max,
         skip_validation: args.rewrite.no_validate,
+        threads: 0,
     };
     let mut text = String::new();
     let relocations = match &args.separate {

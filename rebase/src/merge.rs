@@ -11,7 +11,8 @@
 //!   constant expressions) is renumbered. Several tables per module are supported. Function
 //!   bodies are copied with only their indices rewritten; a body using exceptions, GC, typed
 //!   function references or a block type given by index is re-encoded instruction by
-//!   instruction instead (wasm-encoder), with the same result.
+//!   instruction instead (wasm-encoder), with the same result. Bodies that add up to 256 KiB
+//!   are renumbered on several threads ([`MergeOptions::threads`]), with the same output.
 //! - **Imports** are kept. Identical imports (same module, name and type, where the type names
 //!   no other type, as a function of numbers and abstract references does) are shared: the
 //!   second module uses the first one's. Other imports are all kept, even with the same names.
@@ -69,13 +70,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
-    CodeSection, CustomSection, DataCountSection, DataSection, ElementSection, Encode, EntityType,
-    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, ImportSection, IndirectNameMap,
-    Instruction, MemorySection, MemoryType, Module, NameMap, NameSection, ProducersField, ProducersSection,
-    StartSection, TableSection, TagSection, TypeSection,
+    CustomSection, DataCountSection, DataSection, ElementSection, Encode, EntityType, ExportKind,
+    ExportSection, Function, FunctionSection, GlobalSection, ImportSection, IndirectNameMap, Instruction,
+    MemorySection, MemoryType, Module, NameMap, NameSection, ProducersField, ProducersSection, RawSection,
+    SectionId, StartSection, TableSection, TagSection, TypeSection,
 };
 use wasmparser::{ExternalKind, Payload, TypeRef};
 
+use crate::analysis::{PARALLEL_BYTES, split};
 use crate::{Error, FEATURES, Options, PAGE, RelocationKind, Relocations, renumber};
 
 /// A module to merge, and its segment.
@@ -103,6 +105,9 @@ pub struct MergeOptions {
     /// Do not validate the modules before rebasing them ([`Options::validate`] off): for
     /// modules already known valid.
     pub skip_validation: bool,
+    /// The threads large modules are rebased and renumbered on; 0: the machine's parallelism,
+    /// up to 8 ([`Options::threads`]). The output is the same on any number.
+    pub threads: usize,
 }
 
 /// An export of the merged module.
@@ -242,7 +247,7 @@ pub fn merge(inputs: &[Input<'_>], options: &MergeOptions) -> Result<Merged, Err
         .zip(inputs)
         .map(|((wasm, _), input)| Parsed::new(&input.name, wasm))
         .collect::<Result<Vec<_>, _>>()?;
-    let (mut out, exports, maps, start_function) = link(&parsed, pages, false)?;
+    let (mut out, exports, maps, start_function) = link(&parsed, pages, false, options.threads)?;
     let added: Vec<&Relocations> = rebased.iter().map(|(_, relocs)| relocs).collect();
     let dropped = custom_sections(&parsed, &maps, &added, start_function, true, &mut out);
     let wasm = out.finish();
@@ -269,7 +274,7 @@ pub fn separate(inputs: &[Input<'_>], options: &MergeOptions) -> Result<Separate
     let mut dropped = Vec::new();
     for ((wasm, relocs), input) in rebased.into_iter().zip(inputs) {
         let parsed = Parsed::new(&input.name, &wasm)?;
-        let (mut out, _, mut maps, _) = link(std::slice::from_ref(&parsed), pages, true)?;
+        let (mut out, _, mut maps, _) = link(std::slice::from_ref(&parsed), pages, true, options.threads)?;
         dropped.extend(custom_sections(
             std::slice::from_ref(&parsed),
             &maps,
@@ -340,6 +345,7 @@ fn rebase_all(
                 .with_bounds_checks(options.bounds_checks)
                 .with_clamped_maximum(options.clamp_maximum)
                 .with_validation(!options.skip_validation)
+                .with_threads(options.threads)
                 .with_memory_pages(pages);
             crate::rebase(i.wasm, &o).map_err(|e| in_module(&i.name, e))
         })
@@ -560,8 +566,6 @@ struct Map {
     tags: Vec<u32>,
     elements: u32,
     data: u32,
-    /// Scratch space for renumbering a body.
-    body: Vec<u8>,
 }
 
 impl Map {
@@ -620,26 +624,6 @@ impl Reencode for Map {
     fn element_index(&mut self, e: u32) -> Result<u32, reencode::Error<Error>> {
         offset(self.elements, e, "element segment")
     }
-    /// The body's bytes with their indices renumbered where [`renumber`] can; re-encoded
-    /// instruction by instruction otherwise.
-    fn parse_function_body(
-        &mut self,
-        code: &mut CodeSection,
-        func: wasmparser::FunctionBody<'_>,
-    ) -> Result<(), reencode::Error<Error>> {
-        let mut body = std::mem::take(&mut self.body);
-        body.clear();
-        let renumbered = renumber::body(func.as_bytes(), self, &mut body);
-        if let Ok(true) = renumbered {
-            code.raw(&body);
-        }
-        self.body = body;
-        match renumbered {
-            Ok(true) => Ok(()),
-            Ok(false) => reencode::utils::parse_function_body(self, code, func),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 /// The linked module (custom sections still to come), its exports, every module's index maps
@@ -647,8 +631,8 @@ impl Reencode for Map {
 type Linked = (Module, Vec<Export>, Vec<Map>, Option<u32>);
 
 /// Links the rebased `modules` into one with a memory of `pages` pages, defined or imported
-/// (`env.memory`).
-fn link(modules: &[Parsed<'_>], pages: u64, import_memory: bool) -> Result<Linked, Error> {
+/// (`env.memory`), renumbering large code on up to `threads` threads.
+fn link(modules: &[Parsed<'_>], pages: u64, import_memory: bool, threads: usize) -> Result<Linked, Error> {
     let mut maps = vec![Map::default(); modules.len()];
     // The imports, shared when identical: (module, name, key, defining module, its import).
     let mut imports: Vec<(usize, wasmparser::Import<'_>, Option<Key>, Space, u32)> = Vec::new();
@@ -869,22 +853,54 @@ fn link(modules: &[Parsed<'_>], pages: u64, import_memory: bool) -> Result<Linke
         out.section(&DataCountSection { count: data });
     }
 
-    let mut section = CodeSection::new();
-    for (p, map) in modules.iter().zip(&mut maps) {
-        if let Some(s) = &p.code {
-            reencode::utils::parse_code_section(map, &mut section, s.clone()).map_err(|e| wrap(p.name, e))?;
+    // Every body with its module, renumbered in runs on several threads when they are large.
+    let mut bodies = Vec::new();
+    for (m, p) in modules.iter().enumerate() {
+        for body in p.code.iter().flat_map(|s| s.clone()) {
+            bodies.push((m, body.map_err(|e| wrap(p.name, e.into()))?));
         }
     }
-    if chain {
-        let mut f = Function::new([]);
-        for s in &starts {
-            f.instruction(&Instruction::Call(*s));
+    let count = bodies.len() + usize::from(chain);
+    if count > 0 {
+        let size: u64 = bodies.iter().map(|(_, b)| b.range().end - b.range().start).sum();
+        let parts = if size as usize >= PARALLEL_BYTES { crate::analysis::threads(threads) } else { 1 };
+        let runs = split(&bodies, parts, |(_, b)| b.range().end - b.range().start);
+        let renumber_run = |run: &[(usize, wasmparser::FunctionBody<'_>)]| -> Result<Vec<u8>, Error> {
+            let mut maps = maps.clone();
+            let (mut bytes, mut scratch) = (Vec::with_capacity(run.len() * 64), Vec::new());
+            for (m, body) in run {
+                renumber_body(&mut maps[*m], body, &mut scratch, &mut bytes)
+                    .map_err(|e| wrap(modules[*m].name, e))?;
+            }
+            Ok(bytes)
+        };
+        let written: Vec<Result<Vec<u8>, Error>> = if runs.len() < 2 {
+            runs.iter().map(|run| renumber_run(run)).collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = runs.iter().map(|run| s.spawn(|| renumber_run(run))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                    .collect()
+            })
+        };
+        let mut section = Vec::with_capacity(size as usize + size as usize / 8 + 16);
+        u32::try_from(count)
+            .map_err(|_| Error::Merge("too many functions for one module".into()))?
+            .encode(&mut section);
+        for w in written {
+            section.extend_from_slice(&w?);
         }
-        f.instruction(&Instruction::End);
-        section.function(&f);
-    }
-    if !section.is_empty() {
-        out.section(&section);
+        if chain {
+            let mut f = Function::new([]);
+            for s in &starts {
+                f.instruction(&Instruction::Call(*s));
+            }
+            f.instruction(&Instruction::End);
+            f.encode(&mut section);
+        }
+        out.section(&RawSection { id: SectionId::Code as u8, data: &section });
     }
 
     let mut section = DataSection::new();
@@ -897,6 +913,32 @@ fn link(modules: &[Parsed<'_>], pages: u64, import_memory: bool) -> Result<Linke
         out.section(&section);
     }
     Ok((out, exports, maps, chained))
+}
+
+/// Appends `body` renumbered by `map`, with its size: its bytes copied with new indices where
+/// [`renumber`] can, re-encoded instruction by instruction otherwise. `scratch` is scratch space.
+fn renumber_body(
+    map: &mut Map,
+    body: &wasmparser::FunctionBody<'_>,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), reencode::Error<Error>> {
+    scratch.clear();
+    if renumber::body(body.as_bytes(), map, scratch)? {
+        // No longer than its module, itself under 4 GiB.
+        let size = u32::try_from(scratch.len())
+            .map_err(|_| reencode::Error::UserError(Error::Merge("a function body past 4 GiB".into())))?;
+        size.encode(out);
+        out.extend_from_slice(scratch);
+        return Ok(());
+    }
+    let mut f = map.new_function_with_parsed_locals(body)?;
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        f.instruction(&map.parse_instruction(&mut reader)?);
+    }
+    f.encode(out);
+    Ok(())
 }
 
 fn add(a: u32, b: u32, what: &str) -> Result<u32, Error> {

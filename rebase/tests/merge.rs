@@ -330,6 +330,7 @@ fn generated_modules_behave_the_same_merged() {
             memory_pages: None,
             clamp_maximum: false,
             skip_validation: false,
+            threads: 0,
         };
         let separate = rng.below(4) == 0;
         let (c, i) = compare(&format!("group {groups} (seed {seed})"), &parts, &options, separate, seed);
@@ -426,6 +427,7 @@ fn compiled_fixtures_merge_with_generated_modules() {
                 memory_pages: Some(60),
                 clamp_maximum: false,
                 skip_validation: false,
+                threads: 0,
             };
             if !checks {
                 parts.retain(|p| p.script.is_some());

@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use flight_rebase::{Error, Options, PAGE};
+use flight_rebase::merge::Input;
+use flight_rebase::{Error, MergeOptions, Options, PAGE};
 
 /// A module with `functions` functions (about 170 bytes of code each: loads and stores at
 /// several offsets, `memory.size`, `memory.grow`, `memory.fill`), function `bad` (if any)
@@ -91,6 +92,32 @@ fn errors_name_the_same_function_whatever_the_threads() {
                     other.map(|(_, r)| r.entries.len())
                 ),
             }
+        }
+    }
+}
+
+#[test]
+fn merges_are_the_same_on_any_threads() {
+    let wasm = module(4000, None);
+    let inputs = [
+        Input { name: "a".into(), wasm: &wasm, base: 16 * PAGE, size: 64 * PAGE },
+        Input { name: "b".into(), wasm: &wasm, base: 80 * PAGE, size: 64 * PAGE },
+    ];
+    for bounds_checks in [false, true] {
+        let merge = |threads| {
+            let options = MergeOptions { bounds_checks, threads, ..MergeOptions::default() };
+            (
+                flight_rebase::merge(&inputs, &options).unwrap(),
+                flight_rebase::merge::separate(&inputs, &options).unwrap(),
+            )
+        };
+        let (one, one_separate) = merge(1);
+        wasmparser::Validator::new_with_features(flight_rebase::FEATURES).validate_all(&one.wasm).unwrap();
+        for threads in [2, 3, 8] {
+            let (many, many_separate) = merge(threads);
+            assert!(one.wasm == many.wasm, "{threads} threads, checks {bounds_checks}: the outputs differ");
+            assert_eq!(one.relocations, many.relocations);
+            assert_eq!(one_separate.modules, many_separate.modules);
         }
     }
 }
