@@ -236,17 +236,7 @@ pub(crate) fn validate(module: &[u8], threads: usize) -> Result<(), Error> {
         runs.push(functions.split_off(functions.len() - len));
     }
     runs.reverse();
-    let errors: Vec<Option<(wasmparser::BinaryReaderError, u32)>> = if runs.len() < 2 {
-        runs.into_iter().map(validate_bodies).collect()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = runs.into_iter().map(|run| s.spawn(move || validate_bodies(run))).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        })
-    };
+    let errors = on_threads(runs, validate_bodies);
     match (errors.into_iter().flatten().next(), failure) {
         (Some((e, function)), _) => Err(Error::parse(&e, Some(function))),
         (None, Some(e)) => Err(Error::parse(&e, function_at(module, e.offset()))),
@@ -365,6 +355,21 @@ pub(crate) fn threads(threads: usize) -> usize {
         0 => *MACHINE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
         n => n.min(MAX_THREADS),
     }
+}
+
+/// `f` of each of `runs`, in order: each on a thread of its own when there are several.
+pub(crate) fn on_threads<I: Send, R: Send>(runs: Vec<I>, f: impl Fn(I) -> R + Sync) -> Vec<R> {
+    if runs.len() < 2 {
+        return runs.into_iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = runs.into_iter().map(|run| s.spawn(move || f(run))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }
 
 /// Splits `items` into at most `parts` runs of about the same weight, in order.
@@ -539,19 +544,8 @@ fn read(module: &[u8], list: bool, threads: usize) -> Result<Scan, Error> {
     }
     let code: u64 = pending.iter().map(|p| p.range.end - p.range.start).sum();
     let parts = if code as usize >= PARALLEL_BYTES { threads } else { 1 };
-    let found: Vec<Result<Bodies, Error>> = if parts < 2 {
-        vec![read_bodies(module, &pending, list)]
-    } else {
-        let runs = split(&pending, parts, |p| p.range.end - p.range.start);
-        std::thread::scope(|s| {
-            let handles: Vec<_> =
-                runs.iter().map(|run| s.spawn(move || read_bodies(module, run, list))).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        })
-    };
+    let runs = split(&pending, parts, |p| p.range.end - p.range.start);
+    let found = on_threads(runs, |run| read_bodies(module, run, list));
     let mut bodies = Vec::with_capacity(pending.len());
     for f in found {
         let f = f?;

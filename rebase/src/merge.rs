@@ -77,7 +77,7 @@ use wasm_encoder::{
 };
 use wasmparser::{ExternalKind, Payload, TypeRef};
 
-use crate::analysis::{PARALLEL_BYTES, split};
+use crate::analysis::{PARALLEL_BYTES, on_threads, split};
 use crate::{Error, FEATURES, Options, PAGE, RelocationKind, Relocations, renumber};
 
 /// A module to merge, and its segment.
@@ -865,26 +865,17 @@ fn link(modules: &[Parsed<'_>], pages: u64, import_memory: bool, threads: usize)
         let size: u64 = bodies.iter().map(|(_, b)| b.range().end - b.range().start).sum();
         let parts = if size as usize >= PARALLEL_BYTES { crate::analysis::threads(threads) } else { 1 };
         let runs = split(&bodies, parts, |(_, b)| b.range().end - b.range().start);
-        let renumber_run = |run: &[(usize, wasmparser::FunctionBody<'_>)]| -> Result<Vec<u8>, Error> {
+        let written = on_threads(runs, |run| -> Result<Vec<u8>, Error> {
             let mut maps = maps.clone();
-            let (mut bytes, mut scratch) = (Vec::with_capacity(run.len() * 64), Vec::new());
+            let weight: u64 = run.iter().map(|(_, b)| b.range().end - b.range().start).sum();
+            let mut bytes = Vec::with_capacity(weight as usize + weight as usize / 8);
+            let mut scratch = Vec::new();
             for (m, body) in run {
                 renumber_body(&mut maps[*m], body, &mut scratch, &mut bytes)
                     .map_err(|e| wrap(modules[*m].name, e))?;
             }
             Ok(bytes)
-        };
-        let written: Vec<Result<Vec<u8>, Error>> = if runs.len() < 2 {
-            runs.iter().map(|run| renumber_run(run)).collect()
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = runs.iter().map(|run| s.spawn(|| renumber_run(run))).collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                    .collect()
-            })
-        };
+        });
         let mut section = Vec::with_capacity(size as usize + size as usize / 8 + 16);
         u32::try_from(count)
             .map_err(|_| Error::Merge("too many functions for one module".into()))?

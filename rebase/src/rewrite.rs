@@ -16,7 +16,7 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, Payload};
 
 use crate::access::{MemoryOp, Operand};
-use crate::analysis::{Body, Change, DataMode, MAX_LOCALS, PARALLEL_BYTES, Patch, Scan, split};
+use crate::analysis::{Body, Change, DataMode, MAX_LOCALS, PARALLEL_BYTES, Patch, Scan, on_threads, split};
 use crate::relocs::{Helper, Relocation, RelocationKind, Relocations};
 use crate::{Error, FEATURES, Options, PAGE};
 
@@ -742,22 +742,11 @@ impl<'m> Rewriter<'m> {
         } else {
             let runs = split(bodies, parts, |b| b.range.end - b.range.start);
             let (module, plan, record) = (self.module, &self.plan, self.record);
-            let written: Vec<Written> = std::thread::scope(|s| {
-                let handles: Vec<_> = runs
-                    .iter()
-                    .map(|run| {
-                        s.spawn(move || {
-                            let mut writer = BodyWriter { module, plan, record, entries: Vec::new() };
-                            let weight: u64 = run.iter().map(|b| b.range.end - b.range.start).sum();
-                            let mut bytes = Vec::with_capacity(weight as usize + weight as usize / 8);
-                            writer.bodies(run, &mut bytes).map(|()| (bytes, writer.entries))
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                    .collect()
+            let written: Vec<Written> = on_threads(runs, |run| {
+                let mut writer = BodyWriter { module, plan, record, entries: Vec::new() };
+                let weight: u64 = run.iter().map(|b| b.range.end - b.range.start).sum();
+                let mut bytes = Vec::with_capacity(weight as usize + weight as usize / 8);
+                writer.bodies(run, &mut bytes).map(|()| (bytes, writer.entries))
             });
             for w in written {
                 let (bytes, entries) = w?;
