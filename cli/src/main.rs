@@ -80,6 +80,20 @@ fn plan(path: Option<&Path>, out_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Prints a command's text and succeeds, or says its error and exits with `failure`.
+fn finish<E: std::fmt::Display>(result: Result<String, E>, failure: ExitCode) -> ExitCode {
+    match result {
+        Ok(text) => {
+            out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            failure
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Platforms => {
@@ -100,36 +114,11 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Map { platform } => match flight_cli::platform(&platform) {
-            Ok(map) => {
-                out(&map.to_string());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Merge(args) => match merge::run(&args) {
-            Ok(text) => {
-                out(&text);
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Rebase(args) => match rebase::run(&args) {
-            Ok(text) => {
-                out(&text);
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Map { platform } => {
+            finish(flight_cli::platform(&platform).map(|map| map.to_string()), ExitCode::from(2))
+        }
+        Command::Merge(args) => finish(merge::run(&args), ExitCode::FAILURE),
+        Command::Rebase(args) => finish(rebase::run(&args), ExitCode::FAILURE),
         Command::Plan { spec, out_dir } => match plan(spec.as_deref(), &out_dir) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
