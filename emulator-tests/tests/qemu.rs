@@ -29,6 +29,22 @@ fn the_suite_passes_and_exits_with_status_0() {
     let r = boot("suite", 30);
     assert_eq!((r.kind, r.exit_code), (Kind::Pass, Some(0)), "{r}\n{}", r.log.join("\n"));
     assert!(r.summary.is_some_and(|(p, f)| p >= 6 && f == 0), "{r}");
+    // SysTick, measured against the host's clock, times the allocators, the checker and the
+    // lock: each figure is there and is not zero.
+    let log = r.log.join("\n");
+    let figure = |what: &str| {
+        let line = r.console.iter().find(|l| l.starts_with(&format!("time cortex-m {what}: ")));
+        let line = line.unwrap_or_else(|| panic!("no `time cortex-m {what}` line:\n{log}"));
+        let n: f64 =
+            line.split(": ").nth(1).and_then(|v| v.split(' ').next()).and_then(|v| v.parse().ok()).unwrap();
+        assert!(n > 0.0, "{line}");
+        n
+    };
+    let hz = figure("clock");
+    assert!((1e6..4e9).contains(&hz), "SysTick at {hz} Hz");
+    for what in ["linear", "stack", "pool", "tlsf", "buddy", "layout-check allowed", "lock", "ring"] {
+        figure(what);
+    }
 }
 
 #[test]

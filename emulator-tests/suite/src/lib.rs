@@ -207,6 +207,7 @@ pub fn run_timed(
     }
     components::report(out, board);
     if let Some(clock) = clock {
+        let _ = writeln!(out, "time {} clock: {} Hz", board.console, clock.hz);
         allocators::time(out, board.console, clock, 512);
         layout::time(out, board, clock);
         sync::time(out, board.console, clock);

@@ -9,10 +9,13 @@ extern crate alloc;
 
 use core::fmt::{self, Write};
 
+use cortex_m::peripheral::SYST;
+use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{ExceptionFrame, exception};
-use cortex_m_semihosting::{debug, hio};
+use cortex_m_semihosting::{debug, hio, nr};
 use flight_memory::alloc::GlobalHeap;
 use flight_memory::{Address, ByteSize, ImageLayout, MemoryMap, Region, RegionKind, Span, View};
+use flight_suite::allocators::Clock;
 use flight_suite::{Board, Summary};
 
 /// 256 KiB of flash at 0: code and read-only data.
@@ -98,6 +101,56 @@ pub fn board() -> Board {
         // No data cache on a Cortex-M3.
         sync_cache: |_: Span| {},
         memory: flight_suite::native::MEMORY,
+    }
+}
+
+/// SysTick counts down through 24 bits.
+const SYSTICK_MODULUS: u32 = 1 << 24;
+
+/// SysTick as a count that goes up, wrapping at 2^24.
+fn systick() -> u32 {
+    (SYSTICK_MODULUS - 1) - SYST::get_current()
+}
+
+/// The host's time since qemu started, in ticks of [`host_hz`] (semihosting `SYS_ELAPSED`).
+fn host_ticks() -> Option<u64> {
+    let mut block = [0u32; 2];
+    // SAFETY: SYS_ELAPSED writes two words, low word first, to the block its argument points
+    // at; the block is a live local array of two words for the whole call.
+    let status = unsafe { cortex_m_semihosting::syscall1(nr::ELAPSED, block.as_mut_ptr() as usize) };
+    (status == 0).then(|| u64::from(block[0]) | u64::from(block[1]) << 32)
+}
+
+/// The rate of [`host_ticks`] (semihosting `SYS_TICKFREQ`).
+fn host_hz() -> Option<u64> {
+    // SAFETY: SYS_TICKFREQ takes no argument block and returns the rate, or -1.
+    let hz = unsafe { cortex_m_semihosting::syscall1(nr::TICKFREQ, 0) };
+    (hz != usize::MAX && hz != 0).then_some(hz as u64)
+}
+
+/// The suite's clock: SysTick on the core clock, its rate measured against the host's clock
+/// over 50 ms (qemu derives the core clock from the board's clock registers, so it is measured
+/// rather than assumed). `Err` names what is missing: the timings are then not printed, and
+/// the runner's test fails on their absence.
+pub fn clock() -> Result<Clock, &'static str> {
+    let mut peripherals = cortex_m::Peripherals::take().ok_or("the core peripherals are already taken")?;
+    let syst = &mut peripherals.SYST;
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(SYSTICK_MODULUS - 1);
+    syst.clear_current();
+    syst.enable_counter();
+    let host_hz = host_hz().ok_or("semihosting SYS_TICKFREQ failed")?;
+    let begin = host_ticks().ok_or("semihosting SYS_ELAPSED failed")?;
+    let (mut last, mut counted) = (systick(), 0u64);
+    loop {
+        let now = systick();
+        counted += u64::from(now.wrapping_sub(last) & (SYSTICK_MODULUS - 1));
+        last = now;
+        let host = host_ticks().ok_or("semihosting SYS_ELAPSED failed")? - begin;
+        if host >= host_hz / 20 {
+            let hz = u32::try_from(counted * host_hz / host).map_err(|_| "SysTick runs faster than 4 GHz")?;
+            return if hz == 0 { Err("SysTick does not count") } else { Ok(Clock { now: systick, hz, modulus: SYSTICK_MODULUS }) };
+        }
     }
 }
 

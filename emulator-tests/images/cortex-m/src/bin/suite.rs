@@ -3,10 +3,16 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use flight_images_cortex_m::{Console, board, exit, init_heap};
+use core::fmt::Write;
+
+use flight_images_cortex_m::{Console, board, clock, exit, init_heap};
 
 #[entry]
 fn main() -> ! {
     init_heap();
-    exit(flight_suite::run(&board(), &mut Console, &[]))
+    let clock = clock();
+    if let Err(why) = clock {
+        let _ = writeln!(Console, "no clock, so no timings: {why}");
+    }
+    exit(flight_suite::run_timed(&board(), &mut Console, &[], clock.as_ref().ok()))
 }
