@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use flight_rebase::{Options, RelocationKind};
+use flight_rebase::Options;
 
 /// Move a WebAssembly module's memory into the segment [BASE, BASE + SIZE) of a larger memory.
 ///
@@ -82,7 +82,9 @@ pub fn run(args: &RebaseArgs) -> Result<String, String> {
     let mut options = Options::new(size("base", &args.base)?, size("size", &args.size)?)
         .with_bounds_checks(args.rewrite.checks)
         .with_clamped_maximum(args.rewrite.clamp_max)
-        .with_validation(!args.rewrite.no_validate);
+        .with_validation(!args.rewrite.no_validate)
+        // The summary needs only the counts; the entries cost time and memory for --relocs alone.
+        .with_relocation_entries(args.rewrite.relocs.is_some());
     for range in &args.shared {
         let (start, end) =
             range.split_once("..").ok_or_else(|| format!("--shared: `{range}` is not START..END"))?;
@@ -95,20 +97,9 @@ pub fn run(args: &RebaseArgs) -> Result<String, String> {
     if let Some(path) = &args.rewrite.relocs {
         write_relocations(path, &relocs, || relocs.to_json())?;
     }
-    let (mut moved, mut checked, mut data, mut calls) = (0, 0, 0, 0);
-    let mut dropped = Vec::new();
-    for e in &relocs.entries {
-        match e.change {
-            RelocationKind::Memarg { checked: c, .. } => {
-                moved += 1;
-                checked += usize::from(c);
-            }
-            RelocationKind::Data { .. } => data += 1,
-            RelocationKind::Call { .. } | RelocationKind::Pages { .. } => calls += 1,
-            RelocationKind::Dropped { ref section } => dropped.push(section.as_str()),
-            _ => {}
-        }
-    }
+    let c = &relocs.counts;
+    let (moved, checked, data, calls, dropped) =
+        (c.memargs, c.checked, c.data, c.calls + c.pages, &c.dropped);
     let mut text = format!(
         "{} -> {}: segment [{:#x}, {:#x})\n  {moved} accesses moved ({checked} checked), {data} data segments, \
          {calls} memory.size/grow and bulk instructions replaced, {} helpers added\n  wrote {} bytes\n",

@@ -153,7 +153,7 @@ pub use access::AccessKind;
 pub use analysis::{Access, Analysis, Bulk, DataMode, DataSegment, Memory, Site, analyse};
 pub use error::Error;
 pub use merge::{MergeOptions, Merged, merge};
-pub use relocs::{Helper, Relocation, RelocationKind, Relocations};
+pub use relocs::{Counts, Helper, Relocation, RelocationKind, Relocations};
 
 /// The size of a WebAssembly page in bytes (the layout engine's
 /// [`WASM_PAGE`](flight_memory::layout::WASM_PAGE)): segments are whole pages.
@@ -194,8 +194,8 @@ pub struct Options {
     /// build's own compiler output.
     pub validate: bool,
     /// List every change in [`Relocations::entries`] (on by default). Off, the entries are
-    /// left empty (the rest of the table is filled): the rewrite of a large module then spends
-    /// neither time nor memory on a table nobody reads.
+    /// left empty (the rest of the table is filled, [`Relocations::counts`] included): the
+    /// rewrite of a large module then spends neither time nor memory on a list nobody reads.
     pub relocation_entries: bool,
     /// The most threads to validate, read and write function bodies on (when they add up to at
     /// least 256 KiB), up to 64; `0`, the default: as many as the machine runs at once, up to

@@ -24,8 +24,62 @@ pub struct Relocations {
     pub bytes_global: Option<u32>,
     /// The functions added, in index order after the module's own.
     pub helpers: Vec<Helper>,
-    /// Every change, in module order.
+    /// How many changes of each kind were made: counted whether or not they are listed.
+    pub counts: Counts,
+    /// Every change, in module order; empty unless
+    /// [`Options::relocation_entries`](crate::Options::relocation_entries) is on.
     pub entries: Vec<Relocation>,
+}
+
+/// How many changes of each kind a rewrite made, one per [`Relocation`] it lists or would list.
+#[derive(Clone, Default, PartialEq, Eq, Debug, Serialize)]
+pub struct Counts {
+    /// Memory instructions whose static offset moved ([`RelocationKind::Memarg`]).
+    pub memargs: u64,
+    /// Of those, the ones a bounds check now guards.
+    pub checked: u64,
+    /// Memory instructions that became `unreachable` ([`RelocationKind::Trap`]).
+    pub traps: u64,
+    /// `memory.size` instructions replaced ([`RelocationKind::Pages`]).
+    pub pages: u64,
+    /// `memory.grow` and bulk instructions that now call a helper ([`RelocationKind::Call`]).
+    pub calls: u64,
+    /// Active data segments moved ([`RelocationKind::Data`]).
+    pub data: u64,
+    /// Memory declarations changed ([`RelocationKind::Memory`]).
+    pub memories: u64,
+    /// The custom sections left out, by name ([`RelocationKind::Dropped`]).
+    pub dropped: Vec<String>,
+}
+
+impl Counts {
+    /// Counts one change.
+    pub(crate) fn add(&mut self, change: &RelocationKind) {
+        match change {
+            RelocationKind::Memarg { checked, .. } => {
+                self.memargs += 1;
+                self.checked += u64::from(*checked);
+            }
+            RelocationKind::Trap { .. } => self.traps += 1,
+            RelocationKind::Pages { .. } => self.pages += 1,
+            RelocationKind::Call { .. } => self.calls += 1,
+            RelocationKind::Data { .. } => self.data += 1,
+            RelocationKind::Memory { .. } => self.memories += 1,
+            RelocationKind::Dropped { section } => self.dropped.push(section.clone()),
+        }
+    }
+
+    /// Adds `other`'s counts to these.
+    pub(crate) fn merge(&mut self, other: Counts) {
+        self.memargs += other.memargs;
+        self.checked += other.checked;
+        self.traps += other.traps;
+        self.pages += other.pages;
+        self.calls += other.calls;
+        self.data += other.data;
+        self.memories += other.memories;
+        self.dropped.extend(other.dropped);
+    }
 }
 
 /// A function the rebaser added.
@@ -163,6 +217,11 @@ impl fmt::Display for Relocations {
         }
         for e in &self.entries {
             writeln!(f, "{e}")?;
+        }
+        let c = &self.counts;
+        let counted = c.memargs + c.traps + c.pages + c.calls + c.data + c.memories + c.dropped.len() as u64;
+        if self.entries.is_empty() && counted > 0 {
+            writeln!(f, "{counted} changes, not listed")?;
         }
         Ok(())
     }

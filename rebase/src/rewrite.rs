@@ -17,7 +17,7 @@ use wasmparser::{BinaryReader, Payload};
 
 use crate::access::{MemoryOp, Operand};
 use crate::analysis::{Body, Change, DataMode, MAX_LOCALS, PARALLEL_BYTES, Patch, Scan, on_threads, split};
-use crate::relocs::{Helper, Relocation, RelocationKind, Relocations};
+use crate::relocs::{Counts, Helper, Relocation, RelocationKind, Relocations};
 use crate::{Error, FEATURES, Options, PAGE};
 
 /// The signatures helpers use.
@@ -485,8 +485,10 @@ pub(crate) struct Rewriter<'m> {
     plan: Plan,
     /// List every change ([`Options::relocation_entries`]).
     record: bool,
-    /// The changes made.
+    /// The changes made, if listed.
     entries: Vec<Relocation>,
+    /// How many of each kind.
+    counts: Counts,
     /// The rank of the last section written, so that added ones go in order.
     written: u8,
     /// The threads to write bodies on.
@@ -495,12 +497,22 @@ pub(crate) struct Rewriter<'m> {
 
 impl<'m> Rewriter<'m> {
     pub(crate) fn new(module: &'m [u8], scan: &'m Scan, plan: Plan, record: bool, threads: usize) -> Self {
-        Self { module, scan, plan, record, entries: Vec::new(), written: 0, threads }
+        Self {
+            module,
+            scan,
+            plan,
+            record,
+            entries: Vec::new(),
+            counts: Counts::default(),
+            written: 0,
+            threads,
+        }
     }
 
-    fn record(&mut self, r: impl FnOnce() -> Relocation) {
+    fn record(&mut self, r: Relocation) {
+        self.counts.add(&r.change);
         if self.record {
-            self.entries.push(r());
+            self.entries.push(r);
         }
     }
 
@@ -519,7 +531,7 @@ impl<'m> Rewriter<'m> {
                     let range = reader.range();
                     if holds_code_offsets(reader.name()) {
                         let section = reader.name().to_string();
-                        self.record(|| Relocation {
+                        self.record(Relocation {
                             function: None,
                             offset: range.start,
                             change: RelocationKind::Dropped { section },
@@ -577,6 +589,7 @@ impl<'m> Rewriter<'m> {
         self.missing(&mut out, u8::MAX)?;
         let mut entries = self.entries;
         entries.sort_by_key(|e| e.offset);
+        let counts = self.counts;
         let relocs = Relocations {
             base: options.base,
             size: options.size,
@@ -585,6 +598,7 @@ impl<'m> Rewriter<'m> {
             pages_global: self.plan.pages_global,
             bytes_global: self.plan.bytes_global,
             helpers: self.plan.helpers.iter().map(|&(k, f)| Helper { function: f, name: k.name() }).collect(),
+            counts,
             entries,
         };
         Ok((out, relocs))
@@ -731,27 +745,24 @@ impl<'m> Rewriter<'m> {
         let code: u64 = bodies.iter().map(|b| b.range.end - b.range.start).sum();
         let parts = if code as usize >= PARALLEL_BYTES { self.threads } else { 1 };
         if parts < 2 {
-            let mut writer = BodyWriter {
-                module: self.module,
-                plan: &self.plan,
-                record: self.record,
-                entries: Vec::new(),
-            };
+            let mut writer = BodyWriter::new(self.module, &self.plan, self.record, bodies);
             writer.bodies(bodies, out)?;
             self.entries.extend(writer.entries);
+            self.counts.merge(writer.counts);
         } else {
             let runs = split(bodies, parts, |b| b.range.end - b.range.start);
             let (module, plan, record) = (self.module, &self.plan, self.record);
             let written: Vec<Written> = on_threads(runs, |run| {
-                let mut writer = BodyWriter { module, plan, record, entries: Vec::new() };
+                let mut writer = BodyWriter::new(module, plan, record, run);
                 let weight: u64 = run.iter().map(|b| b.range.end - b.range.start).sum();
                 let mut bytes = Vec::with_capacity(weight as usize + weight as usize / 8);
-                writer.bodies(run, &mut bytes).map(|()| (bytes, writer.entries))
+                writer.bodies(run, &mut bytes).map(|()| (bytes, writer.entries, writer.counts))
             });
             for w in written {
-                let (bytes, entries) = w?;
+                let (bytes, entries, counts) = w?;
                 out.extend_from_slice(&bytes);
                 self.entries.extend(entries);
+                self.counts.merge(counts);
             }
         }
         for (k, _) in &self.plan.helpers {
@@ -782,7 +793,7 @@ impl<'m> Rewriter<'m> {
                     content.push(0);
                     ConstExpr::i32_const(new_address as u32 as i32).encode(&mut content);
                     datum.data.encode(&mut content);
-                    self.record(|| Relocation {
+                    self.record(Relocation {
                         function: None,
                         offset: segment.offset,
                         change: RelocationKind::Data {
@@ -817,7 +828,7 @@ impl<'m> Rewriter<'m> {
             (true, false) => None,
             (false, _) => Some(total),
         };
-        self.record(|| Relocation {
+        self.record(Relocation {
             function: None,
             offset,
             change: RelocationKind::Memory {
@@ -832,8 +843,9 @@ impl<'m> Rewriter<'m> {
     }
 }
 
-/// Some bodies written on one thread, and the changes made, or the first error.
-type Written = Result<(Vec<u8>, Vec<Relocation>), Error>;
+/// Some bodies written on one thread, the changes made (if listed) and their counts, or the
+/// first error.
+type Written = Result<(Vec<u8>, Vec<Relocation>, Counts), Error>;
 
 /// Writes function bodies: copied, or patched where they change.
 struct BodyWriter<'m> {
@@ -841,18 +853,27 @@ struct BodyWriter<'m> {
     plan: &'m Plan,
     /// List every change.
     record: bool,
-    /// The changes made.
+    /// The changes made, if listed.
     entries: Vec<Relocation>,
+    /// How many of each kind.
+    counts: Counts,
 }
 
 impl<'m> BodyWriter<'m> {
+    /// A writer for `bodies`, with room for an entry per change if it lists them.
+    fn new(module: &'m [u8], plan: &'m Plan, record: bool, bodies: &[Body]) -> Self {
+        let changes = if record { bodies.iter().map(|b| b.patches.len()).sum() } else { 0 };
+        Self { module, plan, record, entries: Vec::with_capacity(changes), counts: Counts::default() }
+    }
+
     fn bytes(&self, start: u64, end: u64) -> &'m [u8] {
         &self.module[start as usize..end as usize]
     }
 
-    fn record(&mut self, r: impl FnOnce() -> Relocation) {
+    fn record(&mut self, r: Relocation) {
+        self.counts.add(&r.change);
         if self.record {
-            self.entries.push(r());
+            self.entries.push(r);
         }
     }
 
@@ -940,7 +961,7 @@ impl<'m> BodyWriter<'m> {
                 }
                 let change =
                     RelocationKind::Pages { global: self.plan.pages_global, pages: self.plan.initial };
-                self.record(|| at(change));
+                self.record(at(change));
                 return Ok(());
             }
             Change::Grow => ("memory.grow", HelperKind::Grow),
@@ -950,7 +971,7 @@ impl<'m> BodyWriter<'m> {
         };
         let helper = self.plan.helper(kind);
         Instruction::Call(helper).encode(out);
-        self.record(|| at(RelocationKind::Call { instruction, helper }));
+        self.record(at(RelocationKind::Call { instruction, helper }));
         Ok(())
     }
 
@@ -973,7 +994,7 @@ impl<'m> BodyWriter<'m> {
             // The effective address is past 4 GiB whatever the dynamic address: the original
             // traps too, its memory being no larger than the segment.
             Instruction::Unreachable.encode(out);
-            self.record(|| place(RelocationKind::Trap { instruction: m.name, old_offset: offset }));
+            self.record(place(RelocationKind::Trap { instruction: m.name, old_offset: offset }));
             return Ok(());
         }
         let end = offset + u64::from(m.size);
@@ -999,9 +1020,12 @@ impl<'m> BodyWriter<'m> {
         }
         memarg_with_offset(self.bytes(patch.start, patch.end), new_offset, out)
             .map_err(|e| Error::parse(&e, Some(function)))?;
-        self.record(|| {
-            place(RelocationKind::Memarg { instruction: m.name, old_offset: offset, new_offset, checked })
-        });
+        self.record(place(RelocationKind::Memarg {
+            instruction: m.name,
+            old_offset: offset,
+            new_offset,
+            checked,
+        }));
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use flight_rebase::merge::Input;
-use flight_rebase::{Error, MergeOptions, Options, PAGE};
+use flight_rebase::{Error, MergeOptions, Options, PAGE, RelocationKind};
 
 /// A module with `functions` functions (about 170 bytes of code each: loads and stores at
 /// several offsets, `memory.size`, `memory.grow`, `memory.fill`), function `bad` (if any)
@@ -65,6 +65,29 @@ fn several_threads_write_what_one_writes() {
             // Seven accesses, a memory.size, a memory.grow and a memory.fill per function, the
             // memory and the data segment.
             assert_eq!(one_relocs.entries.len(), 4000 * 10 + 2);
+            let c = &one_relocs.counts;
+            assert_eq!(
+                (c.memargs, c.traps, c.pages, c.calls, c.data, c.memories, c.dropped.len()),
+                (4000 * 7, 0, 4000, 4000 * 2, 1, 1, 0)
+            );
+            let checked = one_relocs
+                .entries
+                .iter()
+                .filter(|e| matches!(e.change, RelocationKind::Memarg { checked: true, .. }));
+            assert_eq!(c.checked, checked.count() as u64);
+            assert_eq!(c.checked > 0, checks);
+            // Without the list: the same output and counts, on any number of threads.
+            for threads in [1, 2] {
+                let quiet = options.clone().with_relocation_entries(false).with_threads(threads);
+                let (out, relocs) = flight_rebase::rebase(&wasm, &quiet).unwrap();
+                assert!(out == one, "without entries, {threads} threads: the outputs differ");
+                assert!(relocs.entries.is_empty());
+                assert_eq!(relocs.counts, one_relocs.counts);
+                assert!(
+                    relocs.to_string().ends_with(&format!("{} changes, not listed\n", 4000 * 10 + 2)),
+                    "{relocs}"
+                );
+            }
         }
     }
 }
