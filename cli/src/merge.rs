@@ -84,6 +84,8 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
         memory_pages,
         clamp_maximum: args.rewrite.clamp_max,
         skip_validation: args.rewrite.no_validate,
+        // The summary needs only the counts; the entries cost time and memory for --relocs alone.
+        skip_relocation_entries: args.rewrite.relocs.is_none(),
         threads: 0,
     };
     let mut text = String::new();
@@ -116,7 +118,7 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
             m.module,
             m.rebase.base,
             m.rebase.base + m.rebase.size,
-            m.rebase.entries.len(),
+            m.rebase.counts.total(),
             m.rebase.helpers.len()
         );
     }

@@ -18,8 +18,9 @@
 //! **Merge**: our [`merge`](flight_rebase::merge()) of the same modules as `merge` above, each
 //! rebased into a segment of its initial memory and a page more, one after the other from
 //! 1 MiB, and linked into one module with one memory (validating first, and `trusted`:
-//! without), against `wasm-merge` cold, and against `wasm-merge` followed by
-//! `multi-memory-lowering`, which together do the same work. Rates are per MB of the modules.
+//! without validation and without the list of changes), against `wasm-merge` cold, and
+//! against `wasm-merge` followed by `multi-memory-lowering`, which together do the same work.
+//! Rates are per MB of the modules.
 //!
 //! `-O0` runs no optimisation pass, only the transform named; `-n` (no validation) spares
 //! Binaryen its validator, which rejects some valid wasm-smith modules (a data segment past the
@@ -454,9 +455,14 @@ fn main() {
         let merge_bytes: usize = parts.iter().map(Vec::len).sum();
         let (our_merge, our_merge_trusted) = match merge_inputs(&parts) {
             Ok(merge_inputs) => {
-                let merge_with = |skip_validation| {
-                    let options =
-                        MergeOptions { clamp_maximum: true, skip_validation, ..MergeOptions::default() };
+                // Trusted: neither validation nor the list of changes, as for the rebase.
+                let merge_with = |trusted| {
+                    let options = MergeOptions {
+                        clamp_maximum: true,
+                        skip_validation: trusted,
+                        skip_relocation_entries: trusted,
+                        ..MergeOptions::default()
+                    };
                     let merged = flight_rebase::merge(&merge_inputs, &options);
                     report(name, merged.map_err(|e| format!("our merge: {e}")))?;
                     Some(rate(merge_bytes, time, || {

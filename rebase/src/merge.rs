@@ -78,7 +78,7 @@ use wasm_encoder::{
 use wasmparser::{ExternalKind, Payload, TypeRef};
 
 use crate::analysis::{PARALLEL_BYTES, on_threads, split};
-use crate::{Error, FEATURES, Options, PAGE, RelocationKind, Relocations, renumber};
+use crate::{Error, FEATURES, Options, PAGE, Relocations, renumber};
 
 /// A module to merge, and its segment.
 #[derive(Clone, Debug)]
@@ -105,6 +105,9 @@ pub struct MergeOptions {
     /// Do not validate the modules before rebasing them ([`Options::validate`] off): for
     /// modules already known valid.
     pub skip_validation: bool,
+    /// Only count each module's changes ([`Options::relocation_entries`] off): the modules'
+    /// [`Relocations::entries`] are then empty, and the merge spends no time on them.
+    pub skip_relocation_entries: bool,
     /// The threads large modules are rebased and renumbered on; 0: the machine's parallelism,
     /// up to 8 ([`Options::threads`]). The output is the same on any number.
     pub threads: usize,
@@ -345,6 +348,7 @@ fn rebase_all(
                 .with_bounds_checks(options.bounds_checks)
                 .with_clamped_maximum(options.clamp_maximum)
                 .with_validation(!options.skip_validation)
+                .with_relocation_entries(!options.skip_relocation_entries)
                 .with_threads(options.threads)
                 .with_memory_pages(pages);
             crate::rebase(i.wasm, &o).map_err(|e| in_module(&i.name, e))
@@ -1198,10 +1202,8 @@ fn custom_sections(
             dropped.push(DroppedSection { module: p.name.to_string(), section: section.to_string(), reason });
         };
         // What the rebaser already left out.
-        for e in &relocs.entries {
-            if let RelocationKind::Dropped { section } = &e.change {
-                drop(section, why_dropped(section).into());
-            }
+        for section in &relocs.counts.dropped {
+            drop(section, why_dropped(section).into());
         }
         let mut named = false;
         for s in &p.customs {

@@ -69,6 +69,17 @@ impl Counts {
         }
     }
 
+    /// The changes counted, of every kind.
+    pub fn total(&self) -> u64 {
+        self.memargs
+            + self.traps
+            + self.pages
+            + self.calls
+            + self.data
+            + self.memories
+            + self.dropped.len() as u64
+    }
+
     /// Adds `other`'s counts to these.
     pub(crate) fn merge(&mut self, other: Counts) {
         self.memargs += other.memargs;
@@ -218,8 +229,7 @@ impl fmt::Display for Relocations {
         for e in &self.entries {
             writeln!(f, "{e}")?;
         }
-        let c = &self.counts;
-        let counted = c.memargs + c.traps + c.pages + c.calls + c.data + c.memories + c.dropped.len() as u64;
+        let counted = self.counts.total();
         if self.entries.is_empty() && counted > 0 {
             writeln!(f, "{counted} changes, not listed")?;
         }

@@ -330,6 +330,7 @@ fn generated_modules_behave_the_same_merged() {
             memory_pages: None,
             clamp_maximum: false,
             skip_validation: false,
+            skip_relocation_entries: false,
             threads: 0,
         };
         let separate = rng.below(4) == 0;
@@ -427,6 +428,7 @@ fn compiled_fixtures_merge_with_generated_modules() {
                 memory_pages: Some(60),
                 clamp_maximum: false,
                 skip_validation: false,
+                skip_relocation_entries: false,
                 threads: 0,
             };
             if !checks {

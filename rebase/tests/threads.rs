@@ -142,5 +142,14 @@ fn merges_are_the_same_on_any_threads() {
             assert_eq!(one.relocations, many.relocations);
             assert_eq!(one_separate.modules, many_separate.modules);
         }
+        // Counting the changes without listing them changes nothing else.
+        let quiet = MergeOptions { bounds_checks, skip_relocation_entries: true, ..MergeOptions::default() };
+        let counted = flight_rebase::merge(&inputs, &quiet).unwrap();
+        assert!(one.wasm == counted.wasm, "checks {bounds_checks}: the outputs differ without entries");
+        for (listed, counted) in one.relocations.modules.iter().zip(&counted.relocations.modules) {
+            assert!(counted.rebase.entries.is_empty());
+            assert_eq!(listed.rebase.entries.len() as u64, listed.rebase.counts.total());
+            assert_eq!(listed.rebase.counts, counted.rebase.counts);
+        }
     }
 }
