@@ -103,7 +103,9 @@
 //! byte offset, instruction, direct or indirect, static offset, alignment, size), every
 //! `memory.size`, `memory.grow` and bulk instruction, every data segment. [`rebase`] returns
 //! [`Relocations`]: every change at the input's offsets, and the globals and functions added,
-//! as JSON or as a listing.
+//! as JSON or as a listing, with [`Counts`] of each kind of change. Listing every change costs
+//! time and memory on a large module; with [`Options::relocation_entries`] off, the changes are
+//! only counted.
 //!
 //! # Not supported
 //!
