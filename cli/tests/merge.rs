@@ -94,6 +94,29 @@ fn merges_modules_into_their_plan_segments() {
     assert_eq!(modules[1]["module"], "script");
     assert_eq!(modules[1]["rebase"]["base"], script.0);
     assert_eq!(modules[1]["function_imports"], serde_json::json!([0]));
+
+    // Each module's line counts its listed changes; without --relocs they are only counted,
+    // and the lines are the same.
+    let lines =
+        |out: &str| out.lines().filter(|l| l.contains(": segment [")).map(String::from).collect::<Vec<_>>();
+    assert_eq!(lines(&out).len(), 2, "{out}");
+    for (line, m) in lines(&out).iter().zip(modules) {
+        let changes = m["rebase"]["entries"].as_array().unwrap().len();
+        assert!(changes >= 3 && line.contains(&format!(", {changes} changes, ")), "{line}");
+    }
+    let (ok, quiet, err) = flight(&[
+        "merge",
+        "--plan",
+        &s(&plan),
+        &s(&d.join("physics.wasm")),
+        &format!("script={}", s(&d.join("logic.wasm"))),
+        "-o",
+        &s(&d.join("quiet.wasm")),
+        "--checks",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(lines(&quiet), lines(&out));
+    assert!(std::fs::read(d.join("quiet.wasm")).unwrap() == wasm);
 }
 
 #[test]

@@ -915,6 +915,14 @@ fn names_are_renumbered_and_prefixed() {
     assert!(merged.relocations.to_json().contains("\".debug_info\""));
     let listing = merged.relocations.to_string();
     assert!(listing.contains("dropped custom section `sourceMappingURL`"), "{listing}");
+    // Counting the changes without listing them: the same module, the same sections dropped.
+    let counted =
+        flight_rebase::merge(&inputs, &MergeOptions { skip_relocation_entries: true, ..options.clone() })
+            .unwrap();
+    assert!(counted.wasm == merged.wasm);
+    assert_eq!(counted.dropped(), merged.dropped());
+    assert!(counted.relocations.modules.iter().all(|m| m.rebase.entries.is_empty()));
+    assert_eq!(counted.relocations.modules[2].rebase.counts.dropped, [".debug_info", "sourceMappingURL"]);
 
     // Written separately, each module keeps its names unprefixed, with its own indices.
     let out = merge::separate(&inputs, &options).unwrap();

@@ -223,7 +223,13 @@ fn test() -> Result<(), Error> {
         setup::ensure(true)?;
         setup::ensure_downloads(true)
     })?;
-    step("format", &mut || run_status(&mut cargo(&["fmt", "--all", "--", "--check"]), "cargo fmt --check"))?;
+    step("format", &mut || {
+        run_status(&mut cargo(&["fmt", "--all", "--", "--check"]), "cargo fmt --check")?;
+        // The console images are a workspace of their own.
+        let mut images = cargo(&["fmt", "--all", "--", "--check"]);
+        images.current_dir(root().join("emulator-tests/images"));
+        run_status(&mut images, "cargo fmt --check (emulator-tests/images)")
+    })?;
     step("clippy", &mut || {
         run_status(
             &mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),

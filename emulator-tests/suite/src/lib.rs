@@ -176,8 +176,8 @@ pub fn run(board: &Board, out: &mut dyn Write, extra: &[Test]) -> Summary {
     run_timed(board, out, extra, None)
 }
 
-/// Like [`run`], and with a clock, prints the allocators' timings ([`allocators::time`]) before
-/// the summary.
+/// Like [`run`], and with a clock, prints before the summary the clock's rate and the timings
+/// of the allocators ([`allocators::time`]), the layout checker and the lock and ring.
 pub fn run_timed(
     board: &Board,
     out: &mut dyn Write,

@@ -147,9 +147,13 @@ pub fn clock() -> Result<Clock, &'static str> {
         counted += u64::from(now.wrapping_sub(last) & (SYSTICK_MODULUS - 1));
         last = now;
         let host = host_ticks().ok_or("semihosting SYS_ELAPSED failed")? - begin;
-        if host >= host_hz / 20 {
+        if host >= (host_hz / 20).max(1) {
             let hz = u32::try_from(counted * host_hz / host).map_err(|_| "SysTick runs faster than 4 GHz")?;
-            return if hz == 0 { Err("SysTick does not count") } else { Ok(Clock { now: systick, hz, modulus: SYSTICK_MODULUS }) };
+            return if hz == 0 {
+                Err("SysTick does not count")
+            } else {
+                Ok(Clock { now: systick, hz, modulus: SYSTICK_MODULUS })
+            };
         }
     }
 }

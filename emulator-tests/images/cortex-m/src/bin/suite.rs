@@ -2,8 +2,8 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::entry;
 use core::fmt::Write;
+use cortex_m_rt::entry;
 
 use flight_images_cortex_m::{Console, board, clock, exit, init_heap};
 
