@@ -47,6 +47,16 @@ fn setup(d: &Path) -> PathBuf {
     d.join("game.plan.json")
 }
 
+/// Runs `flight merge --plan PLAN physics.wasm script=logic.wasm` with `rest` after: whether it
+/// succeeded, standard output and standard error.
+fn merge_both(d: &Path, plan: &Path, rest: &[&str]) -> (bool, String, String) {
+    let (plan, physics, script) =
+        (s(plan), s(&d.join("physics.wasm")), format!("script={}", s(&d.join("logic.wasm"))));
+    let args: Vec<&str> =
+        ["merge", "--plan", &plan, &physics, &script].into_iter().chain(rest.iter().copied()).collect();
+    flight(&args)
+}
+
 fn segment(plan: &Path, name: &str) -> (u64, u64) {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap();
     let s = json["segments"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap();
@@ -58,18 +68,7 @@ fn merges_modules_into_their_plan_segments() {
     let d = dir("ok");
     let plan = setup(&d);
     let (out_wasm, relocs) = (d.join("game.wasm"), d.join("game.relocs.json"));
-    let (ok, out, err) = flight(&[
-        "merge",
-        "--plan",
-        &s(&plan),
-        &s(&d.join("physics.wasm")),
-        &format!("script={}", s(&d.join("logic.wasm"))),
-        "-o",
-        &s(&out_wasm),
-        "--relocs",
-        &s(&relocs),
-        "--checks",
-    ]);
+    let (ok, out, err) = merge_both(&d, &plan, &["-o", &s(&out_wasm), "--relocs", &s(&relocs), "--checks"]);
     assert!(ok, "{err}");
     let (physics, script) = (segment(&plan, "physics"), segment(&plan, "script"));
     let end = physics.0.max(script.0) + if physics.0 > script.0 { physics.1 } else { script.1 };
@@ -104,16 +103,7 @@ fn merges_modules_into_their_plan_segments() {
         let changes = m["rebase"]["entries"].as_array().unwrap().len();
         assert!(changes >= 3 && line.contains(&format!(", {changes} changes, ")), "{line}");
     }
-    let (ok, quiet, err) = flight(&[
-        "merge",
-        "--plan",
-        &s(&plan),
-        &s(&d.join("physics.wasm")),
-        &format!("script={}", s(&d.join("logic.wasm"))),
-        "-o",
-        &s(&d.join("quiet.wasm")),
-        "--checks",
-    ]);
+    let (ok, quiet, err) = merge_both(&d, &plan, &["-o", &s(&d.join("quiet.wasm")), "--checks"]);
     assert!(ok, "{err}");
     assert_eq!(lines(&quiet), lines(&out));
     assert!(std::fs::read(d.join("quiet.wasm")).unwrap() == wasm);
@@ -125,19 +115,8 @@ fn writes_modules_separately_over_one_memory() {
     let plan = setup(&d);
     let out_dir = d.join("out");
     let listing = d.join("relocs.txt");
-    let (ok, out, err) = flight(&[
-        "merge",
-        "--plan",
-        &s(&plan),
-        &s(&d.join("physics.wasm")),
-        &format!("script={}", s(&d.join("logic.wasm"))),
-        "--separate",
-        &s(&out_dir),
-        "--relocs",
-        &s(&listing),
-        "--memory",
-        "1 MiB",
-    ]);
+    let (ok, out, err) =
+        merge_both(&d, &plan, &["--separate", &s(&out_dir), "--relocs", &s(&listing), "--memory", "1 MiB"]);
     assert!(ok, "{err}");
     assert!(out.contains("merged memory: 16 pages"), "{out}");
     for name in ["physics", "script"] {
