@@ -99,6 +99,11 @@ fn xterm_script(dir: &Path) -> String {
     )
 }
 
+/// gxemul's version, from its banner (`gxemul 0.7.0`).
+pub fn version() -> Result<String, Error> {
+    crate::reported_version(GXEMUL, &["-V"], "GXemul ").map(|v| format!("gxemul {v}")).map_err(Error::Missing)
+}
+
 /// Boots `image` (an ELF linked at 0x8C01_0000) on gxemul's Dreamcast machine and waits at
 /// most `timeout` for the end marker.
 pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {

@@ -68,6 +68,38 @@ pub fn emulators_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.flight/emulators"))
 }
 
+/// The version `program ARGS` reports: the word after `marker` in what it prints (standard
+/// output, then standard error), without a Debian suffix (`0.7.0+dfsg` gives `0.7.0`).
+pub fn reported_version(program: &str, args: &[&str], marker: &str) -> Result<String, String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    version_after(&text, marker).ok_or_else(|| {
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        format!("{program} reports no version after `{marker}` (it printed `{first}`)")
+    })
+}
+
+/// The word after the first `marker` in `text`, up to a `+`: the pure part of
+/// [`reported_version`].
+pub fn version_after(text: &str, marker: &str) -> Option<String> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    let word = rest.split_whitespace().next()?.trim_start_matches('v');
+    let version = word.split('+').next().unwrap_or(word);
+    version.starts_with(|c: char| c.is_ascii_digit()).then(|| version.to_string())
+}
+
+/// The version of an emulator the set-up installed from the npm registry: its `.version` file.
+pub fn installed_version(dir: &Path) -> Result<String, String> {
+    let file = dir.join(".version");
+    std::fs::read_to_string(&file)
+        .map(|v| v.trim().to_string())
+        .map_err(|e| format!("{}: {e}", file.display()))
+}
+
 /// The absolute path of an image, or an error naming it.
 pub fn image_path(image: &Path) -> Result<PathBuf, StartError> {
     image.canonicalize().map_err(|e| StartError::Missing(format!("image {}: {e}", image.display())))
@@ -278,6 +310,23 @@ mod tests {
 
     fn lines(text: &str) -> Vec<String> {
         text.lines().map(String::from).collect()
+    }
+
+    #[test]
+    fn versions_are_read_from_what_the_programs_print() {
+        let qemu = "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022";
+        assert_eq!(version_after(qemu, "QEMU emulator version ").as_deref(), Some("7.2.22"));
+        let gxemul =
+            "\nNo filename given. Aborting.\nGXemul 0.7.0+dfsg    Copyright (C) 2003-2021  Anders Gavare";
+        assert_eq!(version_after(gxemul, "GXemul ").as_deref(), Some("0.7.0"));
+        assert_eq!(version_after("v20.20.2\n", "v").as_deref(), Some("20.20.2"));
+        assert_eq!(
+            version_after("pcsxr 1.9.94\n pcsxr [options] [file]", "pcsxr ").as_deref(),
+            Some("1.9.94")
+        );
+        // A marker followed by no number is no version.
+        assert_eq!(version_after("GXemul usage: gxemul [options]", "GXemul "), None);
+        assert_eq!(version_after("qemu-system-sh4: unknown option", "QEMU emulator version "), None);
     }
 
     fn kind(text: &str, stop: Stop) -> (Kind, String) {

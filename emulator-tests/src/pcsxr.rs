@@ -79,6 +79,11 @@ impl Xvfb {
     }
 }
 
+/// pcsxr's version, as its help text gives it (`1.9.94`).
+pub fn version() -> Result<String, Error> {
+    crate::reported_version(PCSXR, &["-h"], "pcsxr ").map(|v| format!("pcsxr {v}")).map_err(Error::Missing)
+}
+
 /// Boots `image` (a PS-EXE) in pcsxr and waits at most `timeout` for the end marker.
 pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
     if !Path::new(PCSXR).exists() {

@@ -27,6 +27,15 @@ pub fn install_dir() -> PathBuf {
 
 pub use crate::StartError as Error;
 
+/// The core's EmulatorJS release and Chromium's version (`PPSSPP (EmulatorJS 4.2.3) in
+/// Chromium 156.0.8078.129`).
+pub fn version() -> Result<String, Error> {
+    let core = crate::installed_version(&install_dir()).map_err(Error::Missing)?;
+    let chromium =
+        crate::reported_version("chromium", &["--version"], "Chromium ").map_err(Error::Missing)?;
+    Ok(format!("PPSSPP (EmulatorJS {core}) in Chromium {chromium}"))
+}
+
 /// Boots `image` (an EBOOT.PBP) and waits at most `timeout` for the end marker.
 pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
     let dir = install_dir();

@@ -14,6 +14,13 @@ use crate::{Kind, RunResult};
 /// The emulator program.
 pub const QEMU_ARM: &str = "qemu-system-arm";
 
+/// qemu's version (`qemu 7.2.22`).
+pub fn version() -> std::io::Result<String> {
+    crate::reported_version(QEMU_ARM, &["--version"], "QEMU emulator version ")
+        .map(|v| format!("qemu {v}"))
+        .map_err(std::io::Error::other)
+}
+
 /// Boots an ELF `image` on qemu's `lm3s6965evb` and waits at most `timeout` for the end marker.
 pub fn run_lm3s6965(image: &Path, timeout: Duration) -> std::io::Result<RunResult> {
     let mut cmd = Command::new(QEMU_ARM);

@@ -22,6 +22,13 @@ use crate::process::Guard;
 /// The emulator program.
 pub const QEMU_SH4: &str = "qemu-system-sh4";
 
+/// qemu's version (`qemu 7.2.22`).
+pub fn version() -> Result<String, Error> {
+    crate::reported_version(QEMU_SH4, &["--version"], "QEMU emulator version ")
+        .map(|v| format!("qemu {v}"))
+        .map_err(Error::Missing)
+}
+
 /// Boots `image` (a raw binary linked at 0x8C80_0000) on qemu's R2D board and waits at most
 /// `timeout` for the end marker.
 pub fn run_r2d(image: &Path, timeout: Duration) -> Result<RunResult, Error> {

@@ -25,6 +25,14 @@ pub fn core_dir() -> PathBuf {
 
 pub use crate::StartError as Error;
 
+/// The core's EmulatorJS release and Node's version (`pcsx_rearmed (EmulatorJS 4.2.3) on Node
+/// 20.20.2`).
+pub fn version() -> Result<String, Error> {
+    let core = crate::installed_version(&core_dir()).map_err(Error::Missing)?;
+    let node = crate::reported_version("node", &["--version"], "v").map_err(Error::Missing)?;
+    Ok(format!("pcsx_rearmed (EmulatorJS {core}) on Node {node}"))
+}
+
 /// Boots `image` (a PS-EXE) and waits at most `timeout` for the end marker.
 pub fn run(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
     let core = core_dir();

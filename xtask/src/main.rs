@@ -5,7 +5,9 @@
 //! - `cargo xtask demo [--console NAME]`: build and boot the demo image, print what the console
 //!   printed;
 //! - `cargo xtask test`: format check, clippy with warnings denied, docs, host tests, every
-//!   console build, every emulator run. Any failure fails the command.
+//!   console build, every emulator run. A failed step does not stop the others (only a failed
+//!   set-up does): the summary names each step, each emulator with its version, and lists every
+//!   failure; any failure fails the command.
 
 mod setup;
 mod sh4;
@@ -198,87 +200,156 @@ fn demo(console: &str) -> Result<(), Error> {
     if r.passed() { Ok(()) } else { Err(Error::new(format!("the demo did not finish: {r}"))) }
 }
 
-/// One timed step of the test run.
+/// The version of an emulator, as the summary names it (`qemu 7.2.22`).
+fn emulator_version(emulator: Emulator) -> Result<String, Error> {
+    let version = match emulator {
+        Emulator::Pcsxr => pcsxr::version().map_err(|e| e.to_string()),
+        Emulator::PcsxRearmed => rearmed::version().map_err(|e| e.to_string()),
+        Emulator::Ppsspp => ppsspp::version().map_err(|e| e.to_string()),
+        Emulator::QemuLm3s6965 => qemu::version().map_err(|e| e.to_string()),
+        Emulator::Gxemul => gxemul::version().map_err(|e| e.to_string()),
+        Emulator::QemuR2d => qemu_sh4::version().map_err(|e| e.to_string()),
+    };
+    version.map_err(|e| Error::new(format!("{emulator:?}: {e}")))
+}
+
+/// One timed step of the test run and how it ended: what it found, or why it failed.
 struct Step {
     name: String,
     time: Duration,
+    outcome: Result<String, Error>,
+}
+
+/// The steps run so far; a failed step is recorded and the run goes on, so that one failure
+/// hides no other result.
+#[derive(Default)]
+struct Steps(Vec<Step>);
+
+impl Steps {
+    /// Runs one step, prints its header, records how it ended; returns whether it passed.
+    fn run(&mut self, name: &str, f: impl FnOnce() -> Result<String, Error>) -> bool {
+        println!("\n== {name}");
+        let t = Instant::now();
+        let outcome = f();
+        if let Err(e) = &outcome {
+            println!("FAILED: {name}: {e}");
+        }
+        let ok = outcome.is_ok();
+        self.0.push(Step { name: name.to_string(), time: t.elapsed(), outcome });
+        ok
+    }
+
+    /// The summary table, then every failure again; an error if any step failed.
+    fn finish(self, start: Instant) -> Result<(), Error> {
+        let width = self.0.iter().map(|s| s.name.len()).max().unwrap_or(0).max(5);
+        println!("\n== summary");
+        for s in &self.0 {
+            let result = match &s.outcome {
+                Ok(note) if note.is_empty() => "ok".to_string(),
+                Ok(note) => format!("ok: {note}"),
+                Err(_) => "FAILED".to_string(),
+            };
+            println!("  {:<width$} {:>7.1} s  {result}", s.name, s.time.as_secs_f64());
+        }
+        println!("  {:<width$} {:>7.1} s", "total", start.elapsed().as_secs_f64());
+        let failed: Vec<&Step> = self.0.iter().filter(|s| s.outcome.is_err()).collect();
+        if failed.is_empty() {
+            println!("all tests passed");
+            return Ok(());
+        }
+        println!("\n== failures");
+        for s in &failed {
+            if let Err(e) = &s.outcome {
+                println!("  {}: {e}", s.name);
+            }
+        }
+        let names: Vec<&str> = failed.iter().map(|s| s.name.as_str()).collect();
+        Err(Error::new(format!("{} of {} steps failed: {}", failed.len(), self.0.len(), names.join("; "))))
+    }
 }
 
 fn test() -> Result<(), Error> {
     let start = Instant::now();
-    let mut steps: Vec<Step> = Vec::new();
-    let mut step = |name: &str, f: &mut dyn FnMut() -> Result<(), Error>| -> Result<(), Error> {
-        println!("\n== {name}");
-        let t = Instant::now();
-        f().map_err(|e| Error::new(format!("{name}: {e}")))?;
-        steps.push(Step { name: name.to_string(), time: t.elapsed() });
-        Ok(())
-    };
+    let mut steps = Steps::default();
     let cargo = |args: &[&str]| {
         let mut c = Command::new("cargo");
         c.args(args).current_dir(root());
         c
     };
-    step("setup", &mut || {
+    let done = |r: Result<(), Error>| r.map(|()| String::new());
+    let set_up = steps.run("setup", || {
         setup::ensure(true)?;
-        setup::ensure_downloads(true)
-    })?;
-    step("format", &mut || {
+        setup::ensure_downloads(true)?;
+        Ok(String::new())
+    });
+    if !set_up {
+        // Nothing else can run without the compilers and emulators.
+        return steps.finish(start);
+    }
+    steps.run("format", || {
         run_status(&mut cargo(&["fmt", "--all", "--", "--check"]), "cargo fmt --check")?;
         // The console images are a workspace of their own.
         let mut images = cargo(&["fmt", "--all", "--", "--check"]);
         images.current_dir(root().join("emulator-tests/images"));
-        run_status(&mut images, "cargo fmt --check (emulator-tests/images)")
-    })?;
-    step("clippy", &mut || {
-        run_status(
+        done(run_status(&mut images, "cargo fmt --check (emulator-tests/images)"))
+    });
+    steps.run("clippy", || {
+        done(run_status(
             &mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
             "cargo clippy",
-        )
-    })?;
-    step("docs", &mut || {
-        run_status(
+        ))
+    });
+    steps.run("docs", || {
+        done(run_status(
             cargo(&["doc", "--workspace", "--no-deps", "--quiet"]).env("RUSTDOCFLAGS", "-D warnings"),
             "cargo doc",
-        )
-    })?;
-    let targets = Target::all().map_err(|e| Error::new(e.to_string()))?;
+        ))
+    });
+    let targets = match Target::all() {
+        Ok(t) => t,
+        Err(e) => {
+            steps.run("console targets", || Err(Error::new(e.to_string())));
+            Vec::new()
+        }
+    };
     let mut built = Vec::new();
     for target in &targets {
-        step(&format!("build {}", target.name), &mut || {
-            built.push((target.clone(), build(target)?));
-            Ok(())
-        })?;
+        steps.run(&format!("build {}", target.name), || {
+            let images = build(target)?;
+            let n = images.len();
+            built.push((target, images));
+            Ok(format!("{n} images"))
+        });
     }
-    step("host tests", &mut || run_status(&mut cargo(&["test", "--workspace", "--quiet"]), "cargo test"))?;
-    step("image and emulator tests", &mut || {
-        run_status(
-            &mut cargo(&["test", "--workspace", "--quiet", "--", "--ignored"]),
+    steps.run("host tests", || {
+        done(run_status(&mut cargo(&["test", "--workspace", "--quiet", "--no-fail-fast"]), "cargo test"))
+    });
+    steps.run("image and emulator tests", || {
+        done(run_status(
+            &mut cargo(&["test", "--workspace", "--quiet", "--no-fail-fast", "--", "--ignored"]),
             "cargo test -- --ignored",
-        )
-    })?;
+        ))
+    });
     for (target, images) in &built {
         for &emulator in &target.emulators {
-            step(&format!("suite on {} in {emulator:?}", target.name), &mut || {
+            let version =
+                emulator_version(emulator).unwrap_or_else(|e| format!("{emulator:?} (version unknown: {e})"));
+            steps.run(&format!("suite on {} in {version}", target.name), || {
                 let r = boot(emulator, image(images, &target.suite, target)?, Duration::from_secs(60))?;
                 for line in &r.console {
                     println!("  {line}");
                 }
                 println!("  {r}");
                 match (r.kind, r.summary) {
-                    (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => Ok(()),
+                    (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => {
+                        Ok(format!("{passed} passed"))
+                    }
                     _ => Err(Error::new(format!("the {} suite did not pass: {r}", target.name))),
                 }
-            })?;
+            });
         }
     }
-    println!("\n== summary");
-    for s in &steps {
-        println!("  {:<28} {:>7.1} s", s.name, s.time.as_secs_f64());
-    }
-    println!("  {:<28} {:>7.1} s", "total", start.elapsed().as_secs_f64());
-    println!("all tests passed");
-    Ok(())
+    steps.finish(start)
 }
 
 fn main() -> ExitCode {
@@ -303,5 +374,25 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_step_hides_no_later_step_and_fails_the_run() {
+        let mut steps = Steps::default();
+        assert!(!steps.run("suite on psx in pcsxr 1.9.94", || Err(Error::new("the psx suite did not pass"))));
+        let mut later_ran = false;
+        assert!(steps.run("suite on cortex-m in qemu 7.2.22", || {
+            later_ran = true;
+            Ok("22 passed".into())
+        }));
+        assert!(later_ran);
+        let err = steps.finish(Instant::now()).expect_err("one step failed");
+        assert_eq!(err.to_string(), "1 of 2 steps failed: suite on psx in pcsxr 1.9.94");
+        assert!(Steps::default().finish(Instant::now()).is_ok());
     }
 }

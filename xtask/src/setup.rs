@@ -1,27 +1,37 @@
 //! The one set-up step: installs what console builds and emulator runs need on a fresh Debian 12
 //! machine, and does nothing when it is all there.
 //!
-//! What is needed is the table [`APT`] (Debian packages, versions pinned where a newer one
-//! would break the build) and the rustup components of [`COMPONENTS`]. Each check is cheap
-//! (one `dpkg-query` for all packages), so the demo and test commands call [`ensure`] first.
+//! What is needed is the table [`APT`] (Debian packages, pinned by upstream version where the
+//! builds and tests are calibrated on one: Debian's rustc 1.96.x, qemu 7.2.x), the packages
+//! apt may replace when the machine has other versions of them ([`FAMILIES`]: qemu's), and the
+//! rustup components of [`COMPONENTS`]. The decisions are in [`apt`], tested on recorded
+//! `dpkg-query` and `apt-cache policy` output. Each check is cheap (one `dpkg-query`), so the
+//! demo and test commands call [`ensure`] first.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::{Error, run_status};
 
-/// A Debian package the project needs.
-pub struct Apt {
-    /// The package.
-    pub name: &'static str,
-    /// The exact version, where one is required.
-    pub version: Option<&'static str>,
-    /// What it is for.
-    pub why: &'static str,
-}
+mod apt;
+
+pub use apt::{Apt, Family};
 
 /// Debian's rustc 1.96 and its std source: the only compiler here that builds console targets.
-const RUST_WEB: &str = "1.96.0+dfsg1-1~deb12u2";
+const RUST_WEB: &str = "1.96";
+
+/// qemu's upstream version: the r2d crash image relies on its SH-4 raising an address error on
+/// an unaligned load, which qemu 8 and later no longer do.
+const QEMU: &str = "7.2";
+
+/// The packages the set-up may replace, downgrade or remove when the machine has another
+/// version of them: all of qemu's packages must be one version, and that version [`QEMU`].
+pub const FAMILIES: &[Family] = &[Family {
+    source: "qemu",
+    version: QEMU,
+    why: "the emulator runs are calibrated on qemu 7.2 (qemu 8 and later no longer raise the SH-4 \
+          address error the r2d crash image tests), and all of qemu's packages must be one version",
+}];
 
 /// Every Debian package, with why.
 pub const APT: &[Apt] = &[
@@ -37,14 +47,19 @@ pub const APT: &[Apt] = &[
     Apt { name: "pcsxr", version: None, why: "the PlayStation emulator" },
     Apt { name: "xvfb", version: None, why: "a private X server for pcsxr" },
     Apt { name: "coreutils", version: None, why: "stdbuf, to line-buffer emulator output" },
-    Apt { name: "qemu-system-mips", version: None, why: "the generic MIPS (Malta) machine" },
-    Apt { name: "qemu-system-arm", version: None, why: "the Cortex-M3 reference board (lm3s6965evb)" },
+    Apt { name: "qemu-system-mips", version: Some(QEMU), why: "the generic MIPS (Malta) machine" },
+    Apt { name: "qemu-system-arm", version: Some(QEMU), why: "the Cortex-M3 reference board (lm3s6965evb)" },
     Apt { name: "nodejs", version: None, why: "runs the pcsx_rearmed WebAssembly core" },
+    Apt {
+        name: "npm",
+        version: None,
+        why: "fetches the WebAssembly emulators and playwright-core (NodeSource's nodejs provides it)",
+    },
     Apt { name: "p7zip-full", version: None, why: "unpacks the pcsx_rearmed core (7z)" },
     Apt { name: "chromium", version: None, why: "the browser PPSSPP (WebAssembly) runs in" },
     Apt { name: "zip", version: None, why: "repacks the WebAssembly cores as stored zips (faster boots)" },
     Apt { name: "gxemul", version: None, why: "the Dreamcast machine (SH-4) for the dreamcast images" },
-    Apt { name: "qemu-system-misc", version: None, why: "qemu-system-sh4, the SH-4 R2D board" },
+    Apt { name: "qemu-system-misc", version: Some(QEMU), why: "qemu-system-sh4, the SH-4 R2D board" },
     Apt { name: "wabt", version: None, why: "wasm2c, which turns the SH-4 images' WebAssembly into C" },
     Apt {
         name: "clang",
@@ -69,27 +84,13 @@ pub const APT: &[Apt] = &[
 /// rustup components the test run uses.
 pub const COMPONENTS: &[(&str, &str)] = &[("rustfmt", "fmt"), ("clippy", "clippy")];
 
-/// What is missing: (package spec for apt-get, why).
-fn missing_packages() -> Result<Vec<(String, &'static str)>, Error> {
+/// The installed packages, from `dpkg-query`.
+fn installed() -> Result<Vec<apt::Installed>, Error> {
     let out = Command::new("dpkg-query")
-        .args(["-W", "-f=${Package} ${Version} ${db:Status-Abbrev}\n"])
-        .args(APT.iter().map(|p| p.name))
+        .args(["-W", apt::DPKG_FORMAT])
         .output()
         .map_err(|e| Error::new(format!("setup: cannot run dpkg-query (is this Debian?): {e}")))?;
-    let listing = String::from_utf8_lossy(&out.stdout);
-    let installed: Vec<(&str, &str)> = listing
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let (name, version, status) = (w.next()?, w.next()?, w.next()?);
-            (status == "ii").then_some((name, version))
-        })
-        .collect();
-    Ok(APT
-        .iter()
-        .filter(|p| !installed.iter().any(|(n, v)| *n == p.name && p.version.is_none_or(|want| want == *v)))
-        .map(|p| (p.version.map_or(p.name.to_string(), |v| format!("{}={v}", p.name)), p.why))
-        .collect())
+    Ok(apt::parse_installed(&String::from_utf8_lossy(&out.stdout)))
 }
 
 fn missing_components() -> Vec<&'static str> {
@@ -102,48 +103,108 @@ fn missing_components() -> Vec<&'static str> {
         .collect()
 }
 
+/// `apt-get ARGS` (through `sudo` unless root), non-interactive, in the C locale (its output is
+/// read).
+fn apt_get(args: &[&str]) -> Command {
+    let mut cmd = if is_root() {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    cmd.args(args).arg("-o=Dpkg::Use-Pty=0").env("DEBIAN_FRONTEND", "noninteractive").env("LC_ALL", "C");
+    cmd
+}
+
 /// Installs whatever is missing; prints what it does. `verbose` also reports what is present.
 pub fn ensure(verbose: bool) -> Result<(), Error> {
-    let packages = missing_packages()?;
+    let before = installed()?;
+    let needs = apt::needs(APT, FAMILIES, &before);
     let components = missing_components();
-    if packages.is_empty() && components.is_empty() {
+    if needs.is_empty() && components.is_empty() {
         if verbose {
-            println!("setup: everything is installed ({} Debian packages, rustfmt, clippy)", APT.len());
+            println!(
+                "setup: everything is installed ({} Debian packages, qemu {QEMU}.x, rustc {RUST_WEB}.x, \
+                 rustfmt, clippy): nothing to do",
+                APT.len()
+            );
         }
         return Ok(());
     }
-    if !packages.is_empty() {
-        println!("setup: installing {} Debian package(s):", packages.len());
-        for (spec, why) in &packages {
-            println!("  {spec:<45} {why}");
-        }
-        let sudo = !is_root();
-        let apt = |args: &[&str]| {
-            let mut cmd = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
-            if sudo {
-                cmd.arg("apt-get");
-            }
-            cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-            cmd
-        };
-        run_status(apt(&["update", "-q"]).arg("-o=Dpkg::Use-Pty=0"), "setup: apt-get update")?;
-        let specs: Vec<&str> = packages.iter().map(|(s, _)| s.as_str()).collect();
-        let mut install = apt(&["install", "-y", "-q", "-o=Dpkg::Use-Pty=0"]);
-        install.args(&specs);
-        run_status(&mut install, "setup: apt-get install").map_err(|e| {
-            Error::new(format!("{e}\nsetup: these packages could not be installed: {}", specs.join(" ")))
-        })?;
-        let still = missing_packages()?;
-        if !still.is_empty() {
-            let names: Vec<_> = still.iter().map(|(s, _)| s.as_str()).collect();
-            return Err(Error::new(format!("setup: still missing after apt-get: {}", names.join(" "))));
-        }
+    if !needs.is_empty() {
+        install(&needs, &before)?;
     }
     for c in components {
         println!("setup: adding the rustup component {c}");
         run_status(Command::new("rustup").args(["component", "add", c]), "setup: rustup component add")?;
     }
     println!("setup: done");
+    Ok(())
+}
+
+/// Asks apt for what `needs` lacks: the exact versions it serves, a simulated install that may
+/// change installed packages of [`FAMILIES`] only, then the install; checks the result.
+fn install(needs: &[apt::Need<'_>], before: &[apt::Installed]) -> Result<(), Error> {
+    run_status(&mut apt_get(&["update", "-q"]), "setup: apt-get update")?;
+    let mut names: Vec<&str> = needs
+        .iter()
+        .map(|n| match n {
+            apt::Need::Missing(want) => want.name,
+            apt::Need::Version(_, i) | apt::Need::Drift(_, i) => i.name.as_str(),
+        })
+        .collect();
+    names.dedup();
+    let policy = Command::new("apt-cache")
+        .arg("policy")
+        .args(&names)
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|e| Error::new(format!("setup: cannot run apt-cache: {e}")))?;
+    let policy = apt::parse_policy(&String::from_utf8_lossy(&policy.stdout));
+    let actions = apt::resolve(needs, FAMILIES, &policy).map_err(Error::new)?;
+    let specs: Vec<String> = actions.iter().map(apt::Action::spec).collect();
+    let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+    let install_args = ["install", "-y", "-q", "--allow-downgrades"];
+
+    let sim = apt_get(&[&install_args[..], &["-s"]].concat())
+        .args(&specs)
+        .output()
+        .map_err(|e| Error::new(format!("setup: cannot run apt-get: {e}")))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&sim.stdout), String::from_utf8_lossy(&sim.stderr));
+    let sim =
+        apt::check_simulation(&text, sim.status.success(), &actions, FAMILIES, before).map_err(Error::new)?;
+
+    println!("setup: {} change(s) to Debian packages:", actions.len());
+    for a in &actions {
+        println!("  {a}");
+    }
+    if !sim.changes.is_empty() {
+        println!(
+            "setup: apt's simulated plan (apt-get -s) installs {} new and upgrades {} package(s), and \
+             changes these installed ones:",
+            sim.new, sim.upgraded
+        );
+        for line in &sim.changes {
+            println!("  {line}");
+        }
+    }
+    run_status(apt_get(&install_args).args(&specs), "setup: apt-get install").map_err(|e| {
+        Error::new(format!("{e}\nsetup: these packages could not be installed: {}", specs.join(" ")))
+    })?;
+
+    let after = installed()?;
+    let still = apt::needs(APT, FAMILIES, &after);
+    if !still.is_empty() {
+        return Err(Error::new(format!("setup: still not as required after apt-get: {still:?}")));
+    }
+    for a in &actions {
+        if let apt::Action::Replace { name, from, to, why } = a {
+            println!("setup: replaced {name} {from} with {to}, because {why}");
+        } else if let apt::Action::Remove { name, version, why } = a {
+            println!("setup: removed {name} {version}: {why}");
+        }
+    }
     Ok(())
 }
 
