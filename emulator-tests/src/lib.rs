@@ -15,8 +15,10 @@
 //! whatever happens, so nothing is left running.
 //!
 //! [`classify`] is the pure part (lines in, result out); [`process::run`] runs one emulator process
-//! and streams its lines; each emulator has a module ([`pcsxr`]).
+//! and streams its lines; each emulator has a module ([`pcsxr`]), and [`run`] and [`version`]
+//! are the one map from an [`Emulator`] to its module.
 
+pub mod file_console;
 pub mod gxemul;
 pub mod pcsxr;
 pub mod ppsspp;
@@ -30,12 +32,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flight_suite::protocol::{self, Line};
+pub use flight_targets::Emulator;
 
 /// Why a run could not start.
 #[derive(Debug)]
 pub enum StartError {
     /// An emulator, a helper program, an installed core or the image is missing.
     Missing(String),
+    /// The image is missing or unreadable.
+    Image(String),
     /// A helper (such as a private X server) did not start.
     Helper(String),
     /// An I/O error while setting up or running.
@@ -46,6 +51,7 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Missing(what) => write!(f, "{what} (run `cargo xtask setup`)"),
+            Self::Image(why) => write!(f, "{why} (build the images: `cargo xtask build`)"),
             Self::Helper(why) => f.write_str(why),
             Self::Io(e) => write!(f, "{e}"),
         }
@@ -57,6 +63,31 @@ impl std::error::Error for StartError {}
 impl From<std::io::Error> for StartError {
     fn from(e: std::io::Error) -> Self {
         Self::Io(e)
+    }
+}
+
+/// Boots `image` in `emulator` and waits at most `timeout` for the end marker. The image is in
+/// the emulator's format (see [`Emulator::about`]).
+pub fn run(emulator: Emulator, image: &Path, timeout: Duration) -> Result<RunResult, StartError> {
+    match emulator {
+        Emulator::Pcsxr => pcsxr::run(image, timeout),
+        Emulator::PcsxRearmed => rearmed::run(image, timeout),
+        Emulator::QemuLm3s6965 => qemu::run_lm3s6965(image, timeout),
+        Emulator::Ppsspp => ppsspp::run(image, timeout),
+        Emulator::Gxemul => gxemul::run(image, timeout),
+        Emulator::QemuR2d => qemu_sh4::run_r2d(image, timeout),
+    }
+}
+
+/// The emulator's name and version as it reports them (`qemu 7.2.22`), for a run's log.
+pub fn version(emulator: Emulator) -> Result<String, StartError> {
+    match emulator {
+        Emulator::Pcsxr => pcsxr::version(),
+        Emulator::PcsxRearmed => rearmed::version(),
+        Emulator::QemuLm3s6965 => qemu::version(),
+        Emulator::Ppsspp => ppsspp::version(),
+        Emulator::Gxemul => gxemul::version(),
+        Emulator::QemuR2d => qemu_sh4::version(),
     }
 }
 
@@ -100,9 +131,20 @@ pub fn installed_version(dir: &Path) -> Result<String, String> {
         .map_err(|e| format!("{}: {e}", file.display()))
 }
 
+/// Whether `program` is an executable file in a folder of `PATH`.
+pub(crate) fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
 /// The absolute path of an image, or an error naming it.
 pub fn image_path(image: &Path) -> Result<PathBuf, StartError> {
-    image.canonicalize().map_err(|e| StartError::Missing(format!("image {}: {e}", image.display())))
+    image.canonicalize().map_err(|e| StartError::Image(format!("image {}: {e}", image.display())))
 }
 
 /// A Node harness of `js/`.

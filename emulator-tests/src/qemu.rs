@@ -14,15 +14,21 @@ use crate::{Kind, RunResult};
 /// The emulator program.
 pub const QEMU_ARM: &str = "qemu-system-arm";
 
+pub use crate::StartError as Error;
+
 /// qemu's version (`qemu 7.2.22`).
-pub fn version() -> std::io::Result<String> {
+pub fn version() -> Result<String, Error> {
     crate::reported_version(QEMU_ARM, &["--version"], "QEMU emulator version ")
         .map(|v| format!("qemu {v}"))
-        .map_err(std::io::Error::other)
+        .map_err(Error::Missing)
 }
 
 /// Boots an ELF `image` on qemu's `lm3s6965evb` and waits at most `timeout` for the end marker.
-pub fn run_lm3s6965(image: &Path, timeout: Duration) -> std::io::Result<RunResult> {
+pub fn run_lm3s6965(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
+    if !crate::on_path(QEMU_ARM) {
+        return Err(Error::Missing(format!("{QEMU_ARM} is not installed")));
+    }
+    let image = crate::image_path(image)?;
     let mut cmd = Command::new(QEMU_ARM);
     cmd.args([
         "-M",
@@ -37,7 +43,7 @@ pub fn run_lm3s6965(image: &Path, timeout: Duration) -> std::io::Result<RunResul
         "none",
     ])
     .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
-    .arg(image);
+    .arg(&image);
     let mut r =
         process::run(&mut cmd, Options { exit_grace: Duration::from_secs(5), ..Options::new(timeout) })?;
     agree_with_exit_status(&mut r);

@@ -4,7 +4,7 @@
 //! the Dreamcast's RAM address, the same SCIF and TMU, and no PowerVR, AICA or BIOS. `-kernel`
 //! loads a raw binary (linked at 0x8C80_0000) at physical 0x0C80_0000 and enters it through P2.
 //! The SCIF is the board's second serial port; the runner sends it to a file and follows that
-//! file as the Dreamcast runner does ([`crate::gxemul`]). The image ends by writing the FPGA's
+//! file ([`crate::file_console`]), as the Dreamcast runner does. The image ends by writing the FPGA's
 //! power-off register, which ends qemu with status 0 whatever happened, so the status comes
 //! from the runtime's `flight-sh4: exit N` line. `-nic none` is needed: the board's default
 //! network card wants a ROM Debian does not ship.
@@ -14,10 +14,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::RunResult;
-pub use crate::gxemul::Error;
-use crate::gxemul::{follow, installed, settle};
+pub use crate::StartError as Error;
+use crate::file_console::{follow, settle};
 use crate::process::Guard;
+use crate::{RunResult, on_path};
 
 /// The emulator program.
 pub const QEMU_SH4: &str = "qemu-system-sh4";
@@ -32,7 +32,7 @@ pub fn version() -> Result<String, Error> {
 /// Boots `image` (a raw binary linked at 0x8C80_0000) on qemu's R2D board and waits at most
 /// `timeout` for the end marker.
 pub fn run_r2d(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
-    if !installed(QEMU_SH4) {
+    if !on_path(QEMU_SH4) {
         return Err(Error::Missing(format!("{QEMU_SH4} is not installed")));
     }
     if !image.is_file() {

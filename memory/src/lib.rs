@@ -32,3 +32,23 @@ pub use map::{
     View,
 };
 pub use units::{Address, Alignment, AlignmentError, ByteSize, Span};
+
+#[cfg(test)]
+mod tests {
+    /// Every error type can be used as `core::error::Error` (boxed, chained, `?` into a
+    /// caller's error), and crosses threads.
+    #[test]
+    fn error_types_are_errors() {
+        fn is_error<E: core::error::Error + Send + Sync>() {}
+        is_error::<crate::AlignmentError>();
+        is_error::<crate::MapError>();
+        is_error::<crate::alloc::AllocError>();
+        is_error::<crate::alloc::FreeError>();
+        is_error::<crate::layout::LayoutError<'static>>();
+        is_error::<crate::layout::PlanError<'static>>();
+        is_error::<crate::layout::Violation<'static>>();
+        is_error::<crate::layout::vram::VramViolation<'static>>();
+        is_error::<crate::layout::vram::VramShareError<'static>>();
+        is_error::<crate::sync::ring::RingError>();
+    }
+}

@@ -390,6 +390,7 @@ pub struct Resolved<'a> {
 
 /// Why a map is inconsistent.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum MapError {
     /// A region has size zero.
     EmptyRegion {
@@ -462,6 +463,8 @@ impl fmt::Display for MapError {
         }
     }
 }
+
+impl core::error::Error for MapError {}
 
 /// A console's memory map.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]

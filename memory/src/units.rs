@@ -170,6 +170,8 @@ impl fmt::Display for AlignmentError {
     }
 }
 
+impl core::error::Error for AlignmentError {}
+
 impl Alignment {
     /// Byte alignment (1).
     pub const BYTE: Self = Self(1);

@@ -135,6 +135,7 @@ proptest! {
                             prop_assert_eq!(b.stats().used, before.used);
                         }
                         Err(AllocError::Unsupported { .. }) => prop_assert!(want > top),
+                        Err(other) => prop_assert!(false, "unexpected error {other:?}"),
                     }
                 }
                 Op::Realloc { index, size } if !model.is_empty() => {

@@ -97,6 +97,7 @@ fn run<const N: usize>(ops: &[Op], granule: u64, roomy: bool) {
                                 assert_eq!(heap.table_len(), N);
                                 assert!(before.iter().any(fits) && !before.iter().any(exact));
                             }
+                            other => panic!("unexpected error {other:?}"),
                         }
                     }
                 }

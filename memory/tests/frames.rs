@@ -152,6 +152,7 @@ proptest! {
                             prop_assert_eq!(f.stats().used, before.used);
                             prop_assert_eq!(f.stats().failures, before.failures + 1);
                         }
+                        Err(other) => prop_assert!(false, "unexpected error {other:?}"),
                     }
                 }
                 Op::Free(index) if !m.runs.is_empty() => {

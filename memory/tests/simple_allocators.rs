@@ -100,6 +100,7 @@ proptest! {
                         }
                         Err(AllocError::Unsupported { .. }) => prop_assert!(size > 48 || (1 << align_log2) > 16),
                         Err(AllocError::Exhausted { .. }) => prop_assert_eq!(model.len(), pool.blocks()),
+                        Err(other) => prop_assert!(false, "unexpected error {other:?}"),
                     }
                 }
                 Op::Free(i) if !model.is_empty() => {

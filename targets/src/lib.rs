@@ -28,7 +28,7 @@ pub enum ImageFormat {
 
 /// An emulator that runs a console's images.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String")]
 pub enum Emulator {
     /// pcsxr with its HLE BIOS, under a private Xvfb.
     Pcsxr,
@@ -42,6 +42,65 @@ pub enum Emulator {
     Gxemul,
     /// qemu-system-sh4's R2D board (SH7751R), serial console to a file.
     QemuR2d,
+}
+
+impl Emulator {
+    /// Every emulator, in the order the consoles' files name them.
+    pub const ALL: [Self; 6] =
+        [Self::Pcsxr, Self::PcsxRearmed, Self::QemuLm3s6965, Self::Ppsspp, Self::Gxemul, Self::QemuR2d];
+
+    /// The name the consoles' files and `emurun` give it (`pcsx-rearmed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pcsxr => "pcsxr",
+            Self::PcsxRearmed => "pcsx-rearmed",
+            Self::QemuLm3s6965 => "qemu-lm3s6965",
+            Self::Ppsspp => "ppsspp",
+            Self::Gxemul => "gxemul",
+            Self::QemuR2d => "qemu-r2d",
+        }
+    }
+
+    /// What it is and which images it boots, in a line.
+    pub fn about(self) -> &'static str {
+        match self {
+            Self::Pcsxr => "PlayStation: pcsxr with its HLE BIOS, under a private Xvfb (PS-EXE)",
+            Self::PcsxRearmed => {
+                "PlayStation: pcsx_rearmed (WebAssembly build) under Node, output through the mailbox (PS-EXE)"
+            }
+            Self::QemuLm3s6965 => {
+                "Cortex-M3 reference board: qemu-system-arm's lm3s6965evb with semihosting (ELF)"
+            }
+            Self::Ppsspp => "PSP: PPSSPP (WebAssembly build) in headless Chromium (EBOOT.PBP)",
+            Self::Gxemul => "Dreamcast (SH-4): gxemul's Dreamcast machine (ELF, NAME-gxemul.elf)",
+            Self::QemuR2d => "SH-4 R2D board: qemu-system-sh4's r2d (raw binary, NAME-r2d.bin)",
+        }
+    }
+}
+
+impl fmt::Display for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl TryFrom<String> for Emulator {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl std::str::FromStr for Emulator {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|e| e.name() == s).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|e| e.name()).collect();
+            format!("unknown emulator `{s}` (known: {})", known.join(", "))
+        })
+    }
 }
 
 /// The build settings of one console.
@@ -189,6 +248,16 @@ mod tests {
         let dc = Target::load("dreamcast").unwrap();
         assert_eq!((dc.triple.as_str(), dc.image_format), ("wasm32-unknown-unknown", ImageFormat::Sh4Wasm2c));
         assert_eq!(dc.emulators, [Emulator::Gxemul, Emulator::QemuR2d]);
+    }
+
+    #[test]
+    fn emulators_are_read_by_name() {
+        for e in Emulator::ALL {
+            assert_eq!(e.name().parse::<Emulator>(), Ok(e));
+        }
+        let psx = include_str!("../psx.toml").replace("\"pcsxr\"", "\"pcsx\"");
+        let e = Target::parse("psx.toml", &psx).unwrap_err().to_string();
+        assert!(e.contains("unknown emulator `pcsx` (known: pcsxr, pcsx-rearmed,"), "{e}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use flight_emulator_tests::{RunResult, gxemul, pcsxr, ppsspp, qemu, qemu_sh4, rearmed};
+use flight_emulator_tests::RunResult;
 use flight_platform_psx::exe::PsExe;
 use flight_targets::{Emulator, ImageFormat, Target};
 
@@ -156,19 +156,15 @@ fn eboot(elf: &Path, title: &str) -> Result<Vec<u8>, Error> {
     std::fs::read(&pbp).map_err(|e| Error::new(format!("{}: {e}", pbp.display())))
 }
 
-/// Boots one image in one emulator.
+/// Boots one image in one emulator (an SH-4 machine boots the image built for it).
 fn boot(emulator: Emulator, image: &Path, timeout: Duration) -> Result<RunResult, Error> {
-    let result = match emulator {
-        Emulator::Pcsxr => pcsxr::run(image, timeout).map_err(|e| e.to_string()),
-        Emulator::PcsxRearmed => rearmed::run(image, timeout).map_err(|e| e.to_string()),
-        Emulator::Ppsspp => ppsspp::run(image, timeout).map_err(|e| e.to_string()),
-        Emulator::QemuLm3s6965 => qemu::run_lm3s6965(image, timeout).map_err(|e| e.to_string()),
-        Emulator::Gxemul => gxemul::run(&sh4::machine_image(image, sh4::Machine::Dreamcast), timeout)
-            .map_err(|e| e.to_string()),
-        Emulator::QemuR2d => qemu_sh4::run_r2d(&sh4::machine_image(image, sh4::Machine::R2d), timeout)
-            .map_err(|e| e.to_string()),
+    let image = match emulator {
+        Emulator::Gxemul => sh4::machine_image(image, sh4::Machine::Dreamcast),
+        Emulator::QemuR2d => sh4::machine_image(image, sh4::Machine::R2d),
+        _ => image.to_path_buf(),
     };
-    result.map_err(|e| Error::new(format!("{emulator:?} {}: {e}", image.display())))
+    flight_emulator_tests::run(emulator, &image, timeout)
+        .map_err(|e| Error::new(format!("{emulator} {}: {e}", image.display())))
 }
 
 fn image<'a>(images: &'a [(String, PathBuf)], name: &str, target: &Target) -> Result<&'a Path, Error> {
@@ -191,26 +187,13 @@ fn demo(console: &str) -> Result<(), Error> {
         .ok_or_else(|| Error::new(format!("console `{console}` has no emulator")))?;
     let images = build(&target)?;
     let path = image(&images, demo, &target)?;
-    println!("demo: booting {} in {emulator:?} ...", path.display());
+    println!("demo: booting {} in {emulator} ...", path.display());
     let r = boot(emulator, path, Duration::from_secs(60))?;
     for line in &r.console {
         println!("{line}");
     }
     println!("demo: {r}");
     if r.passed() { Ok(()) } else { Err(Error::new(format!("the demo did not finish: {r}"))) }
-}
-
-/// The version of an emulator, as the summary names it (`qemu 7.2.22`).
-fn emulator_version(emulator: Emulator) -> Result<String, Error> {
-    let version = match emulator {
-        Emulator::Pcsxr => pcsxr::version().map_err(|e| e.to_string()),
-        Emulator::PcsxRearmed => rearmed::version().map_err(|e| e.to_string()),
-        Emulator::Ppsspp => ppsspp::version().map_err(|e| e.to_string()),
-        Emulator::QemuLm3s6965 => qemu::version().map_err(|e| e.to_string()),
-        Emulator::Gxemul => gxemul::version().map_err(|e| e.to_string()),
-        Emulator::QemuR2d => qemu_sh4::version().map_err(|e| e.to_string()),
-    };
-    version.map_err(|e| Error::new(format!("{emulator:?}: {e}")))
 }
 
 /// One timed step of the test run and how it ended: what it found, or why it failed.
@@ -332,8 +315,8 @@ fn test() -> Result<(), Error> {
     });
     for (target, images) in &built {
         for &emulator in &target.emulators {
-            let version =
-                emulator_version(emulator).unwrap_or_else(|e| format!("{emulator:?} (version unknown: {e})"));
+            let version = flight_emulator_tests::version(emulator)
+                .unwrap_or_else(|e| format!("{emulator} (version unknown: {e})"));
             steps.run(&format!("suite on {} in {version}", target.name), || {
                 let r = boot(emulator, image(images, &target.suite, target)?, Duration::from_secs(60))?;
                 for line in &r.console {

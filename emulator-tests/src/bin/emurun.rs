@@ -12,22 +12,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use flight_emulator_tests::Emulator;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Emulator {
-    /// PlayStation: pcsxr with its HLE BIOS, under a private Xvfb.
-    Pcsxr,
-    /// PlayStation: pcsx_rearmed (WebAssembly build) under Node, output through the mailbox.
-    PcsxRearmed,
-    /// Cortex-M3 reference board: qemu-system-arm's lm3s6965evb with semihosting.
-    QemuLm3s6965,
-    /// PSP: PPSSPP (WebAssembly build) in headless Chromium.
-    Ppsspp,
-    /// Dreamcast (SH-4): gxemul's Dreamcast machine; the image is an ELF (NAME-gxemul.elf).
-    Gxemul,
-    /// SH-4 R2D board: qemu-system-sh4's r2d; the image is a raw binary (NAME-r2d.bin).
-    QemuR2d,
+/// The emulators by name, each with its line of help.
+fn emulators() -> impl TypedValueParser<Value = Emulator> {
+    PossibleValuesParser::new(Emulator::ALL.map(|e| PossibleValue::new(e.name()).help(e.about())))
+        .try_map(|name| name.parse::<Emulator>())
 }
 
 /// Boot a console image headless and report pass, fail, panic, crash or hang.
@@ -35,8 +27,9 @@ enum Emulator {
 #[command(version)]
 struct Args {
     /// The emulator.
+    #[arg(value_parser = emulators())]
     emulator: Emulator,
-    /// The image (PS-EXE for the PlayStation emulators, EBOOT.PBP for PPSSPP, ELF for qemu).
+    /// The image, in the emulator's format (listed with each emulator above).
     image: PathBuf,
     /// Seconds to wait for the end marker before calling it a hang.
     #[arg(long, default_value_t = 30)]
@@ -49,24 +42,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let timeout = Duration::from_secs(args.timeout);
-    let result = match args.emulator {
-        Emulator::Pcsxr => flight_emulator_tests::pcsxr::run(&args.image, timeout).map_err(|e| e.to_string()),
-        Emulator::PcsxRearmed => {
-            flight_emulator_tests::rearmed::run(&args.image, timeout).map_err(|e| e.to_string())
-        }
-        Emulator::Ppsspp => {
-            flight_emulator_tests::ppsspp::run(&args.image, timeout).map_err(|e| e.to_string())
-        }
-        Emulator::QemuLm3s6965 => {
-            flight_emulator_tests::qemu::run_lm3s6965(&args.image, timeout).map_err(|e| e.to_string())
-        }
-        Emulator::Gxemul => {
-            flight_emulator_tests::gxemul::run(&args.image, timeout).map_err(|e| e.to_string())
-        }
-        Emulator::QemuR2d => {
-            flight_emulator_tests::qemu_sh4::run_r2d(&args.image, timeout).map_err(|e| e.to_string())
-        }
-    };
+    let result = flight_emulator_tests::run(args.emulator, &args.image, timeout);
     match result {
         Ok(r) => {
             if args.log {
@@ -77,7 +53,7 @@ fn main() -> ExitCode {
             if r.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         Err(e) => {
-            eprintln!("error: {}: {e}", args.image.display());
+            eprintln!("error: {} {}: {e}", args.emulator, args.image.display());
             ExitCode::from(2)
         }
     }

@@ -57,6 +57,7 @@ use core::ptr::NonNull;
 
 /// Why an allocation failed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum AllocError {
     /// Not enough free memory for the request.
     Exhausted {
@@ -93,8 +94,11 @@ impl fmt::Display for AllocError {
     }
 }
 
+impl core::error::Error for AllocError {}
+
 /// Why a free was refused (detected in debug builds; release builds trust the caller).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum FreeError {
     /// The pointer does not belong to this allocator, or is not the start of a block.
     Foreign {
@@ -129,6 +133,8 @@ impl fmt::Display for FreeError {
         }
     }
 }
+
+impl core::error::Error for FreeError {}
 
 /// Counters an allocator keeps on every operation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]

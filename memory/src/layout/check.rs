@@ -132,6 +132,8 @@ impl fmt::Display for Violation<'_> {
     }
 }
 
+impl core::error::Error for Violation<'_> {}
+
 impl<const N: usize> Layout<'_, N> {
     /// Whether `component` may make an access of `len` bytes at the CPU address `address`.
     /// A zero-length access is always allowed.

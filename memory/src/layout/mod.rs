@@ -217,6 +217,7 @@ pub struct Guard {
 
 /// Why a layout refused a window, a component or a segment.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum LayoutError<'a> {
     /// The map has no region of that name.
     UnknownRegion(&'a str),
@@ -274,6 +275,8 @@ impl fmt::Display for LayoutError<'_> {
         }
     }
 }
+
+impl core::error::Error for LayoutError<'_> {}
 
 /// Components' segments placed in a memory map, in fixed-capacity tables of `N` segments and
 /// `N` components.

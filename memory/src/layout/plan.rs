@@ -152,6 +152,7 @@ impl PlanSummary {
 
 /// Why no plan was made.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum PlanError<'a> {
     /// The layout refused something (a full table, a duplicate name).
     Layout(LayoutError<'a>),
@@ -204,6 +205,8 @@ impl fmt::Display for PlanError<'_> {
         }
     }
 }
+
+impl core::error::Error for PlanError<'_> {}
 
 /// A request as the planner sees it: effective size and alignment, eligible windows.
 #[derive(Clone, Copy, Debug)]

@@ -172,8 +172,11 @@ impl fmt::Display for VramViolation<'_> {
     }
 }
 
+impl core::error::Error for VramViolation<'_> {}
+
 /// Why a rectangle could not be shared.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum VramShareError<'a> {
     /// Another shared rectangle has that name.
     DuplicateName(&'a str),
@@ -228,6 +231,8 @@ impl fmt::Display for VramShareError<'_> {
         }
     }
 }
+
+impl core::error::Error for VramShareError<'_> {}
 
 /// The shared rectangles of VRAM and their access lists, in fixed-capacity tables of `N`
 /// shared rectangles and `N` components (`const fn new`, so it can be a `static`).

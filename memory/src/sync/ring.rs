@@ -143,6 +143,7 @@ const fn record_size(len: u32) -> u32 {
 
 /// Why a ring refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum RingError {
     /// The span's first byte is not aligned to 4.
     Misaligned {
@@ -197,6 +198,8 @@ impl fmt::Display for RingError {
         }
     }
 }
+
+impl core::error::Error for RingError {}
 
 /// What both halves know of the ring.
 #[derive(Clone, Copy, Debug)]
