@@ -58,12 +58,11 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
     }
     let json = String::from_utf8(read(&args.plan)?)
         .map_err(|_| format!("{}: the plan is not UTF-8", args.plan.display()))?;
-    let segments = merge::plan_segments(&json).map_err(|e| format!("{}: {e}", args.plan.display()))?;
+    let plan = flight_plan::read(&json).map_err(|e| format!("{}: {e}", args.plan.display()))?;
     let mut modules = Vec::new();
     for arg in &args.modules {
         let (name, file) = module(arg)?;
-        let segment =
-            merge::segment_for(&segments, &name).map_err(|e| format!("{}: {e}", args.plan.display()))?;
+        let segment = plan.segment_for(&name).map_err(|e| format!("{}: {e}", args.plan.display()))?;
         let wasm = read(&file)?;
         modules.push((name, wasm, segment.start, segment.size));
     }

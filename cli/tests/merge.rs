@@ -58,9 +58,9 @@ fn merge_both(d: &Path, plan: &Path, rest: &[&str]) -> (bool, String, String) {
 }
 
 fn segment(plan: &Path, name: &str) -> (u64, u64) {
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap();
-    let s = json["segments"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap();
-    (s["start"].as_u64().unwrap(), s["size"].as_u64().unwrap())
+    let plan = flight_plan::read(&std::fs::read_to_string(plan).unwrap()).unwrap();
+    let s = plan.segment_for(name).unwrap();
+    (s.start, s.size)
 }
 
 #[test]
@@ -152,21 +152,24 @@ fn errors_exit_1_with_the_message() {
     assert!(!ok && err.contains("give -o OUT.wasm, or --separate OUTDIR"), "{err}");
     let (ok, _, err) = flight(&["merge", "--plan", "missing.json", &physics, "-o", "x.wasm"]);
     assert!(!ok && err.contains("cannot read missing.json"), "{err}");
-    // Overlapping segments in a plan.
+    // Overlapping segments in a plan edited by hand: physics made to reach into script's.
     let overlap = d.join("overlap.json");
-    std::fs::write(
-        &overlap,
-        r#"{"schema_version": 1, "segments": [
-            {"name": "physics", "owner": "physics", "start": 0, "size": 131072, "flags": ["wasm"]},
-            {"name": "script", "owner": "script", "start": 65536, "size": 131072, "flags": ["wasm"]}]}"#,
-    )
-    .unwrap();
+    let mut edited = flight_plan::read(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let script_start = edited.segment_for("script").unwrap().start;
+    let moved = edited.segments.iter_mut().find(|s| s.name == "physics").unwrap();
+    moved.start = script_start - 65536;
+    moved.end = moved.start + moved.size;
+    std::fs::write(&overlap, edited.to_json()).unwrap();
     let (ok, _, err) =
         flight(&["merge", "--plan", &s(&overlap), &physics, &format!("script={logic}"), "-o", "x.wasm"]);
     assert!(!ok);
+    let (ps, pe, ss) = (script_start - 65536, script_start - 65536 + 131072, script_start);
     assert_eq!(
         err,
-        "error: the segments of `physics` [0x0, 0x20000) and `script` [0x10000, 0x30000) overlap\n"
+        format!(
+            "error: the segments of `physics` [{ps:#x}, {pe:#x}) and `script` [{ss:#x}, {:#x}) overlap\n",
+            ss + 196608
+        )
     );
     // A memory too small for the segments.
     let (ok, _, err) = flight(&["merge", "--plan", &p, &physics, "--memory", "64 KiB", "-o", "x.wasm"]);

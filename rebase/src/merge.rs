@@ -67,7 +67,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
     CustomSection, DataCountSection, DataSection, ElementSection, Encode, EntityType, ExportKind,
@@ -1343,54 +1343,4 @@ fn why_dropped(section: &str) -> &'static str {
     } else {
         "not known: its indices and offsets cannot be renumbered"
     }
-}
-
-/// A segment of a plan written by `flight plan` (its JSON, schema version 1).
-#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
-pub struct PlanSegment {
-    /// The segment's name (a component's segment is named after it by default).
-    pub name: String,
-    /// The component that owns it, if one does.
-    #[serde(default)]
-    pub owner: Option<String>,
-    /// Its first byte in its region.
-    pub start: u64,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Its flags (`wasm` for a WebAssembly component's).
-    #[serde(default)]
-    pub flags: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct PlanJson {
-    schema_version: u32,
-    segments: Vec<PlanSegment>,
-}
-
-/// Reads the segments of a plan JSON (as `flight plan` writes it).
-pub fn plan_segments(json: &str) -> Result<Vec<PlanSegment>, Error> {
-    let plan: PlanJson = serde_json::from_str(json).map_err(|e| Error::Merge(format!("plan JSON: {e}")))?;
-    if plan.schema_version != 1 {
-        return Err(Error::Merge(format!(
-            "plan JSON: schema version {} (this reads version 1)",
-            plan.schema_version
-        )));
-    }
-    Ok(plan.segments)
-}
-
-/// The segment of `component` in a plan: the one named after it, else the one it owns (a
-/// segment flagged `wasm` first when several are).
-pub fn segment_for<'p>(segments: &'p [PlanSegment], component: &str) -> Result<&'p PlanSegment, Error> {
-    let wasm = |s: &&&PlanSegment| s.flags.iter().any(|f| f == "wasm");
-    let named: Vec<&PlanSegment> = segments.iter().filter(|s| s.name == component).collect();
-    let owned: Vec<&PlanSegment> =
-        segments.iter().filter(|s| s.owner.as_deref() == Some(component)).collect();
-    for group in [named, owned] {
-        if let Some(s) = group.iter().find(wasm).or(group.first()) {
-            return Ok(s);
-        }
-    }
-    Err(Error::Merge(format!("the plan has no segment named `{component}` or owned by it")))
 }

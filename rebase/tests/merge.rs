@@ -592,17 +592,6 @@ fn errors_name_the_module() {
         merge::merge(&[input("a", &one, 0, 1), input("a", &one, 1, 1)], &options),
         Err(Error::Merge(_))
     ));
-    // A plan without the component, and a plan's segments found by name or owner.
-    let plan = r#"{"schema_version": 1, "segments": [
-        {"name": "physics", "owner": "physics", "start": 65536, "size": 131072, "flags": ["wasm"]},
-        {"name": "heap", "owner": "audio", "start": 262144, "size": 65536, "flags": []}]}"#;
-    let segments = merge::plan_segments(plan).unwrap();
-    assert_eq!(merge::segment_for(&segments, "physics").unwrap().start, 65536);
-    assert_eq!(merge::segment_for(&segments, "audio").unwrap().name, "heap");
-    let e = merge::segment_for(&segments, "renderer").unwrap_err();
-    assert_eq!(e.to_string(), "cannot merge: the plan has no segment named `renderer` or owned by it");
-    assert!(merge::plan_segments("{").is_err());
-    assert!(merge::plan_segments(r#"{"schema_version": 2, "segments": []}"#).is_err());
 }
 
 #[test]

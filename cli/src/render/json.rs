@@ -1,108 +1,13 @@
-//! The plan as JSON, for other programs: every window, segment (with its access list and CPU address)
-//! and guard gap, the summary and the validation report.
-//!
-//! Addresses and sizes are integers (bytes). `start` and `end` are in the region's own address
-//! space; `cpu_start` and `cpu_end` are CPU addresses, `null` for a region the CPU cannot
-//! address. Permissions are written `rwx`, with `-` for a missing right.
+//! The plan as data, for other programs, in the one format of the `flight-plan` crate: every
+//! window, segment (with its access list and CPU address) and guard gap, the summary and the
+//! validation report.
 
-use serde::Serialize;
+use flight_plan::{Access, Guard, Plan, Segment, Summary, Usage, Validation, Window};
 
 use crate::plan::Planned;
 
-/// The version of the format: it changes when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct PlanJson<'a> {
-    schema_version: u32,
-    platform: &'a str,
-    guard: u64,
-    windows: Vec<WindowJson<'a>>,
-    segments: Vec<SegmentJson<'a>>,
-    guards: Vec<GuardJson<'a>>,
-    summary: SummaryJson,
-    validation: ValidationJson,
-}
-
-#[derive(Serialize)]
-struct WindowJson<'a> {
-    region: &'a str,
-    start: u64,
-    end: u64,
-    size: u64,
-    cpu_start: Option<u64>,
-    cpu_end: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct AccessJson<'a> {
-    component: &'a str,
-    permissions: String,
-    owner: bool,
-}
-
-#[derive(Serialize)]
-struct SegmentJson<'a> {
-    name: &'a str,
-    owner: Option<&'a str>,
-    region: &'a str,
-    start: u64,
-    end: u64,
-    cpu_start: Option<u64>,
-    cpu_end: Option<u64>,
-    size: u64,
-    requested: u64,
-    align: u64,
-    flags: Vec<&'static str>,
-    access: Vec<AccessJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct GuardJson<'a> {
-    region: &'a str,
-    start: u64,
-    end: u64,
-    cpu_start: Option<u64>,
-    cpu_end: Option<u64>,
-    size: u64,
-    after: &'a str,
-    before: &'a str,
-}
-
-#[derive(Serialize)]
-struct SummaryJson {
-    budget: u64,
-    used: u64,
-    rounding: u64,
-    guards: u64,
-    padding: u64,
-    waste: u64,
-    free: u64,
-    exact: bool,
-}
-
-#[derive(Serialize)]
-struct ValidationJson {
-    ok: bool,
-    findings: Vec<String>,
-    dropped: usize,
-    windows: Vec<UsageJson>,
-}
-
-#[derive(Serialize)]
-struct UsageJson {
-    start: u64,
-    end: u64,
-    segments: usize,
-    used: u64,
-    waste: u64,
-    free: u64,
-    largest_free: u64,
-    fragmentation: f32,
-}
-
-/// The plan as pretty-printed JSON, `schema_version` first.
-pub fn json(planned: &Planned<'_>) -> String {
+/// The plan as data.
+pub fn plan(planned: &Planned<'_>) -> Plan {
     let layout = &planned.layout;
     let cpu = |region: u8, start: u64, size: u64| {
         let (a, cpu) = planned.address(region, flight_memory::Address::new(start));
@@ -113,8 +18,8 @@ pub fn json(planned: &Planned<'_>) -> String {
         .iter()
         .map(|w| {
             let (cpu_start, cpu_end) = cpu(w.region, w.span.start().get(), w.span.size().get());
-            WindowJson {
-                region: layout.region(w.region).name,
+            Window {
+                region: layout.region(w.region).name.to_string(),
                 start: w.span.start().get(),
                 end: w.span.end().get(),
                 size: w.span.size().get(),
@@ -129,10 +34,10 @@ pub fn json(planned: &Planned<'_>) -> String {
         .map(|s| {
             let (cpu_start, cpu_end) = cpu(s.region, s.span.start().get(), s.span.size().get());
             let owner = s.access.owner().map(|(c, _)| c);
-            SegmentJson {
-                name: s.name,
-                owner: owner.map(|c| layout.component_name(c)),
-                region: layout.region(s.region).name,
+            Segment {
+                name: s.name.to_string(),
+                owner: owner.map(|c| layout.component_name(c).to_string()),
+                region: layout.region(s.region).name.to_string(),
                 start: s.span.start().get(),
                 end: s.span.end().get(),
                 cpu_start,
@@ -140,13 +45,13 @@ pub fn json(planned: &Planned<'_>) -> String {
                 size: s.span.size().get(),
                 requested: s.requested.get(),
                 align: s.align.get(),
-                flags: s.flags.names().collect(),
+                flags: s.flags.names().map(str::to_string).collect(),
                 access: s
                     .access
                     .entries()
                     .iter()
-                    .map(|(c, p)| AccessJson {
-                        component: layout.component_name(*c),
+                    .map(|(c, p)| Access {
+                        component: layout.component_name(*c).to_string(),
                         permissions: p.to_string(),
                         owner: Some(*c) == owner,
                     })
@@ -158,28 +63,28 @@ pub fn json(planned: &Planned<'_>) -> String {
         .guards()
         .map(|g| {
             let (cpu_start, cpu_end) = cpu(g.region, g.span.start().get(), g.span.size().get());
-            GuardJson {
-                region: layout.region(g.region).name,
+            Guard {
+                region: layout.region(g.region).name.to_string(),
                 start: g.span.start().get(),
                 end: g.span.end().get(),
                 cpu_start,
                 cpu_end,
                 size: g.span.size().get(),
-                after: layout.segments()[g.after].name,
-                before: layout.segments()[g.before].name,
+                after: layout.segments()[g.after].name.to_string(),
+                before: layout.segments()[g.before].name.to_string(),
             }
         })
         .collect();
     let s = &planned.summary;
     let report = &planned.report;
-    let plan = PlanJson {
-        schema_version: SCHEMA_VERSION,
-        platform: planned.spec.platform,
+    Plan {
+        schema_version: flight_plan::SCHEMA_VERSION,
+        platform: planned.spec.platform.to_string(),
         guard: planned.spec.guard.get(),
         windows,
         segments,
         guards,
-        summary: SummaryJson {
+        summary: Summary {
             budget: planned.budget(),
             used: s.used.get(),
             rounding: s.rounding.get(),
@@ -189,14 +94,14 @@ pub fn json(planned: &Planned<'_>) -> String {
             free: planned.free(),
             exact: s.exact,
         },
-        validation: ValidationJson {
+        validation: Validation {
             ok: report.is_ok(),
             findings: report.findings.iter().map(ToString::to_string).collect(),
             dropped: report.dropped,
             windows: report
                 .windows
                 .iter()
-                .map(|u| UsageJson {
+                .map(|u| Usage {
                     start: u.window.span.start().get(),
                     end: u.window.span.end().get(),
                     segments: u.segments,
@@ -208,11 +113,7 @@ pub fn json(planned: &Planned<'_>) -> String {
                 })
                 .collect(),
         },
-    };
-    // Every field is a string, a number, a bool or a list of them: serialising cannot fail.
-    let mut text = serde_json::to_string_pretty(&plan).unwrap_or_default();
-    text.push('\n');
-    text
+    }
 }
 
 #[cfg(test)]
@@ -224,10 +125,11 @@ mod tests {
         let spec = Spec::parse(crate::EXAMPLE).unwrap();
         let sharers = spec.sharers();
         let p = crate::plan::plan(&spec, &sharers).unwrap();
-        let text = super::json(&p);
+        let text = super::plan(&p).to_json();
         assert!(text.starts_with("{\n  \"schema_version\": 1,\n  \"platform\": \"psp-1000\",\n"), "{text}");
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["segments"].as_array().unwrap().len(), 5);
-        assert_eq!(v["validation"]["ok"], true);
+        let back = flight_plan::read(&text).unwrap();
+        assert_eq!(back.segments.len(), 5);
+        assert!(back.validation.ok);
+        assert_eq!(back, super::plan(&p));
     }
 }

@@ -33,7 +33,7 @@ pub fn flags(segment: &Segment<'_>) -> String {
 /// and `STEM-REGION.svg` for each region with a window.
 pub fn files(planned: &Planned<'_>, stem: &str) -> Vec<(String, String)> {
     let mut out = vec![
-        (format!("{stem}.plan.json"), json::json(planned)),
+        (format!("{stem}.plan.json"), json::plan(planned).to_json()),
         (format!("{stem}.ld"), linker::linker(planned, stem)),
     ];
     let mut regions: Vec<u8> = planned.layout.windows().iter().map(|w| w.region).collect();
