@@ -78,15 +78,7 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
         ),
         None => None,
     };
-    let options = MergeOptions {
-        bounds_checks: args.rewrite.checks,
-        memory_pages,
-        clamp_maximum: args.rewrite.clamp_max,
-        skip_validation: args.rewrite.no_validate,
-        // The summary needs only the counts; the entries cost time and memory for --relocs alone.
-        skip_relocation_entries: args.rewrite.relocs.is_none(),
-        threads: 0,
-    };
+    let options = MergeOptions { rewrite: args.rewrite.options(), memory_pages };
     let mut text = String::new();
     let relocations = match &args.separate {
         Some(dir) => {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use flight_rebase::Options;
+use flight_rebase::{Options, RewriteOptions};
 
 /// Move a WebAssembly module's memory into the segment [BASE, BASE + SIZE) of a larger memory.
 ///
@@ -50,6 +50,20 @@ pub(crate) struct Rewrite {
     pub no_validate: bool,
 }
 
+impl Rewrite {
+    /// The engine's options these flags ask for.
+    pub fn options(&self) -> RewriteOptions {
+        RewriteOptions {
+            bounds_checks: self.checks,
+            clamp_maximum: self.clamp_max,
+            validate: !self.no_validate,
+            // The summary needs only the counts; the entries cost time and memory for --relocs alone.
+            relocation_entries: self.relocs.is_some(),
+            threads: 0,
+        }
+    }
+}
+
 /// A size or address as `flight plan` spells them, or an error naming the option.
 fn size(option: &str, text: &str) -> Result<u64, String> {
     flight_cli::spec::parse_size(text).map_err(|e| format!("--{option}: {e}"))
@@ -79,12 +93,10 @@ pub(crate) fn write_relocations(
 
 /// Runs `flight rebase`; returns what to print, or the error.
 pub fn run(args: &RebaseArgs) -> Result<String, String> {
-    let mut options = Options::new(size("base", &args.base)?, size("size", &args.size)?)
-        .with_bounds_checks(args.rewrite.checks)
-        .with_clamped_maximum(args.rewrite.clamp_max)
-        .with_validation(!args.rewrite.no_validate)
-        // The summary needs only the counts; the entries cost time and memory for --relocs alone.
-        .with_relocation_entries(args.rewrite.relocs.is_some());
+    let mut options = Options {
+        rewrite: args.rewrite.options(),
+        ..Options::new(size("base", &args.base)?, size("size", &args.size)?)
+    };
     for range in &args.shared {
         let (start, end) =
             range.split_once("..").ok_or_else(|| format!("--shared: `{range}` is not START..END"))?;

@@ -67,7 +67,7 @@ use std::time::{Duration, Instant};
 
 use common::{generated_with, parse, rate};
 use flight_rebase::merge::Input;
-use flight_rebase::{MergeOptions, Options, PAGE};
+use flight_rebase::{MergeOptions, Options, PAGE, RewriteOptions};
 use wasmparser::{ExternalKind, Parser, Payload};
 
 /// `(module (memory 1))`.
@@ -456,13 +456,14 @@ fn main() {
         let (our_merge, our_merge_trusted) = match merge_inputs(&parts) {
             Ok(merge_inputs) => {
                 // Trusted: neither validation nor the list of changes, as for the rebase.
-                let merge_with = |trusted| {
-                    let options = MergeOptions {
+                let merge_with = |trusted: bool| {
+                    let rewrite = RewriteOptions {
                         clamp_maximum: true,
-                        skip_validation: trusted,
-                        skip_relocation_entries: trusted,
-                        ..MergeOptions::default()
+                        validate: !trusted,
+                        relocation_entries: !trusted,
+                        ..RewriteOptions::default()
                     };
+                    let options = MergeOptions { rewrite, ..MergeOptions::default() };
                     let merged = flight_rebase::merge(&merge_inputs, &options);
                     report(name, merged.map_err(|e| format!("our merge: {e}")))?;
                     Some(rate(merge_bytes, time, || {

@@ -41,7 +41,7 @@
 //!   memory (whatever the options: one check per call, not per byte, keeps the original's trap
 //!   and stops a range from wrapping around 4 GiB into another segment), adds the base and runs
 //!   the instruction. `data.drop` is unchanged.
-//! - **Bounds checks** ([`Options::bounds_checks`]): before each access, a test that
+//! - **Bounds checks** ([`RewriteOptions::bounds_checks`]): before each access, a test that
 //!   `address + offset + size` (unsigned, without wrap-around) is at most the module's current
 //!   memory in bytes, `unreachable` otherwise. The limit is the module's memory, its page count
 //!   times 64 KiB, never more than the segment, so a rebased module traps exactly where the
@@ -85,10 +85,10 @@
 //! hands everything else (and anything unusual: long encodings, memory indices, the end of the
 //! bytes) to wasmparser, so that what it accepts and what it finds are wasmparser's; a test
 //! compares the two on generated and damaged bodies. Validation, on by default
-//! ([`Options::validate`]), is wasmparser's validator, which costs more than all the rest. A
+//! ([`RewriteOptions::validate`]), is wasmparser's validator, which costs more than all the rest. A
 //! module of at least 256 KiB is validated beside its reading and rewriting (and a validation
 //! error comes first); function bodies, when they add up to 256 KiB, are validated, read and
-//! rewritten on several threads ([`Options::threads`]), with the same output as on one.
+//! rewritten on several threads ([`RewriteOptions::threads`]), with the same output as on one.
 //!
 //! # What the host does
 //!
@@ -104,7 +104,7 @@
 //! `memory.size`, `memory.grow` and bulk instruction, every data segment. [`rebase`] returns
 //! [`Relocations`]: every change at the input's offsets, and the globals and functions added,
 //! as JSON or as a listing, with [`Counts`] of each kind of change. Listing every change costs
-//! time and memory on a large module; with [`Options::relocation_entries`] off, the changes are
+//! time and memory on a large module; with [`RewriteOptions::relocation_entries`] off, the changes are
 //! only counted.
 //!
 //! # Not supported
@@ -113,7 +113,7 @@
 //! or by an extended constant expression (position-independent modules), and `memory.grow` on
 //! a shared memory (the page count would live in each thread's instance) are errors
 //! ([`Error`]). So is a declared maximum larger than the segment, unless
-//! [`Options::clamp_maximum`] accepts it. Without bounds checks the rebased module is only
+//! [`RewriteOptions::clamp_maximum`] accepts it. Without bounds checks the rebased module is only
 //! equivalent to the original for accesses the original does not trap on: an access past its
 //! memory lands in the rest of the segment, or past it. Relocatable object files are rebased as
 //! modules, without their `linking` and `reloc.*` sections, whose offsets would be stale: link
@@ -168,22 +168,12 @@ pub const PAGE: u64 = flight_memory::layout::WASM_PAGE.get();
 pub const FEATURES: wasmparser::WasmFeatures =
     wasmparser::WasmFeatures::WASM3.union(wasmparser::WasmFeatures::WIDE_ARITHMETIC);
 
-/// Where a module goes and how it is confined.
+/// How a module is rewritten, wherever it goes: what a single rebase ([`Options`]) and a merge
+/// of several modules ([`MergeOptions`]) share.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Options {
-    /// The segment's first byte in the whole memory: a multiple of 64 KiB.
-    pub base: u64,
-    /// The segment's size in bytes: a multiple of 64 KiB, at least the module's initial memory,
-    /// and `base + size` at most 4 GiB.
-    pub size: u64,
+pub struct RewriteOptions {
     /// Check every access that is not proven in bounds at rebase time (see the crate's docs).
     pub bounds_checks: bool,
-    /// Absolute ranges outside the segment the module may also touch (shared regions); each
-    /// starts at or above `base`.
-    pub shared: Vec<Range<u64>>,
-    /// The pages of the whole memory the output declares; `None`: just enough for the segment
-    /// and the shared regions.
-    pub memory_pages: Option<u64>,
     /// Accept a declared maximum larger than the segment and treat the segment as the maximum
     /// (`memory.grow` fails past it). Off: such a module is an error
     /// ([`Error::MaximumTooLarge`]), as its author asked for more than the segment gives.
@@ -205,49 +195,70 @@ pub struct Options {
     pub threads: usize,
 }
 
-impl Options {
-    /// The segment `[base, base + size)`, without bounds checks or shared regions.
-    pub fn new(base: u64, size: u64) -> Self {
+impl Default for RewriteOptions {
+    /// Validated, every change listed, no bounds checks, declared maxima not clamped.
+    fn default() -> Self {
         Self {
-            base,
-            size,
             bounds_checks: false,
-            shared: Vec::new(),
-            memory_pages: None,
             clamp_maximum: false,
             validate: true,
             relocation_entries: true,
             threads: 0,
         }
     }
+}
 
-    /// The same, accepting a declared maximum larger than the segment ([`Options::clamp_maximum`]).
+/// Where a module goes and how it is confined.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Options {
+    /// The segment's first byte in the whole memory: a multiple of 64 KiB.
+    pub base: u64,
+    /// The segment's size in bytes: a multiple of 64 KiB, at least the module's initial memory,
+    /// and `base + size` at most 4 GiB.
+    pub size: u64,
+    /// Absolute ranges outside the segment the module may also touch (shared regions); each
+    /// starts at or above `base`.
+    pub shared: Vec<Range<u64>>,
+    /// The pages of the whole memory the output declares; `None`: just enough for the segment
+    /// and the shared regions.
+    pub memory_pages: Option<u64>,
+    /// How it is rewritten.
+    pub rewrite: RewriteOptions,
+}
+
+impl Options {
+    /// The segment `[base, base + size)`, without bounds checks or shared regions.
+    pub fn new(base: u64, size: u64) -> Self {
+        Self { base, size, shared: Vec::new(), memory_pages: None, rewrite: RewriteOptions::default() }
+    }
+
+    /// The same, accepting a declared maximum larger than the segment ([`RewriteOptions::clamp_maximum`]).
     pub fn with_clamped_maximum(mut self, on: bool) -> Self {
-        self.clamp_maximum = on;
+        self.rewrite.clamp_maximum = on;
         self
     }
 
-    /// The same with validation on or off ([`Options::validate`]).
+    /// The same with validation on or off ([`RewriteOptions::validate`]).
     pub fn with_validation(mut self, on: bool) -> Self {
-        self.validate = on;
+        self.rewrite.validate = on;
         self
     }
 
-    /// The same with [`Options::relocation_entries`] on or off.
+    /// The same with [`RewriteOptions::relocation_entries`] on or off.
     pub fn with_relocation_entries(mut self, on: bool) -> Self {
-        self.relocation_entries = on;
+        self.rewrite.relocation_entries = on;
         self
     }
 
-    /// The same on at most `threads` threads ([`Options::threads`]).
+    /// The same on at most `threads` threads ([`RewriteOptions::threads`]).
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads;
+        self.rewrite.threads = threads;
         self
     }
 
     /// The same with bounds checks on or off.
     pub fn with_bounds_checks(mut self, on: bool) -> Self {
-        self.bounds_checks = on;
+        self.rewrite.bounds_checks = on;
         self
     }
 
@@ -312,13 +323,13 @@ impl Options {
 /// Rewrites `module` so that its memory lies in the segment `[options.base, options.base +
 /// options.size)` of a larger memory; returns the new module and every change made.
 ///
-/// The module is validated (with [`FEATURES`]) unless [`Options::validate`] is off, and a
+/// The module is validated (with [`FEATURES`]) unless [`RewriteOptions::validate`] is off, and a
 /// validation error comes before any other; errors name the function and the offset where
 /// there is one.
 pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations), Error> {
     let shared = options.check()?;
-    let threads = analysis::threads(options.threads);
-    if options.validate {
+    let threads = analysis::threads(options.rewrite.threads);
+    if options.rewrite.validate {
         analysis::validated(module, threads, || rewrite(module, options, shared, threads))
     } else {
         rewrite(module, options, shared, threads)
@@ -349,7 +360,7 @@ fn rewrite(
         return Err(Error::InitialTooLarge { pages: memory.initial, segment: options.size });
     }
     if let Some(max) =
-        memory.maximum.filter(|m| m.saturating_mul(PAGE) > options.size && !options.clamp_maximum)
+        memory.maximum.filter(|m| m.saturating_mul(PAGE) > options.size && !options.rewrite.clamp_maximum)
     {
         return Err(Error::MaximumTooLarge { pages: max, segment: options.size });
     }
@@ -378,5 +389,5 @@ fn rewrite(
         return Err(Error::SharedMemoryGrow { function: g.function, offset: g.offset });
     }
     let plan = rewrite::Plan::new(&scan, options, shared);
-    rewrite::Rewriter::new(module, &scan, plan, options.relocation_entries, threads).run(options)
+    rewrite::Rewriter::new(module, &scan, plan, options.rewrite.relocation_entries, threads).run(options)
 }

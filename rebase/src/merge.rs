@@ -12,7 +12,7 @@
 //!   bodies are copied with only their indices rewritten; a body using exceptions, GC, typed
 //!   function references or a block type given by index is re-encoded instruction by
 //!   instruction instead (wasm-encoder), with the same result. Bodies that add up to 256 KiB
-//!   are renumbered on several threads ([`MergeOptions::threads`]), with the same output.
+//!   are renumbered on several threads ([`RewriteOptions::threads`](crate::RewriteOptions::threads)), with the same output.
 //! - **Imports** are kept. Identical imports (same module, name and type, where the type names
 //!   no other type, as a function of numbers and abstract references does) are shared: the
 //!   second module uses the first one's. Other imports are all kept, even with the same names.
@@ -78,7 +78,7 @@ use wasm_encoder::{
 use wasmparser::{ExternalKind, Payload, TypeRef};
 
 use crate::analysis::{PARALLEL_BYTES, on_threads, split};
-use crate::{Error, FEATURES, Options, PAGE, Relocations, renumber};
+use crate::{Error, FEATURES, Options, PAGE, Relocations, RewriteOptions, renumber};
 
 /// A module to merge, and its segment.
 #[derive(Clone, Debug)]
@@ -96,21 +96,13 @@ pub struct Input<'a> {
 /// How the modules are merged.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct MergeOptions {
-    /// Bounds checks in every module ([`Options::bounds_checks`]).
-    pub bounds_checks: bool,
+    /// How every module is rewritten, as for a single rebase. Large modules are rebased and
+    /// renumbered on [`RewriteOptions::threads`] threads, with the same output on any number.
+    /// With [`RewriteOptions::relocation_entries`] off, the modules' [`Relocations::entries`]
+    /// are empty and the merge spends no time on them.
+    pub rewrite: RewriteOptions,
     /// The merged memory's pages; `None`: the end of the highest segment, rounded up to 64 KiB.
     pub memory_pages: Option<u64>,
-    /// Accept declared maxima larger than the segments ([`Options::clamp_maximum`]).
-    pub clamp_maximum: bool,
-    /// Do not validate the modules before rebasing them ([`Options::validate`] off): for
-    /// modules already known valid.
-    pub skip_validation: bool,
-    /// Only count each module's changes ([`Options::relocation_entries`] off): the modules'
-    /// [`Relocations::entries`] are then empty, and the merge spends no time on them.
-    pub skip_relocation_entries: bool,
-    /// The threads large modules are rebased and renumbered on; 0: the machine's parallelism,
-    /// up to 8 ([`Options::threads`]). The output is the same on any number.
-    pub threads: usize,
 }
 
 /// An export of the merged module.
@@ -250,7 +242,7 @@ pub fn merge(inputs: &[Input<'_>], options: &MergeOptions) -> Result<Merged, Err
         .zip(inputs)
         .map(|((wasm, _), input)| Parsed::new(&input.name, wasm))
         .collect::<Result<Vec<_>, _>>()?;
-    let (mut out, exports, maps, start_function) = link(&parsed, pages, false, options.threads)?;
+    let (mut out, exports, maps, start_function) = link(&parsed, pages, false, options.rewrite.threads)?;
     let added: Vec<&Relocations> = rebased.iter().map(|(_, relocs)| relocs).collect();
     let dropped = custom_sections(&parsed, &maps, &added, start_function, true, &mut out);
     let wasm = out.finish();
@@ -277,7 +269,8 @@ pub fn separate(inputs: &[Input<'_>], options: &MergeOptions) -> Result<Separate
     let mut dropped = Vec::new();
     for ((wasm, relocs), input) in rebased.into_iter().zip(inputs) {
         let parsed = Parsed::new(&input.name, &wasm)?;
-        let (mut out, _, mut maps, _) = link(std::slice::from_ref(&parsed), pages, true, options.threads)?;
+        let (mut out, _, mut maps, _) =
+            link(std::slice::from_ref(&parsed), pages, true, options.rewrite.threads)?;
         dropped.extend(custom_sections(
             std::slice::from_ref(&parsed),
             &maps,
@@ -344,12 +337,7 @@ fn rebase_all(
     inputs
         .iter()
         .map(|i| {
-            let o = Options::new(i.base, i.size)
-                .with_bounds_checks(options.bounds_checks)
-                .with_clamped_maximum(options.clamp_maximum)
-                .with_validation(!options.skip_validation)
-                .with_relocation_entries(!options.skip_relocation_entries)
-                .with_threads(options.threads)
+            let o = Options { rewrite: options.rewrite.clone(), ..Options::new(i.base, i.size) }
                 .with_memory_pages(pages);
             crate::rebase(i.wasm, &o).map_err(|e| in_module(&i.name, e))
         })

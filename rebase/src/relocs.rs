@@ -27,7 +27,7 @@ pub struct Relocations {
     /// How many changes of each kind were made: counted whether or not they are listed.
     pub counts: Counts,
     /// Every change, in module order; empty unless
-    /// [`Options::relocation_entries`](crate::Options::relocation_entries) is on.
+    /// [`RewriteOptions::relocation_entries`](crate::RewriteOptions::relocation_entries) is on.
     pub entries: Vec<Relocation>,
 }
 

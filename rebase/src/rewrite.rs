@@ -147,7 +147,7 @@ impl Plan {
             initial: memory.initial,
             max_pages,
             total_pages,
-            checks: options.bounds_checks,
+            checks: options.rewrite.bounds_checks,
             shared,
             pages_global,
             bytes_global: pages_global.map(|g| g + 1),
@@ -483,7 +483,7 @@ pub(crate) struct Rewriter<'m> {
     module: &'m [u8],
     scan: &'m Scan,
     plan: Plan,
-    /// List every change ([`Options::relocation_entries`]).
+    /// List every change ([`RewriteOptions::relocation_entries`](crate::RewriteOptions::relocation_entries)).
     record: bool,
     /// The changes made, if listed.
     entries: Vec<Relocation>,
@@ -593,7 +593,7 @@ impl<'m> Rewriter<'m> {
         let relocs = Relocations {
             base: options.base,
             size: options.size,
-            bounds_checks: options.bounds_checks,
+            bounds_checks: options.rewrite.bounds_checks,
             shared: self.plan.shared.iter().map(|&(s, e)| s..e).collect(),
             pages_global: self.plan.pages_global,
             bytes_global: self.plan.bytes_global,

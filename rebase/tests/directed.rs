@@ -193,7 +193,7 @@ fn run(seed: u64, options: &Options, calls: usize) -> (usize, usize) {
         let trapped = matches!(a, Outcome::Trap(_));
         traps += usize::from(trapped);
         ok += usize::from(!trapped);
-        if trapped && !options.bounds_checks {
+        if trapped && !options.rewrite.bounds_checks {
             continue;
         }
         let b = moved.call(name, &args, u64::MAX);

@@ -290,6 +290,7 @@ fn errors_come_in_module_order_and_name_the_function_at_its_end() {
 
 #[test]
 fn an_unvalidated_merge_with_indices_out_of_range_is_an_error() {
+    use flight_rebase::RewriteOptions;
     use flight_rebase::merge::{Input, MergeOptions};
     let a = wat::parse_str("(module (memory 1) (type (func)) (func))").unwrap();
     // `call_indirect` of type 2^32 - 1.
@@ -304,7 +305,8 @@ fn an_unvalidated_merge_with_indices_out_of_range_is_an_error() {
         Input { name: "a".into(), wasm: &a, base: PAGE, size: PAGE },
         Input { name: "b".into(), wasm: &b, base: 2 * PAGE, size: PAGE },
     ];
-    let options = MergeOptions { skip_validation: true, ..MergeOptions::default() };
+    let rewrite = RewriteOptions { validate: false, ..RewriteOptions::default() };
+    let options = MergeOptions { rewrite, ..MergeOptions::default() };
     assert!(flight_rebase::merge(&inputs, &options).is_err());
     assert!(flight_rebase::merge(&inputs, &MergeOptions::default()).is_err());
 }

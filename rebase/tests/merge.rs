@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use common::{Outcome, Rng, Run};
 use flight_rebase::merge::{self, Input, MergeOptions};
-use flight_rebase::{Error, PAGE};
+use flight_rebase::{Error, PAGE, RewriteOptions};
 use wasmi::{Linker, Memory, MemoryType, Module, Store, Val};
 
 /// Groups of generated modules merged.
@@ -326,12 +326,8 @@ fn generated_modules_behave_the_same_merged() {
         // modules that cannot trap run unchecked.
         let checks = !no_traps || rng.below(2) == 0;
         let options = MergeOptions {
-            bounds_checks: checks,
+            rewrite: RewriteOptions { bounds_checks: checks, ..RewriteOptions::default() },
             memory_pages: None,
-            clamp_maximum: false,
-            skip_validation: false,
-            skip_relocation_entries: false,
-            threads: 0,
         };
         let separate = rng.below(4) == 0;
         let (c, i) = compare(&format!("group {groups} (seed {seed})"), &parts, &options, separate, seed);
@@ -424,12 +420,8 @@ fn compiled_fixtures_merge_with_generated_modules() {
             });
             // Generated modules may trap out of bounds: check them always.
             let options = MergeOptions {
-                bounds_checks: checks,
+                rewrite: RewriteOptions { bounds_checks: checks, ..RewriteOptions::default() },
                 memory_pages: Some(60),
-                clamp_maximum: false,
-                skip_validation: false,
-                skip_relocation_entries: false,
-                threads: 0,
             };
             if !checks {
                 parts.retain(|p| p.script.is_some());
@@ -802,7 +794,10 @@ fn named_modules() -> [Vec<u8>; 3] {
 #[test]
 fn names_are_renumbered_and_prefixed() {
     let [a, b, c] = named_modules();
-    let options = MergeOptions { bounds_checks: true, ..MergeOptions::default() };
+    let options = MergeOptions {
+        rewrite: RewriteOptions { bounds_checks: true, ..RewriteOptions::default() },
+        ..MergeOptions::default()
+    };
     let inputs = [input("a", &a, 0, 4), input("b", &b, 4, 1), input("c", &c, 5, 1)];
     let merged = merge::merge(&inputs, &options).unwrap();
     common::validate(&merged.wasm);
@@ -905,9 +900,9 @@ fn names_are_renumbered_and_prefixed() {
     let listing = merged.relocations.to_string();
     assert!(listing.contains("dropped custom section `sourceMappingURL`"), "{listing}");
     // Counting the changes without listing them: the same module, the same sections dropped.
-    let counted =
-        flight_rebase::merge(&inputs, &MergeOptions { skip_relocation_entries: true, ..options.clone() })
-            .unwrap();
+    let mut quiet = options.clone();
+    quiet.rewrite.relocation_entries = false;
+    let counted = flight_rebase::merge(&inputs, &quiet).unwrap();
     assert!(counted.wasm == merged.wasm);
     assert_eq!(counted.dropped(), merged.dropped());
     assert!(counted.relocations.modules.iter().all(|m| m.rebase.entries.is_empty()));

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use flight_rebase::merge::Input;
-use flight_rebase::{Error, MergeOptions, Options, PAGE, RelocationKind};
+use flight_rebase::{Error, MergeOptions, Options, PAGE, RelocationKind, RewriteOptions};
 
 /// A module with `functions` functions (about 170 bytes of code each: loads and stores at
 /// several offsets, `memory.size`, `memory.grow`, `memory.fill`), function `bad` (if any)
@@ -128,7 +128,8 @@ fn merges_are_the_same_on_any_threads() {
     ];
     for bounds_checks in [false, true] {
         let merge = |threads| {
-            let options = MergeOptions { bounds_checks, threads, ..MergeOptions::default() };
+            let rewrite = RewriteOptions { bounds_checks, threads, ..RewriteOptions::default() };
+            let options = MergeOptions { rewrite, ..MergeOptions::default() };
             (
                 flight_rebase::merge(&inputs, &options).unwrap(),
                 flight_rebase::merge::separate(&inputs, &options).unwrap(),
@@ -143,7 +144,9 @@ fn merges_are_the_same_on_any_threads() {
             assert_eq!(one_separate.modules, many_separate.modules);
         }
         // Counting the changes without listing them changes nothing else.
-        let quiet = MergeOptions { bounds_checks, skip_relocation_entries: true, ..MergeOptions::default() };
+        let rewrite =
+            RewriteOptions { bounds_checks, relocation_entries: false, ..RewriteOptions::default() };
+        let quiet = MergeOptions { rewrite, ..MergeOptions::default() };
         let counted = flight_rebase::merge(&inputs, &quiet).unwrap();
         assert!(one.wasm == counted.wasm, "checks {bounds_checks}: the outputs differ without entries");
         for (listed, counted) in one.relocations.modules.iter().zip(&counted.relocations.modules) {
