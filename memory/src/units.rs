@@ -248,6 +248,14 @@ impl Span {
         }
     }
 
+    /// The span from `start` up to `end` (not included), such as the span between two linker
+    /// symbols; empty at `start` if `end` lies below it (a script that puts them out of order:
+    /// the image's checks then report the empty part).
+    pub const fn between(start: u64, end: u64) -> Self {
+        // `start + (end - start)` is `end`, so the span never wraps.
+        Self { start: Address(start), size: ByteSize(end.saturating_sub(start)) }
+    }
+
     /// The first address.
     pub const fn start(self) -> Address {
         self.start
@@ -336,5 +344,12 @@ mod tests {
         assert!(a.contains(Address::new(0x1ff)) && !a.contains(Address::new(0x200)));
         assert!(a.contains_span(b) && !a.contains_span(c));
         assert_eq!(format!("{a}"), "0x0000_0100..0x0000_0200 (256 B)");
+    }
+
+    #[test]
+    fn a_span_between_two_bounds_is_empty_when_they_are_out_of_order() {
+        assert_eq!(Span::between(0x100, 0x200), Span::at(0x100, ByteSize::bytes(0x100)));
+        assert_eq!(Span::between(0x200, 0x100), Span::at(0x200, ByteSize::ZERO));
+        assert_eq!(Span::between(u64::MAX, u64::MAX).end(), Address::new(u64::MAX));
     }
 }

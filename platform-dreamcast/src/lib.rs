@@ -26,5 +26,9 @@ pub mod regs;
 #[cfg(all(feature = "rt", target_arch = "wasm32"))]
 pub mod rt;
 
+/// Declares the program's entry function, `fn() -> !` (end it with [`rt::exit`]).
+#[cfg(all(feature = "rt", target_arch = "wasm32"))]
+pub use flight_rt::entry;
+
 pub use map::{DREAMCAST, IMAGE_BASE};
 pub use r2d::R2D;

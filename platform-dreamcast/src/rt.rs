@@ -22,9 +22,11 @@
 //! | `breakpoint()` | `trapa #63`: a CPU exception the runtime's reporter prints |
 //!
 //! This module also provides the panic handler (it prints `panicked at FILE:LINE:COL:` and the
-//! message, then exits with status 101), [`entry!`](crate::entry), which defines the `run`
-//! export the runtime calls, and the `critical-section` implementation. The global allocator is
-//! the image's choice: its heap is [`image_layout`]`().heap`.
+//! message, then exits with status 101), the `run` export the runtime calls (it sets up the
+//! global heap and calls the entry function declared with [`entry!`](crate::entry), a
+//! `fn() -> !` that ends with [`exit`]), and the `critical-section` implementation. With the
+//! `heap` feature the global allocator is this project's TLSF heap over
+//! [`image_layout`]`().heap`.
 //!
 //! # Critical sections
 //!
@@ -41,7 +43,7 @@
 use core::fmt;
 use core::sync::atomic::{Ordering, compiler_fence};
 
-use flight_memory::{Address, ByteSize, ImageLayout, MemoryMap, Span};
+use flight_memory::{Address, ImageLayout, MemoryMap, Span};
 
 use crate::regs::SR_IMASK;
 
@@ -157,8 +159,8 @@ fn offset(part: Part) -> u64 {
 /// The span between two of the layout's offsets, as CPU addresses (empty if they are out of
 /// order; the suite then reports the layout as out of order).
 fn span(from: Part, to: Part) -> Span {
-    let (start, end) = (offset(from), offset(to));
-    Span::at(u64::from(imports::arena_base()) + start, ByteSize::bytes(end.saturating_sub(start)))
+    let base = u64::from(imports::arena_base());
+    Span::between(base + offset(from), base + offset(to))
 }
 
 /// Where this program's parts are, as CPU addresses: its initialised data (`loaded`), its
@@ -289,34 +291,27 @@ pub fn breakpoint() {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    use core::fmt::Write;
-    match info.location() {
-        Some(l) => {
-            let _ = writeln!(Console, "panicked at {}:{}:{}:", l.file(), l.line(), l.column());
-        }
-        None => {
-            let _ = writeln!(Console, "panicked at an unknown location:");
-        }
-    }
-    let _ = writeln!(Console, "{}", info.message());
+    flight_rt::report_panic(&mut Console, info);
     exit(101)
 }
 
-/// Defines the program's entry point, the `run` export the runtime calls: `$main` is a
-/// `fn() -> u32` whose result becomes the exit status (0 for success).
-///
-/// ```ignore
-/// flight_platform_dreamcast::entry!(main);
-/// fn main() -> u32 { 0 }
-/// ```
-#[macro_export]
-macro_rules! entry {
-    ($main:path) => {
-        /// The entry point the runtime calls; its result is the exit status.
-        #[unsafe(no_mangle)]
-        pub extern "C" fn run() -> u32 {
-            let main: fn() -> u32 = $main;
-            main()
-        }
-    };
+/// The module's entry point, the `run` export the runtime calls: sets up the global heap, then
+/// runs the entry function declared with [`entry!`](crate::entry), which ends the run with
+/// [`exit`] (the status `run` would return is never reached).
+#[unsafe(no_mangle)]
+pub extern "C" fn run() -> u32 {
+    #[cfg(feature = "heap")]
+    {
+        // The heap as the program's pointers see it: offsets into linear memory.
+        let heap = Span::between(offset(Part::HeapStart), offset(Part::HeapEnd));
+        // SAFETY: the span lies in linear memory between the module's .bss end (its heap base)
+        // and the bottom of the stack the runtime placed at the top of memory; nothing else uses
+        // it, and the runtime calls `run` once.
+        unsafe { flight_rt::heap::init(heap) };
+    }
+    flight_rt::main()
 }
+
+/// The global heap (this project's TLSF), set up over the heap span by `run`.
+#[cfg(feature = "heap")]
+pub use flight_rt::heap;

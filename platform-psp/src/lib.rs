@@ -28,4 +28,8 @@ pub mod sys;
 #[cfg(all(feature = "rt", target_os = "psp"))]
 pub mod rt;
 
+/// Declares the image's entry function, `fn() -> !` (end it with [`rt::exit`]).
+#[cfg(all(feature = "rt", target_os = "psp"))]
+pub use flight_rt::entry;
+
 pub use map::{PSP_1000, PSP_2000};

@@ -11,7 +11,7 @@ use core::arch::global_asm;
 use core::ffi::c_void;
 use core::fmt;
 
-use flight_memory::{Address, ByteSize, ImageLayout, Span};
+use flight_memory::{ByteSize, ImageLayout, Span};
 
 use crate::sys;
 
@@ -89,44 +89,24 @@ unsafe extern "C" {
     static __flight_bss_start: u8;
 }
 
-unsafe extern "Rust" {
-    /// The image's entry function, defined by [`entry!`](crate::entry).
-    fn __flight_main() -> !;
-}
-
-/// Declares the image's entry function: `flight_platform_psp::entry!(main);` with
-/// `fn main() -> !` (end it with [`exit`]).
-#[macro_export]
-macro_rules! entry {
-    ($path:path) => {
-        #[unsafe(export_name = "__flight_main")]
-        fn __flight_main() -> ! {
-            let f: fn() -> ! = $path;
-            f()
-        }
-    };
-}
-
 #[unsafe(no_mangle)]
 extern "C" fn module_start(_args: usize, _argp: *const c_void) -> i32 {
+    // SAFETY: the span is memory the linker script reserves for this heap alone (asserted
+    // there), and this runs once, before anything allocates.
     #[cfg(feature = "heap")]
-    heap::init(heap_span());
-    // SAFETY: `entry!` defines this function with the signature declared above.
-    unsafe { __flight_main() }
+    unsafe {
+        heap::init(heap_span())
+    };
+    flight_rt::main()
 }
 
 fn symbol(s: &u8) -> u64 {
     s as *const u8 as usize as u64
 }
 
-fn span(start: u64, end: u64) -> Span {
-    Span::new(Address::new(start), ByteSize::bytes(end.saturating_sub(start)))
-        .unwrap_or(Span::at(start, ByteSize::ZERO))
-}
-
 fn heap_span() -> Span {
     // SAFETY: only the addresses of linker-defined symbols are taken.
-    unsafe { span(symbol(&__heap_start), symbol(&__heap_end)) }
+    unsafe { Span::between(symbol(&__heap_start), symbol(&__heap_end)) }
 }
 
 /// Where the kernel put this module's parts: code and data (from the module's first byte to
@@ -138,7 +118,12 @@ pub fn image_layout() -> ImageLayout {
         unsafe { (symbol(&__flight_image_start), symbol(&__flight_bss_start), symbol(&__heap_start)) };
     let heap = heap_span();
     let stack = thread_stack().unwrap_or(Span::at(heap.end().get(), ByteSize::ZERO));
-    ImageLayout { loaded: span(start, bss_start), bss: span(bss_start, bss_end), heap, stack }
+    ImageLayout {
+        loaded: Span::between(start, bss_start),
+        bss: Span::between(bss_start, bss_end),
+        heap,
+        stack,
+    }
 }
 
 /// The calling thread's stack, as the kernel reports it.
@@ -153,7 +138,7 @@ pub fn thread_stack() -> Option<Span> {
     // SAFETY: zero-initialised, and filled in by the kernel when `ok`.
     let info = unsafe { info.assume_init() };
     let size = u64::try_from(info.stack_size).ok()?;
-    ok.then(|| span(info.stack.into(), u64::from(info.stack) + size))
+    ok.then(|| Span::between(info.stack.into(), u64::from(info.stack) + size))
 }
 
 /// Microseconds since the system started (wraps after about 71 minutes).
@@ -268,40 +253,12 @@ unsafe impl critical_section::Impl for SuspendInterrupts {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    use core::fmt::Write;
     let mut out = Console;
     out.flush();
-    match info.location() {
-        Some(l) => {
-            let _ = writeln!(out, "panicked at {}:{}:{}:", l.file(), l.line(), l.column());
-        }
-        None => {
-            let _ = writeln!(out, "panicked at an unknown location:");
-        }
-    }
-    let _ = writeln!(out, "{}", info.message());
+    flight_rt::report_panic(&mut out, info);
     exit()
 }
 
+/// The global heap (this project's TLSF), set up over the heap the linker script reserves.
 #[cfg(feature = "heap")]
-pub mod heap {
-    //! The global allocator: this project's TLSF heap over the linker script's heap span, behind
-    //! a critical section.
-
-    use flight_memory::Span;
-    use flight_memory::alloc::{GlobalHeap, RawAllocator, Stats};
-
-    #[global_allocator]
-    static HEAP: GlobalHeap = GlobalHeap::empty();
-
-    pub(super) fn init(span: Span) {
-        // SAFETY: the span is memory the linker script reserves for this heap alone (asserted
-        // there); `init` runs once, before anything allocates.
-        unsafe { HEAP.add(span) };
-    }
-
-    /// The global heap's counters.
-    pub fn stats() -> Stats {
-        HEAP.with(|heap| heap.stats())
-    }
-}
+pub use flight_rt::heap;

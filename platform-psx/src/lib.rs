@@ -39,6 +39,10 @@ pub mod bios;
 #[cfg(all(feature = "rt", target_arch = "mips"))]
 pub mod rt;
 
+/// Declares the image's entry function, `fn() -> !` (see [`rt`]).
+#[cfg(all(feature = "rt", target_arch = "mips"))]
+pub use flight_rt::entry;
+
 #[cfg(feature = "exe")]
 pub mod exe;
 

@@ -8,7 +8,7 @@
 //!    and every exception that reaches it is reported as a crash;
 //! 4. the exception vector at 0x8000_0080 pointed at the reporter, the instruction cache flushed;
 //! 5. with the `heap` feature, the global allocator set over `__heap_start..__heap_end`;
-//! 6. the image's entry function, declared with [`entry!`](crate::entry).
+//! 6. the image's entry function, declared with [`entry!`](crate::entry) (`flight_rt`'s).
 //!
 //! A crash prints `!!! CPU exception: ...` with the cause, EPC and bad address; a panic prints
 //! `panicked at FILE:LINE:COL:` and its message. Both then stop the CPU in a loop: the test
@@ -17,7 +17,7 @@
 use core::arch::{asm, global_asm};
 use core::fmt::Write;
 
-use flight_memory::{Address, ByteSize, ImageLayout, Span};
+use flight_memory::{Address, ImageLayout, Span};
 
 use crate::bios::{self, Console};
 use crate::regs;
@@ -78,34 +78,9 @@ unsafe extern "C" {
     static __flight_vector_end: u32;
 }
 
-unsafe extern "Rust" {
-    /// The image's entry function, defined by [`entry!`](crate::entry).
-    fn __flight_main() -> !;
-}
-
-/// Declares the image's entry function: `flight_platform_psx::entry!(main);` with
-/// `fn main() -> !`. The runtime calls it once everything in the module docs is set up.
-#[macro_export]
-macro_rules! entry {
-    ($path:path) => {
-        #[unsafe(export_name = "__flight_main")]
-        fn __flight_main() -> ! {
-            let f: fn() -> ! = $path;
-            f()
-        }
-    };
-}
-
-/// The address of a linker symbol.
-fn symbol(s: &u8) -> Address {
-    Address::new(s as *const u8 as usize as u64)
-}
-
 /// A span between two linker symbols.
 fn between(start: &u8, end: &u8) -> Span {
-    let (s, e) = (symbol(start), symbol(end));
-    let size = e.offset_from(s).unwrap_or(ByteSize::ZERO);
-    Span::new(s, size).unwrap_or(Span::at(s.get(), ByteSize::ZERO))
+    Span::between(start as *const u8 as usize as u64, end as *const u8 as usize as u64)
 }
 
 /// Where the linker put this image's parts (read from `psx.ld`'s symbols).
@@ -143,10 +118,13 @@ extern "C" fn __flight_start() -> ! {
         }
     }
     bios::flush_cache();
+    // SAFETY: the span is memory the linker script reserves for this heap alone (asserted
+    // there), and this runs once, before anything allocates.
     #[cfg(feature = "heap")]
-    heap::init(image_layout().heap);
-    // SAFETY: `entry!` defines this function with the signature declared above.
-    unsafe { __flight_main() }
+    unsafe {
+        heap::init(image_layout().heap)
+    };
+    flight_rt::main()
 }
 
 /// Masks every interrupt source and clears `SR.IEc`.
@@ -271,37 +249,10 @@ fn halt() -> ! {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: nothing else runs once a panic has started; masking interrupts keeps it so.
     unsafe { irq_disable() };
-    match info.location() {
-        Some(l) => {
-            let _ = writeln!(Console, "panicked at {}:{}:{}:", l.file(), l.line(), l.column());
-        }
-        None => {
-            let _ = writeln!(Console, "panicked at an unknown location:");
-        }
-    }
-    let _ = writeln!(Console, "{}", info.message());
+    flight_rt::report_panic(&mut Console, info);
     halt()
 }
 
+/// The global heap (this project's TLSF), set up over `__heap_start..__heap_end` at start-up.
 #[cfg(feature = "heap")]
-pub mod heap {
-    //! The global allocator: this project's TLSF heap over the linker script's heap span, behind
-    //! a critical section.
-
-    use flight_memory::Span;
-    use flight_memory::alloc::{GlobalHeap, RawAllocator, Stats};
-
-    #[global_allocator]
-    static HEAP: GlobalHeap = GlobalHeap::empty();
-
-    pub(super) fn init(span: Span) {
-        // SAFETY: the span is memory the linker script reserves for this heap alone (asserted
-        // there); `init` runs once, before anything allocates.
-        unsafe { HEAP.add(span) };
-    }
-
-    /// The global heap's counters.
-    pub fn stats() -> Stats {
-        HEAP.with(|heap| heap.stats())
-    }
-}
+pub use flight_rt::heap;

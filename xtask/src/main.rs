@@ -98,7 +98,15 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
     let out =
         cmd.output().map_err(|e| Error::new(format!("build {}: cannot run cargo: {e}", target.name)))?;
     if !out.status.success() {
-        return Err(Error::new(format!("build {}: cargo failed ({})", target.name, out.status)));
+        // cargo renders the compiler's messages on standard error: kept quiet on success (the
+        // MIPS-I target warns on every crate), shown whole on a failure.
+        let messages = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::new(format!(
+            "build {}: cargo failed ({})\n{}",
+            target.name,
+            out.status,
+            messages.trim_end()
+        )));
     }
     let dir = images_dir(target);
     std::fs::create_dir_all(&dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;

@@ -13,7 +13,6 @@ use cortex_m::peripheral::SYST;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{ExceptionFrame, exception};
 use cortex_m_semihosting::{debug, hio, nr};
-use flight_memory::alloc::GlobalHeap;
 use flight_memory::{Address, ByteSize, ImageLayout, MemoryMap, Region, RegionKind, Span, View};
 use flight_suite::allocators::Clock;
 use flight_suite::{Board, Summary};
@@ -54,11 +53,6 @@ fn symbol(s: &u8) -> u64 {
     s as *const u8 as usize as u64
 }
 
-fn span(start: u64, end: u64) -> Span {
-    Span::new(Address::new(start), ByteSize::bytes(end.saturating_sub(start)))
-        .unwrap_or(Span::at(start, ByteSize::ZERO))
-}
-
 /// Where cortex-m-rt's `link.x` put this image's RAM parts.
 pub fn image_layout() -> ImageLayout {
     // SAFETY: only the addresses of linker-defined symbols are taken; they are never read.
@@ -74,21 +68,19 @@ pub fn image_layout() -> ImageLayout {
     };
     let stack_bottom = top - STACK_SIZE.get();
     ImageLayout {
-        loaded: span(sdata, edata),
-        bss: span(sbss, ebss),
-        heap: span(sheap, stack_bottom),
-        stack: span(stack_bottom, top),
+        loaded: Span::between(sdata, edata),
+        bss: Span::between(sbss, ebss),
+        heap: Span::between(sheap, stack_bottom),
+        stack: Span::between(stack_bottom, top),
     }
 }
 
-#[global_allocator]
-static HEAP: GlobalHeap = GlobalHeap::empty();
-
-/// Sets up the heap over the layout's heap span. Call once, first thing in `main`.
+/// Sets up the global heap (`flight_rt`'s TLSF) over the layout's heap span. Call once, first
+/// thing in `main`.
 pub fn init_heap() {
     // SAFETY: the span runs from cortex-m-rt's `__sheap` (after .bss) to the stack reserve;
     // nothing else uses it, and this runs once before any allocation.
-    unsafe { HEAP.add(image_layout().heap) };
+    unsafe { flight_rt::heap::init(image_layout().heap) };
 }
 
 /// This board as the suite sees it.
@@ -184,10 +176,7 @@ pub fn exit(summary: Summary) -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     cortex_m::interrupt::disable();
-    if let Some(l) = info.location() {
-        let _ = writeln!(Console, "panicked at {}:{}:{}:", l.file(), l.line(), l.column());
-    }
-    let _ = writeln!(Console, "{}", info.message());
+    flight_rt::report_panic(&mut Console, info);
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();

@@ -1,5 +1,5 @@
-//! What the SH-4 images share: the global allocator, the board description and the checks only
-//! the machines can answer.
+//! What the SH-4 images share: the board description and the checks only the machines can
+//! answer. The global allocator is the platform runtime's (its `heap` feature).
 //!
 //! Each image is a WebAssembly module (`wasm32-unknown-unknown`), so it reaches the machine only
 //! through the runtime's imports (`flight_platform_dreamcast::rt`): the suite's [`Board`] reads
@@ -9,71 +9,14 @@
 //! (`dreamcast` in gxemul, `dreamcast-r2d` in qemu).
 #![no_std]
 
+// The suite's `ensure!` formats its messages into `alloc` strings.
 extern crate alloc;
-
-use core::alloc::{GlobalAlloc, Layout};
-use core::cell::{Cell, UnsafeCell};
-use core::ptr::{self, NonNull};
 
 use flight_memory::Address;
 use flight_memory::sync::{Lock, section};
 use flight_platform_dreamcast::regs;
 use flight_platform_dreamcast::rt::{self, Machine};
 use flight_suite::{Board, Memory, Outcome, Test, ensure};
-use linked_list_allocator::Heap;
-
-/// The global allocator: a first-fit heap over the layout's heap span, set up on first use.
-struct ProgramHeap {
-    heap: UnsafeCell<Heap>,
-    ready: Cell<bool>,
-}
-
-// SAFETY: a `wasm32-unknown-unknown` module built without the `atomics` feature runs on one
-// thread and cannot be re-entered (the runtime calls it once and runs no interrupt handler that
-// could call it), so the cells are never used from two places at once.
-unsafe impl Sync for ProgramHeap {}
-
-#[global_allocator]
-static HEAP: ProgramHeap = ProgramHeap { heap: UnsafeCell::new(Heap::empty()), ready: Cell::new(false) };
-
-impl ProgramHeap {
-    /// The heap, set up over the layout's heap span the first time.
-    ///
-    /// # Safety
-    /// No other reference to the heap may be alive (single thread, no re-entry: see `Sync`).
-    unsafe fn get(&self) -> &mut Heap {
-        // SAFETY: the caller guarantees exclusive access.
-        let heap = unsafe { &mut *self.heap.get() };
-        if !self.ready.get() {
-            let span = rt::image_layout().heap;
-            let start = span.start().get().saturating_sub(rt::arena_base().get()) as usize;
-            // SAFETY: the span lies in linear memory between the module's .bss end (its heap
-            // base) and the bottom of the stack the runtime placed at the top of memory; nothing
-            // else uses it, and this runs once.
-            unsafe { heap.init(start as *mut u8, span.size().get() as usize) };
-            self.ready.set(true);
-        }
-        heap
-    }
-}
-
-// SAFETY: blocks come from `linked_list_allocator`, which hands out disjoint blocks of the
-// requested layout inside its span; access is exclusive (see `Sync`).
-unsafe impl GlobalAlloc for ProgramHeap {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: single thread, no re-entry (allocation does not allocate).
-        let heap = unsafe { self.get() };
-        heap.allocate_first_fit(layout).map_or(ptr::null_mut(), NonNull::as_ptr)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if let Some(p) = NonNull::new(ptr) {
-            // SAFETY: `ptr` came from `alloc` with this layout (GlobalAlloc's contract); access
-            // is exclusive as above.
-            unsafe { self.get().deallocate(p, layout) };
-        }
-    }
-}
 
 /// The machine as the suite sees it.
 pub fn board() -> Board {

@@ -13,12 +13,10 @@ use core::fmt::Write;
 use flight_memory::Address;
 use flight_platform_dreamcast::rt::{self, Console};
 use flight_suite::protocol::BEGIN_MARKER;
-// The crate provides the global allocator the suite crate needs.
-use flight_images_dreamcast as _;
 
 flight_platform_dreamcast::entry!(main);
 
-fn main() -> u32 {
+fn main() -> ! {
     let _ = writeln!(Console, "{BEGIN_MARKER}");
     let _ = write!(Console, "test unaligned_load ... ");
     // An odd address inside this program's own data: RAM on both machines.
@@ -32,5 +30,5 @@ fn main() -> u32 {
     );
     rt::breakpoint();
     let _ = writeln!(Console, "returned");
-    1
+    rt::exit(1)
 }

@@ -11,8 +11,6 @@ use core::hint::black_box;
 
 use flight_platform_dreamcast::rt::{self, Console, Machine};
 use flight_suite::protocol::{BEGIN_MARKER, END_MARKER};
-// The crate provides the global allocator.
-use flight_images_dreamcast as _;
 
 flight_platform_dreamcast::entry!(main);
 
@@ -23,7 +21,7 @@ fn time(f: impl FnOnce()) -> u64 {
     rt::micros() - start
 }
 
-fn main() -> u32 {
+fn main() -> ! {
     let mut out = Console;
     let machine = Machine::current();
     let _ = writeln!(out, "{BEGIN_MARKER}");
@@ -56,5 +54,5 @@ fn main() -> u32 {
     let _ = writeln!(out, "16384 aligned word loads: {aligned} µs; the same, unaligned: {unaligned} µs");
     let _ = writeln!(out, "10000 64-bit divisions: {division} µs (checksums {sum:#x} {q:#x})");
     let _ = writeln!(out, "{END_MARKER}");
-    0
+    rt::exit(0)
 }

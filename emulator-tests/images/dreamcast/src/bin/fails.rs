@@ -8,6 +8,6 @@ use flight_platform_dreamcast::rt::Console;
 
 flight_platform_dreamcast::entry!(main);
 
-fn main() -> u32 {
-    flight_suite::deliberate::fail(&board(), &mut Console).failed
+fn main() -> ! {
+    flight_platform_dreamcast::rt::exit(flight_suite::deliberate::fail(&board(), &mut Console).failed)
 }

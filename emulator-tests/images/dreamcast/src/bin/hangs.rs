@@ -2,11 +2,8 @@
 #![no_std]
 #![no_main]
 
-// The crate provides the global allocator the suite crate needs.
-use flight_images_dreamcast as _;
-
 flight_platform_dreamcast::entry!(main);
 
-fn main() -> u32 {
+fn main() -> ! {
     flight_suite::deliberate::hang(&mut flight_platform_dreamcast::rt::Console)
 }

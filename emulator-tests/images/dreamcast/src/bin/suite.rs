@@ -8,7 +8,7 @@ use flight_platform_dreamcast::rt::Console;
 
 flight_platform_dreamcast::entry!(main);
 
-fn main() -> u32 {
+fn main() -> ! {
     // The TMU as the runtime extends it: microseconds (qemu's follows host time; gxemul's moves
     // in steps of about 10 ms, so its figures are coarse averages).
     let clock = flight_suite::allocators::Clock {
@@ -16,5 +16,7 @@ fn main() -> u32 {
         hz: 1_000_000,
         modulus: 0,
     };
-    flight_suite::run_timed(&board(), &mut Console, SH4_CHECKS, Some(&clock)).failed
+    flight_platform_dreamcast::rt::exit(
+        flight_suite::run_timed(&board(), &mut Console, SH4_CHECKS, Some(&clock)).failed,
+    )
 }
