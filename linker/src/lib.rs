@@ -10,6 +10,12 @@
 //!    `-T<script>` to that crate's binaries only. A library never adds `-T`: it would reach
 //!    nobody, and it would break the library's host tests.
 //!
+//! Every `ASSERT` in these scripts says whose mistake it reports, as `cortex-m-rt` does:
+//! `ERROR(CRATE): ...` for the image's own settings (a stack or heap size it chose, a layout that
+//! does not fit, a feature it left off), `BUG(CRATE): ...` for an invariant of the crate's own
+//! (an address or alignment the script and its runtime rely on), which no image should be able
+//! to break: report it to the project.
+//!
 //! This crate is a build-time dependency; it has no run-time part.
 
 use std::path::{Path, PathBuf};
@@ -38,6 +44,45 @@ pub fn use_script(name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every console script and fragment of this repository.
+    fn scripts() -> Vec<PathBuf> {
+        let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut dirs = vec![fragments_dir()];
+        for platform in ["psx", "psp", "dreamcast"] {
+            dirs.push(top.join(format!("platform-{platform}/link")));
+        }
+        let mut out = Vec::new();
+        for dir in dirs {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.extension().is_some_and(|x| x == "ld" || x == "x") {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_assert_says_whose_mistake_it_reports() {
+        let mut asserts = 0;
+        for path in scripts() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, _) in text.match_indices("ASSERT(") {
+                asserts += 1;
+                // The message is the first string after the condition.
+                let message = text[i..].split('"').nth(1).unwrap_or_default();
+                let ok = ["ERROR(flight-", "BUG(flight-"].iter().any(|p| message.starts_with(p));
+                assert!(
+                    ok,
+                    "{}: an ASSERT whose message is neither ERROR(...) nor BUG(...): {message}",
+                    path.display()
+                );
+            }
+        }
+        assert!(asserts >= 30, "only {asserts} ASSERTs found: are the scripts where this test looks?");
+    }
 
     #[test]
     fn every_fragment_is_present_and_names_its_purpose() {

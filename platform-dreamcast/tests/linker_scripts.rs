@@ -115,10 +115,12 @@ fn good_layouts_link_and_bad_ones_fail_with_a_sentence() {
     link("dreamcast.ld", &[]).unwrap();
     link("r2d.ld", &module).unwrap();
     link("dreamcast.ld", &module).unwrap();
-    let expect = |script: &str, defsyms: &[&str], message: &str| {
+    // A mistake in the image's own settings is an ERROR; an invariant of the build's is a BUG.
+    let expect_as = |kind: &str, script: &str, defsyms: &[&str], message: &str| {
         let err = link(script, defsyms).unwrap_err();
-        assert!(err.contains(&format!("ERROR(flight-platform-dreamcast): {message}")), "{defsyms:?}: {err}");
+        assert!(err.contains(&format!("{kind}(flight-platform-dreamcast): {message}")), "{defsyms:?}: {err}");
     };
+    let expect = |script: &str, defsyms: &[&str], message: &str| expect_as("ERROR", script, defsyms, message);
     expect("dreamcast.ld", &["_stack_size=0x1000"], "_stack_size is below 64 KiB");
     expect(
         "dreamcast.ld",
@@ -132,12 +134,18 @@ fn good_layouts_link_and_bad_ones_fail_with_a_sentence() {
         "the stacks' sizes and _stack_top must be multiples of 8",
     );
     expect("dreamcast.ld", &["_wasm_stack_size=0x1008"], "_wasm_stack_size must be a multiple of 16");
-    expect(
+    expect_as(
+        "BUG",
         "dreamcast.ld",
         &["_wasm_data_start=0x800", "_wasm_data_end=0x400"],
         "the module's data, .bss and heap base are out of order",
     );
-    expect("dreamcast.ld", &["_wasm_heap_base=0x3004"], "the module's heap base must be 8-byte aligned");
+    expect_as(
+        "BUG",
+        "dreamcast.ld",
+        &["_wasm_heap_base=0x3004"],
+        "the module's heap base must be 8-byte aligned",
+    );
     // 16 MiB of module data fits the R2D's arena but not the Dreamcast's.
     let big = ["_wasm_bss_end=0x1000000", "_wasm_heap_base=0x1000000"];
     link("r2d.ld", &big).unwrap();
