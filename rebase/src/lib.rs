@@ -148,6 +148,7 @@ pub mod merge;
 mod relocs;
 mod renumber;
 mod rewrite;
+mod threads;
 
 use std::ops::Range;
 
@@ -328,7 +329,7 @@ impl Options {
 /// there is one.
 pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations), Error> {
     let shared = options.check()?;
-    let threads = analysis::threads(options.rewrite.threads);
+    let threads = threads::threads(options.rewrite.threads);
     if options.rewrite.validate {
         analysis::validated(module, threads, || rewrite(module, options, shared, threads))
     } else {

@@ -16,8 +16,9 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, Payload};
 
 use crate::access::{MemoryOp, Operand};
-use crate::analysis::{Body, Change, DataMode, MAX_LOCALS, PARALLEL_BYTES, Patch, Scan, on_threads, split};
+use crate::analysis::{Body, Change, DataMode, MAX_LOCALS, Patch, Scan};
 use crate::relocs::{Counts, Helper, Relocation, RelocationKind, Relocations};
+use crate::threads::{PARALLEL_BYTES, on_threads, split};
 use crate::{Error, FEATURES, Options, PAGE};
 
 /// The signatures helpers use.
@@ -419,15 +420,38 @@ fn rank(id: SectionId) -> u8 {
     }
 }
 
-/// Whether a custom section holds code offsets, which the rewrite moves: DWARF, source maps,
-/// branch hints and other code metadata, and a relocatable object's tables.
-fn holds_code_offsets(name: &str) -> bool {
-    name.starts_with(".debug_")
+/// Why a custom section goes stale when code moves, for the sections that do: the one list the
+/// rebaser and the merge both leave out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Stale {
+    /// DWARF, source maps, branch hints and other code metadata: they hold code offsets.
+    CodeOffsets,
+    /// A relocatable object's `linking` and `reloc.*` tables.
+    Linking,
+}
+
+impl Stale {
+    /// Why a section of this kind is left out, in words.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Self::CodeOffsets => "holds code offsets, which rebasing and linking move",
+            Self::Linking => "an object file's linking data, stale once rebased and linked",
+        }
+    }
+}
+
+/// Whether, and why, the custom section `name` goes stale when the rewrite moves code.
+pub(crate) fn stale(name: &str) -> Option<Stale> {
+    if name.starts_with(".debug_")
         || name.starts_with("metadata.code.")
-        || name.starts_with("reloc.")
-        || name == "sourceMappingURL"
-        || name == "external_debug_info"
-        || name == "linking"
+        || matches!(name, "sourceMappingURL" | "external_debug_info")
+    {
+        Some(Stale::CodeOffsets)
+    } else if name == "linking" || name.starts_with("reloc.") {
+        Some(Stale::Linking)
+    } else {
+        None
+    }
 }
 
 /// A `u32` LEB128 in five bytes (padded, as the encoding allows), to be filled in later.
@@ -529,7 +553,7 @@ impl<'m> Rewriter<'m> {
                 Payload::Version { range, .. } => out.extend_from_slice(self.bytes(range.start, range.end)),
                 Payload::CustomSection(reader) => {
                     let range = reader.range();
-                    if holds_code_offsets(reader.name()) {
+                    if stale(reader.name()).is_some() {
                         let section = reader.name().to_string();
                         self.record(Relocation {
                             function: None,
