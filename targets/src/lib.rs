@@ -133,6 +133,34 @@ pub struct Target {
     pub suite: String,
     /// The emulators that boot this console's images; the suite must pass in each.
     pub emulators: Vec<Emulator>,
+    /// How the WebAssembly images become SH-4 code: required by, and only for, the
+    /// `sh4-wasm2c` image format.
+    #[serde(default)]
+    pub sh4: Option<Sh4>,
+}
+
+/// The C side of the `sh4-wasm2c` route: the cross toolchain and its flags, for the runtime in
+/// `platform-dreamcast/sh4` and for each image's wasm2c output.
+#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Sh4 {
+    /// The cross toolchain's prefix: its `gcc`, `ar` and `objcopy` are `PREFIXgcc`, ...
+    pub toolchain: String,
+    /// Flags for every C and assembly file (include paths and the GCC plugin are added by the
+    /// build, which knows where they are).
+    pub cflags: Vec<String>,
+    /// Flags for the link through the compiler driver (`-Wl,...` for the linker); the script,
+    /// its search path, the map and the module's layout are added by the build.
+    pub ldflags: Vec<String>,
+    /// What comes after the objects (`-lgcc`).
+    pub libs: Vec<String>,
+}
+
+impl Sh4 {
+    /// A program of the cross toolchain (`gcc`, `ar`, `objcopy`).
+    pub fn tool(&self, name: &str) -> String {
+        format!("{}{name}", self.toolchain)
+    }
 }
 
 /// Every console's file, embedded at build time.
@@ -192,8 +220,15 @@ impl Target {
 
     /// Parses one settings file (`file` names it in errors).
     pub fn parse(file: &str, text: &str) -> Result<Self, TargetError> {
-        toml::from_str(text)
-            .map_err(|e| TargetError::Malformed { file: file.to_string(), why: e.to_string() })
+        let malformed = |why: String| TargetError::Malformed { file: file.to_string(), why };
+        let target: Self = toml::from_str(text).map_err(|e| malformed(e.to_string()))?;
+        match (target.image_format, &target.sh4) {
+            (ImageFormat::Sh4Wasm2c, None) => {
+                Err(malformed("the sh4-wasm2c image format needs an [sh4] table".into()))
+            }
+            (ImageFormat::Sh4Wasm2c, Some(_)) | (_, None) => Ok(target),
+            (_, Some(_)) => Err(malformed("an [sh4] table is only for the sh4-wasm2c image format".into())),
+        }
     }
 
     /// Every console's settings.
@@ -258,6 +293,21 @@ mod tests {
         let psx = include_str!("../psx.toml").replace("\"pcsxr\"", "\"pcsx\"");
         let e = Target::parse("psx.toml", &psx).unwrap_err().to_string();
         assert!(e.contains("unknown emulator `pcsx` (known: pcsxr, pcsx-rearmed,"), "{e}");
+    }
+
+    #[test]
+    fn the_sh4_settings_come_with_the_sh4_format_only() {
+        let dc = Target::load("dreamcast").unwrap();
+        let sh4 = dc.sh4.as_ref().unwrap();
+        assert_eq!(sh4.tool("gcc"), "sh4-linux-gnu-gcc");
+        assert!(sh4.cflags.iter().any(|f| f == "-m4") && sh4.ldflags.iter().any(|f| f == "-nostdlib"));
+        let text = include_str!("../dreamcast.toml");
+        let without = &text[..text.find("[sh4]").unwrap()];
+        let e = Target::parse("dreamcast.toml", without).unwrap_err().to_string();
+        assert!(e.ends_with("the sh4-wasm2c image format needs an [sh4] table"), "{e}");
+        let psx = format!("{}\n{}", include_str!("../psx.toml"), &text[text.find("[sh4]").unwrap()..]);
+        let e = Target::parse("psx.toml", &psx).unwrap_err().to_string();
+        assert!(e.ends_with("an [sh4] table is only for the sh4-wasm2c image format"), "{e}");
     }
 
     #[test]

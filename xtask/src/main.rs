@@ -126,7 +126,15 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
             }
             ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
             ImageFormat::Eboot => (dir.join(format!("{name}.pbp")), eboot(Path::new(exe), name)?),
-            ImageFormat::Sh4Wasm2c => sh4::images(&dir, name, Path::new(exe))?,
+            ImageFormat::Sh4Wasm2c => {
+                let settings = target.sh4.as_ref().ok_or_else(|| {
+                    Error::new(format!(
+                        "targets/{}.toml: the sh4-wasm2c format needs an [sh4] table",
+                        target.name
+                    ))
+                })?;
+                sh4::images(&dir, name, Path::new(exe), settings)?
+            }
         };
         std::fs::write(&file, &bytes).map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
         println!("  {:<10} {:>7} bytes  {}", name, bytes.len(), file.display());

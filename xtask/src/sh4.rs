@@ -9,8 +9,9 @@
 //! 2. `wasm2c -n image` translates it to C (`image.c`, `image.h`), against the `wasm-rt.h` of the
 //!    installed wabt (copied as `wasm-rt-wabt.h`, which `platform-dreamcast/sh4/include/wasm-rt.h`
 //!    wraps);
-//! 3. `sh4-linux-gnu-gcc` compiles it with the runtime's embedder (`rt/embed.c`), at `-O2`
-//!    with the GCC plugin that switches off `sh_treg_combine`;
+//! 3. the SH-4 cross compiler compiles it with the runtime's embedder (`rt/embed.c`), with the
+//!    flags of `targets/dreamcast.toml`'s `[sh4]` table and the GCC plugin that switches off
+//!    `sh_treg_combine`;
 //! 4. it is linked twice with the runtime (start-up code, exception reporter, console, timer,
 //!    wasm-rt, libc and 64-bit helpers, before `-lgcc`): with `link/dreamcast.ld` for gxemul's
 //!    Dreamcast (`NAME-gxemul.elf`) and with `link/r2d.ld` for qemu's R2D, whose `-kernel`
@@ -29,11 +30,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use flight_targets::Sh4;
+
 use crate::{Error, root, run_status};
 
-/// The C compiler, linker driver and objcopy of Debian's SH-4 cross toolchain.
-const CC: &str = "sh4-linux-gnu-gcc";
-const OBJCOPY: &str = "sh4-linux-gnu-objcopy";
 /// The header wasm2c's output needs, from the installed wabt (it must match wasm2c's version).
 const WABT_HEADER: &str = "/usr/include/wasm-rt.h";
 
@@ -149,6 +149,8 @@ fn run_jobs(jobs: Vec<(Command, String)>) -> Result<(), Error> {
 
 /// The compiled runtime, shared by every module of a build.
 struct Runtime {
+    /// The toolchain and its flags.
+    settings: Sh4,
     /// The plugin (`no_treg_combine.so`).
     plugin: PathBuf,
     /// `-isystem` for GCC's own freestanding headers.
@@ -160,31 +162,11 @@ struct Runtime {
 }
 
 impl Runtime {
-    /// The compiler flags every C and assembly file gets (the plugin not included).
+    /// The compiler flags every C and assembly file gets (the plugin not included): the
+    /// settings' flags and the include paths.
     fn cflags(&self) -> Vec<String> {
         let sh4 = platform_dir().join("sh4");
-        let mut flags: Vec<String> = [
-            "-m4",
-            "-ml",
-            "-Wa,--isa=sh4",
-            "-O2",
-            "-ffreestanding",
-            "-nostdinc",
-            "-fno-pie",
-            "-fno-pic",
-            "-fno-math-errno",
-            "-fno-tree-loop-distribute-patterns",
-            "-fno-asynchronous-unwind-tables",
-            "-fno-unwind-tables",
-            "-fno-stack-protector",
-            "-ffunction-sections",
-            "-fdata-sections",
-            "-Wall",
-            "-Wno-unused-function",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect();
+        let mut flags = self.settings.cflags.clone();
         flags.push("-isystem".into());
         flags.push(path_arg(&self.gcc_include));
         flags.push(format!("-I{}", path_arg(&sh4.join("include"))));
@@ -203,13 +185,14 @@ impl Runtime {
 
     /// A compile command for `source` into `object`, with the plugin unless `plugin` is false.
     fn compile(&self, source: &Path, object: &Path, extra: &[&str], plugin: bool) -> (Command, String) {
-        let mut cmd = Command::new(CC);
+        let cc = self.settings.tool("gcc");
+        let mut cmd = Command::new(&cc);
         cmd.args(self.cflags()).args(extra);
         if plugin {
             cmd.arg(self.plugin_flag());
         }
         cmd.arg("-c").arg(source).arg("-o").arg(object);
-        (cmd, format!("{CC} {}", source.display()))
+        (cmd, format!("{cc} {}", source.display()))
     }
 
     /// Links `objects` for `machine` into `elf`, with the module layout `layout` (none for
@@ -222,9 +205,8 @@ impl Runtime {
         elf: &Path,
     ) -> Result<(), Error> {
         let link_dir = platform_dir().join("link");
-        let mut cmd = Command::new(CC);
-        cmd.args(["-m4", "-ml", "-nostdlib", "-static", "-no-pie"])
-            .args(["-Wl,--gc-sections", "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments"])
+        let mut cmd = Command::new(self.settings.tool("gcc"));
+        cmd.args(&self.settings.ldflags)
             .arg(format!("-Wl,-L{}", path_arg(&link_dir)))
             .arg(format!("-Wl,-T{}", machine.script()))
             .arg(format!("-Wl,-Map={}", path_arg(&elf.with_extension("map"))));
@@ -233,7 +215,7 @@ impl Runtime {
                 cmd.arg(format!("-Wl,--defsym={sym}={value:#x}"));
             }
         }
-        cmd.args(self.machine_objects(machine)).args(objects).arg("-lgcc").arg("-o").arg(elf);
+        cmd.args(self.machine_objects(machine)).args(objects).args(&self.settings.libs).arg("-o").arg(elf);
         run_status(&mut cmd, &format!("link {} for {}", elf.display(), machine.tag()))
     }
 
@@ -256,7 +238,7 @@ impl Runtime {
                     std::fs::copy(&elf, &out).map_err(|e| Error::new(format!("{}: {e}", out.display())))?;
                 }
                 Machine::R2d => run_status(
-                    Command::new(OBJCOPY).args(["-O", "binary"]).arg(&elf).arg(&out),
+                    Command::new(self.settings.tool("objcopy")).args(["-O", "binary"]).arg(&elf).arg(&out),
                     &format!("objcopy {}", elf.display()),
                 )?,
             }
@@ -268,16 +250,17 @@ impl Runtime {
 }
 
 /// Builds the plugin, the runtime's objects and its self-test images (into `dir`), once per run.
-fn runtime(dir: &Path) -> Result<&'static Runtime, Error> {
+fn runtime(dir: &Path, settings: &Sh4) -> Result<&'static Runtime, Error> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
-        .get_or_init(|| build_runtime(dir).map_err(|e| e.to_string()))
+        .get_or_init(|| build_runtime(dir, settings).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| Error::new(e.clone()))
 }
 
-fn build_runtime(dir: &Path) -> Result<Runtime, Error> {
+fn build_runtime(dir: &Path, settings: &Sh4) -> Result<Runtime, Error> {
     let sh4 = platform_dir().join("sh4");
+    let cc = settings.tool("gcc");
     let work = work_dir();
     let inc = work.join("inc");
     mkdir(&inc)?;
@@ -287,7 +270,7 @@ fn build_runtime(dir: &Path) -> Result<Runtime, Error> {
 
     // The plugin, against the cross compiler's plugin headers.
     let plugin_include = PathBuf::from(output(
-        Command::new(CC).arg("-print-file-name=plugin"),
+        Command::new(&cc).arg("-print-file-name=plugin"),
         "locate GCC's plugin headers",
     )?)
     .join("include");
@@ -308,7 +291,7 @@ fn build_runtime(dir: &Path) -> Result<Runtime, Error> {
         "g++ plugin/no_treg_combine.cc",
     )?;
     let gcc_include =
-        PathBuf::from(output(Command::new(CC).arg("-print-file-name=include"), "locate GCC's headers")?);
+        PathBuf::from(output(Command::new(&cc).arg("-print-file-name=include"), "locate GCC's headers")?);
 
     // wabt's header, under the name the runtime's wasm-rt.h includes.
     write(&inc.join("wasm-rt-wabt.h"), &read(Path::new(WABT_HEADER))?)?;
@@ -329,6 +312,7 @@ fn build_runtime(dir: &Path) -> Result<Runtime, Error> {
     write(&inc.join("rttest_expect.h"), format!("{expect}\n").as_bytes())?;
 
     let mut rt = Runtime {
+        settings: settings.clone(),
         plugin,
         gcc_include,
         objects: [(Machine::Dreamcast, Vec::new()), (Machine::R2d, Vec::new())],
@@ -363,16 +347,16 @@ fn build_runtime(dir: &Path) -> Result<Runtime, Error> {
     jobs.push(rt.compile(&test.join("treg_test_f.c"), &treg_plain, &[], false));
     run_jobs(jobs)?;
 
-    let libgcc = output(Command::new(CC).arg("-print-libgcc-file-name"), "locate libgcc")?;
+    let libgcc = output(Command::new(&cc).arg("-print-libgcc-file-name"), "locate libgcc")?;
     run_status(
-        Command::new("sh4-linux-gnu-ar").args(["x", &libgcc, "_udivdi3.o", "_umoddi3.o"]).current_dir(&work),
+        Command::new(settings.tool("ar")).args(["x", &libgcc, "_udivdi3.o", "_umoddi3.o"]).current_dir(&work),
         "extract libgcc's _udivdi3.o and _umoddi3.o",
     )?;
     let mut libgcc_division = Vec::new();
     for f in ["udivdi3", "umoddi3"] {
         let renamed = work.join(format!("libgcc_{f}.o"));
         run_status(
-            Command::new(OBJCOPY)
+            Command::new(settings.tool("objcopy"))
                 .arg(format!("--redefine-sym=__{f}=libgcc_{f}"))
                 .arg(work.join(format!("_{f}.o")))
                 .arg(&renamed),
@@ -412,122 +396,50 @@ impl WasmLayout {
     }
 }
 
-/// A cursor over a WebAssembly binary.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, String> {
-        let b = *self.bytes.get(self.at).ok_or_else(|| format!("truncated at byte {}", self.at))?;
-        self.at += 1;
-        Ok(b)
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or("truncated")?;
-        let s = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-
-    fn uleb(&mut self) -> Result<u32, String> {
-        let (mut v, mut shift) = (0u64, 0);
-        loop {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return u32::try_from(v).map_err(|_| format!("LEB128 value {v} too large"));
-            }
-            shift += 7;
-            if shift > 35 {
-                return Err("LEB128 too long".into());
-            }
-        }
-    }
-
-    fn sleb(&mut self) -> Result<i32, String> {
-        let (mut v, mut shift) = (0i64, 0);
-        loop {
-            let b = self.byte()?;
-            v |= i64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                if shift < 64 && b & 0x40 != 0 {
-                    v |= -1i64 << shift;
-                }
-                return i32::try_from(v).map_err(|_| format!("LEB128 value {v} out of range"));
-            }
-            if shift > 35 {
-                return Err("LEB128 too long".into());
-            }
-        }
-    }
-
-    /// A constant expression `i32.const N; end`, as an offset.
-    fn const_i32(&mut self) -> Result<u32, String> {
-        match self.byte()? {
-            0x41 => {
-                let v = self.sleb()?;
-                if self.byte()? != 0x0b {
-                    return Err("a constant expression longer than i32.const".into());
-                }
-                Ok(v as u32)
-            }
-            op => Err(format!("a constant expression starting with opcode {op:#x}, not i32.const")),
-        }
-    }
-}
-
 /// Reads the layout of a module built by wasm-ld: its active data segments, the exported
 /// `__data_end` and `__heap_base`, and global 0 (the stack pointer).
 fn wasm_layout(bytes: &[u8]) -> Result<WasmLayout, String> {
+    use wasmparser::{DataKind, ExternalKind, Operator, Parser, Payload, ValType};
+
     if bytes.get(..8) != Some(b"\0asm\x01\0\0\0".as_slice()) {
         return Err("not a WebAssembly 1.0 module".into());
     }
-    let mut r = Reader { bytes, at: 8 };
+    let text = |e: wasmparser::BinaryReaderError| format!("malformed module: {e}");
+    let const_i32 = |e: &wasmparser::ConstExpr<'_>| -> Result<u32, String> {
+        let mut ops = e.get_operators_reader();
+        match (ops.read().map_err(text)?, ops.read().map_err(text)?) {
+            (Operator::I32Const { value }, Operator::End) => Ok(value as u32),
+            (op, _) => Err(format!("a constant expression other than `i32.const N` (it starts with {op:?})")),
+        }
+    };
     let mut globals: Vec<(bool, u32)> = Vec::new();
     let mut exports: Vec<(String, u32)> = Vec::new();
     let mut data: Vec<(u32, u32)> = Vec::new();
-    while r.at < bytes.len() {
-        let id = r.byte()?;
-        let size = r.uleb()? as usize;
-        let mut s = Reader { bytes: r.take(size)?, at: 0 };
-        match id {
-            6 => {
-                for _ in 0..s.uleb()? {
-                    let (ty, mutable) = (s.byte()?, s.byte()? == 1);
-                    if ty != 0x7f {
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(text)? {
+            Payload::GlobalSection(s) => {
+                for g in s {
+                    let g = g.map_err(text)?;
+                    if g.ty.content_type != ValType::I32 {
                         return Err(format!("global {} is not an i32", globals.len()));
                     }
-                    globals.push((mutable, s.const_i32()?));
+                    globals.push((g.ty.mutable, const_i32(&g.init_expr)?));
                 }
             }
-            7 => {
-                for _ in 0..s.uleb()? {
-                    let len = s.uleb()? as usize;
-                    let name = String::from_utf8_lossy(s.take(len)?).into_owned();
-                    let (kind, index) = (s.byte()?, s.uleb()?);
-                    if kind == 3 {
-                        exports.push((name, index));
+            Payload::ExportSection(s) => {
+                for e in s {
+                    let e = e.map_err(text)?;
+                    if e.kind == ExternalKind::Global {
+                        exports.push((e.name.to_string(), e.index));
                     }
                 }
             }
-            11 => {
-                for i in 0..s.uleb()? {
-                    let offset = match s.uleb()? {
-                        0 => Some(s.const_i32()?),
-                        1 => None,
-                        2 => {
-                            s.uleb()?;
-                            Some(s.const_i32()?)
-                        }
-                        f => return Err(format!("data segment {i} has unknown flags {f}")),
-                    };
-                    let len = s.uleb()?;
-                    s.take(len as usize)?;
-                    if let Some(o) = offset {
+            Payload::DataSection(s) => {
+                for d in s {
+                    let d = d.map_err(text)?;
+                    if let DataKind::Active { offset_expr, .. } = &d.kind {
+                        let o = const_i32(offset_expr)?;
+                        let len = u32::try_from(d.data.len()).map_err(|_| "a data segment past 4 GiB")?;
                         data.push((o, o.checked_add(len).ok_or("a data segment wraps")?));
                     }
                 }
@@ -561,8 +473,8 @@ fn wasm_layout(bytes: &[u8]) -> Result<WasmLayout, String> {
 
 /// Turns the module `wasm` (cargo's output for image `name`) into `dir/NAME-gxemul.elf` and
 /// `dir/NAME-r2d.bin`; returns the module's own file in `dir` (`NAME.wasm`) and its bytes.
-pub fn images(dir: &Path, name: &str, wasm: &Path) -> Result<(PathBuf, Vec<u8>), Error> {
-    let rt = runtime(dir)?;
+pub fn images(dir: &Path, name: &str, wasm: &Path, settings: &Sh4) -> Result<(PathBuf, Vec<u8>), Error> {
+    let rt = runtime(dir, settings)?;
     let bytes = read(wasm)?;
     let layout = wasm_layout(&bytes).map_err(|e| Error::new(format!("{}: {e}", wasm.display())))?;
     let work = work_dir().join(name);
@@ -611,29 +523,19 @@ mod tests {
     use super::*;
 
     /// A module with one data segment at 1024 (5 bytes), three globals (the stack pointer,
-    /// `__data_end`, `__heap_base`) and their exports.
-    fn module(sp: u8, data_end: u16, heap_base: u16) -> Vec<u8> {
-        let leb2 = |v: u16| [(v & 0x7f) as u8 | 0x80, (v >> 7) as u8];
-        let mut m = b"\0asm\x01\0\0\0".to_vec();
-        let mut globals = vec![3, 0x7f, 1, 0x41, sp, 0x0b, 0x7f, 0, 0x41];
-        globals.extend(leb2(data_end));
-        globals.extend([0x0b, 0x7f, 0, 0x41]);
-        globals.extend(leb2(heap_base));
-        globals.push(0x0b);
-        m.extend([6, globals.len() as u8]);
-        m.extend(globals);
-        let mut exports = vec![2, 10];
-        exports.extend(b"__data_end");
-        exports.extend([3, 1, 11]);
-        exports.extend(b"__heap_base");
-        exports.extend([3, 2]);
-        m.extend([7, exports.len() as u8]);
-        m.extend(exports);
-        let mut data = vec![1, 0, 0x41, 0x80, 0x08, 0x0b, 5];
-        data.extend(b"hello");
-        m.extend([11, data.len() as u8]);
-        m.extend(data);
-        m
+    /// `__data_end`, `__heap_base`) and their exports, as wasm-ld lays them out.
+    fn module(sp: u32, data_end: u32, heap_base: u32) -> Vec<u8> {
+        wat::parse_str(format!(
+            r#"(module
+                (memory 1)
+                (global (mut i32) (i32.const {sp}))
+                (global i32 (i32.const {data_end}))
+                (global i32 (i32.const {heap_base}))
+                (export "__data_end" (global 1))
+                (export "__heap_base" (global 2))
+                (data (i32.const 1024) "hello"))"#
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -659,7 +561,12 @@ mod tests {
         assert!(wasm_layout(b"\0asm\x02\0\0\0").unwrap_err().contains("not a WebAssembly"));
         let mut cut = module(0x10, 2048, 2064);
         cut.truncate(cut.len() - 3);
-        assert!(wasm_layout(&cut).unwrap_err().contains("truncated"));
+        let e = wasm_layout(&cut).unwrap_err();
+        assert!(e.starts_with("malformed module: "), "{e}");
+        let e =
+            wasm_layout(&module(0x10, 2048, 2064)[..8].iter().chain(&[6, 1, 0]).copied().collect::<Vec<_>>())
+                .unwrap_err();
+        assert!(e.contains("`__data_end` is not exported"), "{e}");
     }
 
     #[test]
