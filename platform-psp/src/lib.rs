@@ -16,11 +16,18 @@
 //! Images link with `link/psp.ld` (`flight_linker::use_script("psp.ld")` in their build
 //! script), which adds the heap section to rustc's built-in PSP script and asserts the module's
 //! shape at link time. `cargo xtask build --console psp` packs them as EBOOT.PBP with the
-//! `cargo-psp` packers (`prxgen`, `mksfo`, `pack-pbp`).
+//! `cargo-psp` packers (`prxgen`, `mksfo`, `pack-pbp`), after [`prx::check_segments`] (feature
+//! `prx`, host side) has made sure the packer will load the module where it was linked.
 #![no_std]
 #![cfg_attr(target_os = "psp", feature(asm_experimental_arch))]
 
 pub mod map;
+
+#[cfg(feature = "prx")]
+extern crate std;
+
+#[cfg(feature = "prx")]
+pub mod prx;
 
 #[cfg(all(feature = "rt", target_os = "psp"))]
 pub mod sys;

@@ -38,6 +38,22 @@ const MODULE: &[(&str, usize)] = &[
 /// built-in script for `mipsel-sony-psp`, then a script of `overrides`, then `psp.ld`, as a
 /// console build does; returns ld.lld's verdict.
 fn link(sections: &[(&str, usize)], overrides: &str) -> Result<(), String> {
+    link_module(sections, overrides, 4, &console_link_args()).map(drop)
+}
+
+/// The linker arguments a console build passes (`targets/psp.toml`).
+fn console_link_args() -> Vec<String> {
+    let target = flight_targets::Target::load("psp").unwrap();
+    target.link_args().into_iter().map(String::from).collect()
+}
+
+/// [`link`] with a `.bss` aligned to `bss_align` and these linker arguments; returns the module.
+fn link_module(
+    sections: &[(&str, usize)],
+    overrides: &str,
+    bss_align: u64,
+    args: &[String],
+) -> Result<Vec<u8>, String> {
     use object::write::{Object, Symbol, SymbolSection};
     use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
 
@@ -70,7 +86,9 @@ fn link(sections: &[(&str, usize)], overrides: &str) -> Result<(), String> {
     }
     symbol(&mut obj, "module_info", info, SymbolKind::Data);
     let bss = obj.add_section(Vec::new(), b".bss".to_vec(), SectionKind::UninitializedData);
-    obj.append_section_bss(bss, 64, 4);
+    let data = obj.add_section(Vec::new(), b".data".to_vec(), SectionKind::Data);
+    obj.append_section_data(data, &[0x5a; 8], 4);
+    obj.append_section_bss(bss, 64, bss_align);
 
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("module.o");
@@ -80,7 +98,9 @@ fn link(sections: &[(&str, usize)], overrides: &str) -> Result<(), String> {
     let first = dir.path().join("overrides.ld");
     std::fs::write(&first, overrides).unwrap();
     let out = Command::new("ld.lld")
-        .args(["--emit-relocs", "--nmagic", "-T"])
+        .args(["--emit-relocs", "--nmagic"])
+        .args(args)
+        .arg("-T")
         .arg(&builtin)
         .arg("-T")
         .arg(&first)
@@ -95,7 +115,10 @@ fn link(sections: &[(&str, usize)], overrides: &str) -> Result<(), String> {
         .arg(dir.path().join("module.elf"))
         .output()
         .expect("ld.lld is missing: run `cargo xtask setup`");
-    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(std::fs::read(dir.path().join("module.elf")).unwrap())
 }
 
 /// The linker script rustc passes first for `mipsel-sony-psp`, from Debian's compiler.
@@ -142,4 +165,24 @@ fn a_good_module_links_and_bad_ones_fail_with_a_sentence() {
     assert!(e.contains("BUG(flight-platform-psp): every imported NID needs one 8-byte stub"), "{e}");
     let e = err(&with(".lib.ent", 32), "");
     assert!(e.contains("BUG(flight-platform-psp): the module must export exactly the syslib table"), "{e}");
+}
+
+#[test]
+#[ignore = "needs ld.lld and Debian's rustc: cargo xtask test"]
+fn the_packer_loads_a_console_build_where_it_was_linked() {
+    use flight_platform_psp::prx::{PrxError, check_segments};
+    // A 1 KiB-aligned .bss (the suite has one) gives the data segment its own alignment.
+    let console = link_module(MODULE, "", 1024, &console_link_args()).unwrap();
+    check_segments(&console).unwrap();
+    // Without the console's flags ld.lld's segments disagree, and the check says so.
+    let plain = link_module(MODULE, "", 1024, &[]).unwrap();
+    let e = check_segments(&plain).unwrap_err();
+    assert!(matches!(e, PrxError::Shifted { .. }), "{e}");
+    assert!(e.to_string().contains("link the module as one segment (ld.lld --omagic)"), "{e}");
+}
+
+#[test]
+fn the_packer_check_refuses_what_is_not_a_module() {
+    use flight_platform_psp::prx::{PrxError, check_segments};
+    assert!(matches!(check_segments(b"not an ELF"), Err(PrxError::Elf(_))));
 }

@@ -253,6 +253,23 @@ impl Target {
         args
     }
 
+    /// The arguments the flags pass to the linker (each `-C link-arg=X`), for tests that link
+    /// as a console build does.
+    pub fn link_args(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut flags = self.rustflags.iter().map(String::as_str);
+        while let Some(flag) = flags.next() {
+            let value = match flag {
+                "-C" => flags.next().unwrap_or_default(),
+                f => f.strip_prefix("-C").unwrap_or_default(),
+            };
+            if let Some(arg) = value.strip_prefix("link-arg=") {
+                out.push(arg);
+            }
+        }
+        out
+    }
+
     /// The environment for that `cargo build`: the compiler, bootstrap and the flags (as
     /// `CARGO_ENCODED_RUSTFLAGS`, which keeps spaces inside flags intact).
     pub fn cargo_env(&self) -> Vec<(String, String)> {
@@ -270,6 +287,16 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_args_are_read_from_the_flags() {
+        let mut t = Target::load("psp").unwrap();
+        t.rustflags =
+            ["-C", "linker=ld.lld", "-C", "link-arg=--omagic", "-Clink-arg=-Map=x", "-D", "warnings"]
+                .map(String::from)
+                .to_vec();
+        assert_eq!(t.link_args(), ["--omagic", "-Map=x"]);
+    }
 
     #[test]
     fn every_console_file_parses() {

@@ -150,6 +150,9 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
 /// Packs a linked PSP ELF as an EBOOT.PBP with the cargo-psp packers: `prxgen` (ELF to PRX),
 /// `mksfo` (the PARAM.SFO with the title), `pack-pbp`.
 fn eboot(elf: &Path, title: &str) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(elf).map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
+    flight_platform_psp::prx::check_segments(&bytes)
+        .map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
     let tmp = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
     let bin = setup::tools_dir().join("bin");
     let (prx, sfo, pbp) =

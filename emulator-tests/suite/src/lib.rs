@@ -140,6 +140,7 @@ pub mod native {
 /// could write to the suite's statics.
 pub const CHECKS: &[Test] = &[
     Test::new("bss_is_zeroed", bss_is_zeroed),
+    Test::new("data_holds_its_initial_values", data_holds_its_initial_values),
     Test::new("map_validates", map_validates),
     Test::new("stack_is_where_the_script_says", stack_is_where_the_script_says),
     Test::new("image_parts_are_ordered_in_main_ram", image_parts_are_ordered_in_main_ram),
@@ -240,6 +241,38 @@ fn bss_is_zeroed(board: &Board) -> Outcome {
         ensure!(word == 0, "word {i} of a .bss array holds {word:#x}, not 0");
         // SAFETY: as above; writing marks that the check ran (a second run would fail loudly).
         unsafe { (at as *mut u32).add(i).write_volatile(0xdead_0000 | i as u32) };
+    }
+    Ok(())
+}
+
+/// A `.data` array whose every word differs from its neighbours and from zero; never written.
+static mut DATA_SENTINEL: [u32; 64] = {
+    let mut words = [0; 64];
+    let mut i = 0;
+    while i < 64 {
+        words[i] = 0x5a00_0000 | (i as u32) << 8 | (i as u32 ^ 0xa5);
+        i += 1;
+    }
+    words
+};
+
+/// `.data` was loaded where the code looks for it: a loader or packer that shifts it (the PSP's
+/// PRX packer does when the module's segments disagree on their file-offset-to-address delta)
+/// shows here.
+fn data_holds_its_initial_values(board: &Board) -> Outcome {
+    let at = addr_of!(DATA_SENTINEL);
+    let span = Span::new(cpu(board, at), ByteSize::bytes(core::mem::size_of::<[u32; 64]>() as u64));
+    ensure!(
+        span.is_some_and(|s| board.layout.loaded.contains_span(s)),
+        "the sentinel at {} is not inside the loaded image {}",
+        cpu(board, at),
+        board.layout.loaded
+    );
+    for i in 0..64 {
+        // SAFETY: `at` points to a static array of 64 words that nothing writes.
+        let word = unsafe { (at as *const u32).add(i).read_volatile() };
+        let want = 0x5a00_0000 | (i as u32) << 8 | (i as u32 ^ 0xa5);
+        ensure!(word == want, "word {i} of a .data array holds {word:#x}, not {want:#x}");
     }
     Ok(())
 }
