@@ -238,8 +238,9 @@ extern "C" fn __flight_exception_report(cause: u32, epc: u32, bad_vaddr: u32) ->
     halt()
 }
 
-/// Stops here for good (the test runner ends the emulator).
-fn halt() -> ! {
+/// Stops here for good: the PlayStation has no way to end a program, so the CPU spins (the
+/// test runner ends the emulator once it has read the end marker).
+pub fn halt() -> ! {
     loop {
         core::hint::spin_loop();
     }

@@ -115,6 +115,10 @@ pub struct Target {
     pub triple: String,
     /// The compiler to use (cargo's `RUSTC`).
     pub rustc: String,
+    /// Clippy's driver for that compiler: the build runs the images' own crates through it
+    /// (cargo's `RUSTC_WORKSPACE_WRAPPER`), so their lints are checked as they build, with the
+    /// images' workspace lints and `-D warnings`.
+    pub lint_driver: String,
     /// Whether the build needs `RUSTC_BOOTSTRAP=1` (for `-Z` flags on a release compiler).
     pub bootstrap: bool,
     /// Crates for `-Zbuild-std`.
@@ -270,12 +274,13 @@ impl Target {
         out
     }
 
-    /// The environment for that `cargo build`: the compiler, bootstrap and the flags (as
-    /// `CARGO_ENCODED_RUSTFLAGS`, which keeps spaces inside flags intact).
+    /// The environment for that `cargo build`: the compiler, its lint driver, bootstrap and the
+    /// flags (as `CARGO_ENCODED_RUSTFLAGS`, which keeps spaces inside flags intact).
     pub fn cargo_env(&self) -> Vec<(String, String)> {
         let mut env = vec![
             ("RUSTC".to_string(), self.rustc.clone()),
             ("CARGO_ENCODED_RUSTFLAGS".to_string(), self.rustflags.join("\u{1f}")),
+            ("RUSTC_WRAPPER".to_string(), self.lint_driver.clone()),
         ];
         if self.bootstrap {
             env.push(("RUSTC_BOOTSTRAP".into(), "1".into()));
@@ -335,6 +340,22 @@ mod tests {
         let psx = format!("{}\n{}", include_str!("../psx.toml"), &text[text.find("[sh4]").unwrap()..]);
         let e = Target::parse("psx.toml", &psx).unwrap_err().to_string();
         assert!(e.ends_with("an [sh4] table is only for the sh4-wasm2c image format"), "{e}");
+    }
+
+    /// The images' workspace cannot inherit the main one's settings (cargo has no inheritance
+    /// across workspaces): what they share must stay equal.
+    #[test]
+    fn the_images_workspace_keeps_the_main_workspace_s_package_settings_and_lints() {
+        let read = |path: &str| -> toml::Table {
+            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+            toml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+        };
+        let (main, images) = (read("../Cargo.toml"), read("../emulator-tests/images/Cargo.toml"));
+        let (main, images) = (&main["workspace"], &images["workspace"]);
+        for key in ["version", "edition", "rust-version", "license"] {
+            assert_eq!(main["package"][key], images["package"][key], "[workspace.package] {key}");
+        }
+        assert_eq!(main["lints"], images["lints"], "[workspace.lints]");
     }
 
     #[test]

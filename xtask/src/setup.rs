@@ -42,6 +42,11 @@ pub const APT: &[Apt] = &[
     },
     Apt { name: "libstd-rust-web-dev", version: Some(RUST_WEB), why: "its standard library" },
     Apt { name: "rust-web-src", version: Some(RUST_WEB), why: "its library source, for -Zbuild-std" },
+    Apt {
+        name: "rust-web-clippy",
+        version: Some(RUST_WEB),
+        why: "its clippy, which lints the console images",
+    },
     Apt { name: "lld", version: None, why: "ld.lld, the console linker" },
     Apt { name: "binutils-mipsel-linux-gnu", version: None, why: "readelf/objdump for MIPS images" },
     Apt { name: "pcsxr", version: None, why: "the PlayStation emulator" },

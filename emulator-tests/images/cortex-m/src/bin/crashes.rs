@@ -15,5 +15,7 @@ fn main() -> ! {
     // SAFETY: none needed for soundness of the program's state: `udf` never returns; the fault
     // handler reports it and ends the run.
     unsafe { core::arch::asm!("udf #0") };
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }

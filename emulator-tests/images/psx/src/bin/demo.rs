@@ -21,5 +21,5 @@ fn main() -> ! {
         (0..8).map(|i| alloc::boxed::Box::new([i; 256])).collect();
     let _ = writeln!(out, "heap: 8 blocks of 256 B, first at {:p}, last at {:p}", blocks[0], blocks[7]);
     let _ = writeln!(out, "{}", flight_suite::protocol::END_MARKER);
-    loop {}
+    flight_platform_psx::rt::halt()
 }

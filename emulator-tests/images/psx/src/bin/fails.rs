@@ -9,5 +9,5 @@ flight_platform_psx::entry!(main);
 
 fn main() -> ! {
     flight_suite::deliberate::fail(&board(), &mut Console);
-    loop {}
+    flight_platform_psx::rt::halt()
 }

@@ -9,5 +9,5 @@ flight_platform_psx::entry!(main);
 
 fn main() -> ! {
     flight_suite::run_timed(&board(), &mut Console, PSX_CHECKS, Some(&clock()));
-    loop {}
+    flight_platform_psx::rt::halt()
 }
