@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 use crate::rebase::{Rewrite, read, write, write_relocations};
 use flight_rebase::merge::{self, Input, MergeOptions};
+use flight_rebase::{Shared, SharedAccess};
 
 /// Merge WebAssembly modules into one module with one memory, each in its segment of a plan.
 ///
 /// Each module is rebased into the segment of its component in the plan (the segment named
-/// after it, or owned by it) and the modules are linked: identical imports shared, exports kept
+/// after it, or owned by it), reaching the shared regions the plan lists it in (a reader's
+/// writes there trap), and the modules are linked: identical imports shared, exports kept
 /// (one whose name an earlier module exports becomes COMPONENT.NAME), start functions chained.
 /// The memory ends at the highest segment's end, rounded up to 64 KiB, unless --memory says.
 #[derive(clap::Args)]
@@ -63,12 +65,22 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
     for arg in &args.modules {
         let (name, file) = module(arg)?;
         let segment = plan.segment_for(&name).map_err(|e| format!("{}: {e}", args.plan.display()))?;
+        let shared: Vec<Shared> = plan
+            .shared_with(&name)
+            .map(|(s, a)| Shared {
+                range: s.start..s.end,
+                access: if a.writes() { SharedAccess::ReadWrite } else { SharedAccess::Read },
+            })
+            .collect();
         let wasm = read(&file)?;
-        modules.push((name, wasm, segment.start, segment.size));
+        modules.push((name, wasm, segment.start, segment.size, shared));
     }
     let inputs: Vec<Input<'_>> = modules
         .iter()
-        .map(|(name, wasm, base, size)| Input { name: name.clone(), wasm, base: *base, size: *size })
+        .map(|(name, wasm, base, size, shared)| Input {
+            shared: shared.clone(),
+            ..Input::new(name.clone(), wasm, *base, *size)
+        })
         .collect();
     let memory_pages = match &args.memory {
         Some(text) => Some(

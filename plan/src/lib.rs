@@ -98,6 +98,13 @@ pub struct Access {
     pub owner: bool,
 }
 
+impl Access {
+    /// Whether the component may write there.
+    pub fn writes(&self) -> bool {
+        self.permissions.contains('w')
+    }
+}
+
 /// A gap nobody may touch between two neighbouring segments.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Guard {
@@ -236,6 +243,15 @@ impl Plan {
         }
         Err(Error::NoSegment(component.to_string()))
     }
+
+    /// The segments `component` may reach without owning them (the shared regions it is a
+    /// sharer of), each with its rights there.
+    pub fn shared_with<'a>(&'a self, component: &'a str) -> impl Iterator<Item = (&'a Segment, &'a Access)> {
+        self.segments.iter().filter_map(move |s| {
+            let access = s.access.iter().find(|a| a.component == component && !a.owner)?;
+            Some((s, access))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -319,6 +335,21 @@ mod tests {
                 }],
             },
         }
+    }
+
+    #[test]
+    fn a_sharer_reaches_the_shared_regions_it_is_listed_in_with_its_rights() {
+        let mut plan = plan();
+        plan.segments[3].access = vec![
+            Access { component: "physics".into(), permissions: "rw-".into(), owner: false },
+            Access { component: "audio".into(), permissions: "r--".into(), owner: false },
+        ];
+        let rights = |c: &str| -> Vec<(String, bool)> {
+            plan.shared_with(c).map(|(s, a)| (s.name.clone(), a.writes())).collect()
+        };
+        assert_eq!(rights("physics"), [("frames".to_string(), true)]);
+        assert_eq!(rights("audio"), [("frames".to_string(), false)], "not its own segments");
+        assert!(rights("renderer").is_empty());
     }
 
     #[test]

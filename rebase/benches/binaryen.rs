@@ -158,7 +158,7 @@ fn merge_inputs(parts: &[Vec<u8>]) -> Result<Vec<Input<'_>>, String> {
         let analysis = flight_rebase::analyse(wasm).map_err(|e| e.to_string())?;
         let initial = analysis.memories.first().map_or(0, |m| m.initial);
         let size = (initial + 1) * PAGE;
-        inputs.push(Input { name: format!("m{i}"), wasm, base, size });
+        inputs.push(Input::new(format!("m{i}"), wasm, base, size));
         base += size;
     }
     if base > 1 << 32 {

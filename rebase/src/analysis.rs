@@ -188,7 +188,10 @@ pub(crate) struct Sections {
     pub has_types: bool,
     pub has_functions: bool,
     pub has_globals: bool,
+    pub has_exports: bool,
     pub has_code: bool,
+    /// Whether the module exports a name of its own as [`TRAP_EXPORT`](crate::TRAP_EXPORT).
+    pub exports_trap_name: bool,
 }
 
 /// An analysis with what rewriting needs.
@@ -456,6 +459,12 @@ fn read(module: &[u8], list: bool, threads: usize) -> Result<Scan, Error> {
                 Payload::GlobalSection(reader) => {
                     sections.has_globals = true;
                     sections.globals = count(sections.globals, reader.count(), "globals")?;
+                }
+                Payload::ExportSection(reader) => {
+                    sections.has_exports = true;
+                    for export in reader {
+                        sections.exports_trap_name |= export.map_err(parse)?.name == crate::TRAP_EXPORT;
+                    }
                 }
                 Payload::DataSection(reader) => {
                     for (index, data) in reader.into_iter().enumerate() {

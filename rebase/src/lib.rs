@@ -43,7 +43,8 @@
 //!   the instruction. `data.drop` is unchanged.
 //! - **Bounds checks** ([`RewriteOptions::bounds_checks`]): before each access, a test that
 //!   `address + offset + size` (unsigned, without wrap-around) is at most the module's current
-//!   memory in bytes, `unreachable` otherwise. The limit is the module's memory, its page count
+//!   memory in bytes; otherwise a call to a helper that records why and where in the trap
+//!   global and traps (see *Trap reports* below). The limit is the module's memory, its page count
 //!   times 64 KiB, never more than the segment, so a rebased module traps exactly where the
 //!   original would, and never touches a byte outside `[base, base + pages * 64 KiB)` or its
 //!   shared regions. A module that never grows its memory has a constant limit, and the test is
@@ -66,7 +67,19 @@
 //!   imported immutable `i32` global (`(import "env" "shared.NAME" (global i32))`) that the host
 //!   sets to `start - base`; the rebaser does not rewrite that import, it only allows the range
 //!   in the checks ([`Relocations::shared`] lists the module addresses). An access outside the
-//!   module's own memory then calls a helper that tests the shared ranges before trapping.
+//!   module's own memory then calls a helper that tests the shared ranges before trapping. Each
+//!   region has an access ([`SharedAccess`]): a module that may only read one traps on a write
+//!   there ([`TrapKind::ReadOnlyWrite`]), by a store, an atomic read-modify-write or a bulk
+//!   instruction, and a constant store there is never proven.
+//! - **Trap reports**: a checked module (bounds checks on and a memory access to check, or a
+//!   bulk instruction) gets a mutable `i64` global exported as [`TRAP_EXPORT`]. Every check
+//!   that stops the module first writes there the [`TrapKind`] (read, write, write to a
+//!   read-only region) and the absolute address of the first byte the access would have
+//!   touched, then traps; a trap of the module's own (`unreachable`, a division by zero, a
+//!   call stack exhausted) leaves it 0. A runtime reads it after a trap
+//!   ([`TrapKind::decode`]), prints why and where, and sets it back to 0. The report costs
+//!   nothing on the path that passes: the untaken branch's code is the same size, the call
+//!   lives in the branch.
 //!
 //! The module is copied, not re-encoded: sections that do not change are copied as they are,
 //! and in function bodies the bytes between changed instructions too; only the changed
@@ -209,6 +222,87 @@ impl Default for RewriteOptions {
     }
 }
 
+/// The export through which a checked module reports why it trapped: a mutable `i64` global, 0
+/// until a check stops the module; then the [`TrapKind`]'s code at bit [`TrapKind::SHIFT`] and
+/// below it the absolute address (in the whole memory) of the first byte the access would have
+/// touched. A real `unreachable`, a division by zero or any other trap leaves it 0, so a runtime
+/// tells them apart; it sets it back to 0 before it calls the module again.
+pub const TRAP_EXPORT: &str = "flight.trap";
+
+/// What a module may do in a shared region.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SharedAccess {
+    /// Read only: a write there traps ([`TrapKind::ReadOnlyWrite`]).
+    Read,
+    /// Read and write.
+    ReadWrite,
+}
+
+impl SharedAccess {
+    /// Whether writes are allowed.
+    pub fn writable(self) -> bool {
+        self == Self::ReadWrite
+    }
+}
+
+/// A shared region a module may reach: its bytes, and what the module may do there.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize)]
+pub struct Shared {
+    /// The bytes: absolute in [`Options::shared`], module-relative in
+    /// [`Relocations::shared`].
+    pub range: Range<u64>,
+    /// What the module may do there.
+    pub access: SharedAccess,
+}
+
+/// Why a bounds check stopped a module: the code a check leaves in the trap global (see
+/// [`Relocations::trap_global`]) beside the address.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum TrapKind {
+    /// A read outside the module's memory and the shared regions it may read.
+    Read = 1,
+    /// A write outside the module's memory and the shared regions it may write.
+    Write = 2,
+    /// A write into a shared region the module may only read.
+    ReadOnlyWrite = 3,
+}
+
+impl TrapKind {
+    /// Every kind, by code.
+    pub const ALL: [Self; 3] = [Self::Read, Self::Write, Self::ReadOnlyWrite];
+    /// The bit the kind's code starts at in the trap global; the address is below it.
+    pub const SHIFT: u32 = 56;
+
+    /// Splits a value of the trap global into the kind and the absolute address of the first
+    /// byte the access would have touched; `None` for 0 (no check trapped) or an unknown code.
+    pub fn decode(value: u64) -> Option<(Self, u64)> {
+        let code = value >> Self::SHIFT;
+        let kind = Self::ALL.into_iter().find(|k| *k as u64 == code)?;
+        Some((kind, value & ((1 << Self::SHIFT) - 1)))
+    }
+
+    /// Its short name: `read`, `write`, `read-only-write` (its helper is `trap.NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::ReadOnlyWrite => "read-only-write",
+        }
+    }
+
+    /// What it is, in words: "read outside its memory", ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Read => "read outside its memory",
+            Self::Write => "write outside its memory",
+            Self::ReadOnlyWrite => "write to a read-only shared region",
+        }
+    }
+}
+
 /// Where a module goes and how it is confined.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Options {
@@ -217,9 +311,9 @@ pub struct Options {
     /// The segment's size in bytes: a multiple of 64 KiB, at least the module's initial memory,
     /// and `base + size` at most 4 GiB.
     pub size: u64,
-    /// Absolute ranges outside the segment the module may also touch (shared regions); each
-    /// starts at or above `base`.
-    pub shared: Vec<Range<u64>>,
+    /// Shared regions: absolute ranges outside the segment the module may also touch, each
+    /// with what it may do there; each starts at or above `base`.
+    pub shared: Vec<Shared>,
     /// The pages of the whole memory the output declares; `None`: just enough for the segment
     /// and the shared regions.
     pub memory_pages: Option<u64>,
@@ -263,9 +357,16 @@ impl Options {
         self
     }
 
-    /// The same with a shared region `range` (absolute addresses) the module may touch.
-    pub fn with_shared(mut self, range: Range<u64>) -> Self {
-        self.shared.push(range);
+    /// The same with a shared region `range` (absolute addresses) the module may read and
+    /// write.
+    pub fn with_shared(self, range: Range<u64>) -> Self {
+        self.with_shared_access(range, SharedAccess::ReadWrite)
+    }
+
+    /// The same with a shared region `range` (absolute addresses) the module may reach as
+    /// `access` says: a reader's writes there trap.
+    pub fn with_shared_access(mut self, range: Range<u64>, access: SharedAccess) -> Self {
+        self.shared.push(Shared { range, access });
         self
     }
 
@@ -275,8 +376,8 @@ impl Options {
         self
     }
 
-    /// Checks the segment; returns the shared regions as module-relative ranges.
-    fn check(&self) -> Result<Vec<(u64, u64)>, Error> {
+    /// Checks the segment; returns the shared regions with module-relative ranges.
+    fn check(&self) -> Result<Vec<Shared>, Error> {
         let bad = |m: String| Err(Error::Options(m));
         const FOUR_GIB: u64 = 1 << 32;
         if !self.base.is_multiple_of(PAGE) || !self.size.is_multiple_of(PAGE) {
@@ -292,7 +393,8 @@ impl Options {
             return bad(format!("[{:#x}, +{:#x}) ends past 4 GiB", self.base, self.size));
         }
         let mut shared = Vec::new();
-        for r in &self.shared {
+        for &Shared { ref range, access } in &self.shared {
+            let r = range;
             if r.start >= r.end || r.end > FOUR_GIB {
                 return bad(format!(
                     "shared region [{:#x}, {:#x}) is empty or ends past 4 GiB",
@@ -306,10 +408,11 @@ impl Options {
                     r.start, r.end, self.base
                 ));
             }
-            shared.push((r.start - self.base, r.end - self.base));
+            shared.push(Shared { range: r.start - self.base..r.end - self.base, access });
         }
         if let Some(pages) = self.memory_pages {
-            let end = self.shared.iter().map(|r| r.end).chain([self.base + self.size]).max().unwrap_or(0);
+            let end =
+                self.shared.iter().map(|r| r.range.end).chain([self.base + self.size]).max().unwrap_or(0);
             if pages > FOUR_GIB / PAGE || pages * PAGE < end {
                 return bad(format!(
                     "a memory of {pages} pages does not hold the segment and the shared regions (up to {end:#x}), \
@@ -341,7 +444,7 @@ pub fn rebase(module: &[u8], options: &Options) -> Result<(Vec<u8>, Relocations)
 fn rewrite(
     module: &[u8],
     options: &Options,
-    shared: Vec<(u64, u64)>,
+    shared: Vec<Shared>,
     threads: usize,
 ) -> Result<(Vec<u8>, Relocations), Error> {
     let scan = analysis::scan(module, false, threads)?;
@@ -390,5 +493,10 @@ fn rewrite(
         return Err(Error::SharedMemoryGrow { function: g.function, offset: g.offset });
     }
     let plan = rewrite::Plan::new(&scan, options, shared);
+    if plan.reports_traps() && scan.sections.exports_trap_name {
+        return Err(Error::Options(format!(
+            "the module exports a name of its own as `{TRAP_EXPORT}`, the export its checks report traps through"
+        )));
+    }
     rewrite::Rewriter::new(module, &scan, plan, options.rewrite.relocation_entries, threads).run(options)
 }

@@ -15,13 +15,18 @@ pub struct Relocations {
     /// Whether accesses are bounds-checked.
     pub bounds_checks: bool,
     /// The shared regions the module may also reach, as module-relative addresses (absolute
-    /// address minus `base`).
-    pub shared: Vec<std::ops::Range<u64>>,
+    /// address minus `base`), with what it may do there.
+    pub shared: Vec<crate::Shared>,
     /// The global added for the segment's current page count (i32), if the module grows its
     /// memory.
     pub pages_global: Option<u32>,
     /// The global added next to it with the module's memory in bytes (i64, for the checks).
     pub bytes_global: Option<u32>,
+    /// The trap global (i64), exported as [`TRAP_EXPORT`](crate::TRAP_EXPORT), if anything
+    /// checks (bounds checks, or a bulk instruction's helper): 0 until a check stops the module,
+    /// then the [`TrapKind`](crate::TrapKind) and address it records before trapping
+    /// ([`TrapKind::decode`](crate::TrapKind::decode)).
+    pub trap_global: Option<u32>,
     /// The functions added, in index order after the module's own.
     pub helpers: Vec<Helper>,
     /// How many changes of each kind were made: counted whether or not they are listed.
@@ -215,7 +220,12 @@ impl fmt::Display for Relocations {
             self.size / crate::PAGE
         )?;
         for r in &self.shared {
-            writeln!(f, "shared region at module addresses [{:#x}, {:#x})", r.start, r.end)?;
+            let access = if r.access.writable() { "read-write" } else { "read-only" };
+            writeln!(
+                f,
+                "shared region at module addresses [{:#x}, {:#x}), {access}",
+                r.range.start, r.range.end
+            )?;
         }
         if let Some(g) = self.pages_global {
             writeln!(f, "added global {g}: the module's current pages")?;

@@ -10,16 +10,16 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use wasm_encoder::{
-    BlockType, ConstExpr, Encode, EntityType, Function, FunctionSection, GlobalType, Instruction,
+    BlockType, ConstExpr, Encode, EntityType, ExportKind, Function, FunctionSection, GlobalType, Instruction,
     MemorySection, MemoryType, SectionId, TypeSection, ValType,
 };
 use wasmparser::{BinaryReader, Payload};
 
-use crate::access::{MemoryOp, Operand};
+use crate::access::{AccessKind, MemoryOp, Operand};
 use crate::analysis::{Body, Change, DataMode, MAX_LOCALS, Patch, Scan};
 use crate::relocs::{Counts, Helper, Relocation, RelocationKind, Relocations};
 use crate::threads::{PARALLEL_BYTES, on_threads, split};
-use crate::{Error, FEATURES, Options, PAGE};
+use crate::{Error, FEATURES, Options, PAGE, Shared, TRAP_EXPORT, TrapKind};
 
 /// The signatures helpers use.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
@@ -30,6 +30,8 @@ enum Signature {
     Bulk,
     /// The shared-region check: `(i64 i64) -> ()`, start and end of the bytes touched.
     Shared,
+    /// A trap report: `(i64) -> ()`, the absolute address of the first byte touched.
+    Trap,
 }
 
 impl Signature {
@@ -38,13 +40,14 @@ impl Signature {
             Self::Grow => &[ValType::I32],
             Self::Bulk => &[ValType::I32, ValType::I32, ValType::I32],
             Self::Shared => &[ValType::I64, ValType::I64],
+            Self::Trap => &[ValType::I64],
         }
     }
 
     fn results(self) -> &'static [ValType] {
         match self {
             Self::Grow => &[ValType::I32],
-            Self::Bulk | Self::Shared => &[],
+            Self::Bulk | Self::Shared | Self::Trap => &[],
         }
     }
 }
@@ -56,7 +59,10 @@ enum HelperKind {
     Copy,
     Fill,
     Init(u32),
-    Shared,
+    /// The shared-region check of a read (`false`) or a write (`true`).
+    Shared(bool),
+    /// Records why and where the module trapped in the trap global, and traps.
+    Trap(TrapKind),
 }
 
 impl HelperKind {
@@ -64,7 +70,8 @@ impl HelperKind {
         match self {
             Self::Grow => Signature::Grow,
             Self::Copy | Self::Fill | Self::Init(_) => Signature::Bulk,
-            Self::Shared => Signature::Shared,
+            Self::Shared(_) => Signature::Shared,
+            Self::Trap(_) => Signature::Trap,
         }
     }
 
@@ -74,7 +81,9 @@ impl HelperKind {
             Self::Copy => "memory.copy".into(),
             Self::Fill => "memory.fill".into(),
             Self::Init(d) => format!("memory.init {d}"),
-            Self::Shared => "shared-check".into(),
+            Self::Shared(false) => "shared-check.read".into(),
+            Self::Shared(true) => "shared-check.write".into(),
+            Self::Trap(k) => format!("trap.{}", k.name()),
         }
     }
 }
@@ -94,11 +103,13 @@ pub(crate) struct Plan {
     /// Bounds checks before accesses.
     checks: bool,
     /// Shared regions, module-relative.
-    shared: Vec<(u64, u64)>,
+    shared: Vec<Shared>,
     /// The page-count global (i32), if the module grows its memory.
     pages_global: Option<u32>,
     /// The global with the module's memory in bytes (i64), for the checks, next to it.
     bytes_global: Option<u32>,
+    /// The trap global (i64, exported as [`TRAP_EXPORT`]), if anything checks.
+    trap_global: Option<u32>,
     /// Types added, with their indices.
     types: Vec<(Signature, u32)>,
     /// Functions added, with their indices.
@@ -107,7 +118,7 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// Decides the globals, types and helpers the module gets.
-    pub(crate) fn new(scan: &Scan, options: &Options, shared: Vec<(u64, u64)>) -> Self {
+    pub(crate) fn new(scan: &Scan, options: &Options, shared: Vec<Shared>) -> Self {
         let a = &scan.analysis;
         let memory = &a.memories[0];
         let segment_pages = options.size / PAGE;
@@ -129,8 +140,19 @@ impl Plan {
             }
         }
         kinds.extend(inits.into_iter().map(HelperKind::Init));
-        if !shared.is_empty() {
-            kinds.push(HelperKind::Shared);
+        // The bulk helpers check their ranges whatever the options.
+        let accesses =
+            scan.bodies.iter().any(|b| b.patches.iter().any(|p| matches!(p.change, Change::Access { .. })));
+        let checks = (options.rewrite.bounds_checks && accesses)
+            || kinds.iter().any(|k| matches!(k, HelperKind::Copy | HelperKind::Fill | HelperKind::Init(_)));
+        if checks {
+            kinds.extend([HelperKind::Trap(TrapKind::Read), HelperKind::Trap(TrapKind::Write)]);
+            if shared.iter().any(|r| !r.access.writable()) {
+                kinds.push(HelperKind::Trap(TrapKind::ReadOnlyWrite));
+            }
+            if !shared.is_empty() {
+                kinds.extend([HelperKind::Shared(false), HelperKind::Shared(true)]);
+            }
         }
         kinds.sort_unstable();
         let mut types: Vec<(Signature, u32)> = Vec::new();
@@ -141,7 +163,7 @@ impl Plan {
         }
         let helpers = kinds.iter().enumerate().map(|(i, k)| (*k, a.functions + i as u32)).collect();
         let needed = options.base + options.size;
-        let shared_end = shared.iter().map(|r| r.1 + options.base).max().unwrap_or(0);
+        let shared_end = shared.iter().map(|r| r.range.end + options.base).max().unwrap_or(0);
         let total_pages = options.memory_pages.unwrap_or_else(|| needed.max(shared_end).div_ceil(PAGE));
         Self {
             base: options.base,
@@ -152,9 +174,15 @@ impl Plan {
             shared,
             pages_global,
             bytes_global: pages_global.map(|g| g + 1),
+            trap_global: checks.then_some(scan.sections.globals + if pages_global.is_some() { 2 } else { 0 }),
             types,
             helpers,
         }
+    }
+
+    /// Whether the module gets the trap global and its export.
+    pub(crate) fn reports_traps(&self) -> bool {
+        self.trap_global.is_some()
     }
 
     fn helper(&self, kind: HelperKind) -> u32 {
@@ -176,15 +204,16 @@ impl Plan {
     /// The check of the address on top of the stack for an access of `[offset, end)` past it:
     /// the address stays on the stack; the check traps (or tries the shared regions) if
     /// `address + end` passes the module's memory. Local `a` is scratch.
-    fn check(&self, out: &mut Vec<u8>, a: u32, offset: u64, end: u64) {
-        let range = |out: &mut Vec<u8>| {
-            for add in [offset, end] {
+    fn check(&self, out: &mut Vec<u8>, a: u32, offset: u64, end: u64, write: bool) {
+        let at = |add: u64| {
+            move |out: &mut Vec<u8>| {
                 Instruction::LocalGet(a).encode(out);
                 Instruction::I64ExtendI32U.encode(out);
                 Instruction::I64Const(add as i64).encode(out);
                 Instruction::I64Add.encode(out);
             }
         };
+        let (first, last) = (at(offset), at(end));
         let limit = self.initial * PAGE;
         match self.bytes_global {
             Some(bytes) => {
@@ -196,7 +225,7 @@ impl Plan {
                 Instruction::GlobalGet(bytes).encode(out);
                 Instruction::I64GtU.encode(out);
                 Instruction::If(BlockType::Empty).encode(out);
-                self.out_of_bounds(out, range);
+                self.out_of_bounds(out, write, &first, &last);
                 Instruction::End.encode(out);
             }
             None if end <= limit => {
@@ -206,31 +235,45 @@ impl Plan {
                 Instruction::I32Const((limit - end) as u32 as i32).encode(out);
                 Instruction::I32GtU.encode(out);
                 Instruction::If(BlockType::Empty).encode(out);
-                self.out_of_bounds(out, range);
+                self.out_of_bounds(out, write, &first, &last);
                 Instruction::End.encode(out);
             }
             None => {
                 // Past the memory whatever the address: only a shared region can take it.
                 Instruction::LocalSet(a).encode(out);
-                self.out_of_bounds(out, range);
+                self.out_of_bounds(out, write, &first, &last);
             }
         }
         Instruction::LocalGet(a).encode(out);
     }
 
-    /// The two globals of a module that grows its memory (its pages, i32, and bytes, i64), as
-    /// a global section holds them, or nothing.
-    fn added_globals(&self) -> Vec<u8> {
+    /// The globals added, as a global section holds them, and their count: the two of a
+    /// module that grows its memory (its pages, i32, and bytes, i64), then the trap global.
+    fn added_globals(&self) -> (u32, Vec<u8>) {
         let mut out = Vec::new();
+        let mut globals = Vec::new();
         if self.pages_global.is_some() {
-            let pages = ConstExpr::i32_const(self.initial as i32);
-            let bytes = ConstExpr::i64_const((self.initial * PAGE) as i64);
-            for (val_type, init) in [(ValType::I32, pages), (ValType::I64, bytes)] {
-                GlobalType { val_type, mutable: true, shared: false }.encode(&mut out);
-                init.encode(&mut out);
-            }
+            globals.push((ValType::I32, ConstExpr::i32_const(self.initial as i32)));
+            globals.push((ValType::I64, ConstExpr::i64_const((self.initial * PAGE) as i64)));
         }
-        out
+        if self.trap_global.is_some() {
+            globals.push((ValType::I64, ConstExpr::i64_const(0)));
+        }
+        for (val_type, init) in &globals {
+            GlobalType { val_type: *val_type, mutable: true, shared: false }.encode(&mut out);
+            init.encode(&mut out);
+        }
+        (globals.len() as u32, out)
+    }
+
+    /// The export of the trap global, as an export section holds it, or nothing.
+    fn added_exports(&self) -> (u32, Vec<u8>) {
+        let mut out = Vec::new();
+        let Some(g) = self.trap_global else { return (0, out) };
+        TRAP_EXPORT.encode(&mut out);
+        ExportKind::Global.encode(&mut out);
+        g.encode(&mut out);
+        (1, out)
     }
 
     /// A helper's body.
@@ -238,7 +281,7 @@ impl Plan {
         let plan = self;
         let mut out = Vec::new();
         // Traps unless [local start, local start + local len) is the module's or shared.
-        let check = |out: &mut Vec<u8>, start: u32, len: u32| {
+        let check = |out: &mut Vec<u8>, start: u32, len: u32, write: bool| {
             let end = |out: &mut Vec<u8>| {
                 Instruction::LocalGet(start).encode(out);
                 Instruction::I64ExtendI32U.encode(out);
@@ -250,11 +293,11 @@ impl Plan {
             plan.limit(out);
             Instruction::I64GtU.encode(out);
             Instruction::If(BlockType::Empty).encode(out);
-            plan.out_of_bounds(out, |out| {
+            let first = |out: &mut Vec<u8>| {
                 Instruction::LocalGet(start).encode(out);
                 Instruction::I64ExtendI32U.encode(out);
-                end(out);
-            });
+            };
+            plan.out_of_bounds(out, write, &first, &end);
             Instruction::End.encode(out);
         };
         let rebased = |out: &mut Vec<u8>, local: u32| {
@@ -289,8 +332,8 @@ impl Plan {
             }
             HelperKind::Copy => {
                 // (dst, src, len)
-                check(&mut out, 0, 2);
-                check(&mut out, 1, 2);
+                check(&mut out, 0, 2, true);
+                check(&mut out, 1, 2, false);
                 rebased(&mut out, 0);
                 rebased(&mut out, 1);
                 Instruction::LocalGet(2).encode(&mut out);
@@ -298,7 +341,7 @@ impl Plan {
             }
             HelperKind::Fill => {
                 // (dst, value, len)
-                check(&mut out, 0, 2);
+                check(&mut out, 0, 2, true);
                 rebased(&mut out, 0);
                 Instruction::LocalGet(1).encode(&mut out);
                 Instruction::LocalGet(2).encode(&mut out);
@@ -306,26 +349,50 @@ impl Plan {
             }
             HelperKind::Init(data_index) => {
                 // (dst, src in the segment, len); the source is checked by memory.init itself.
-                check(&mut out, 0, 2);
+                check(&mut out, 0, 2, true);
                 rebased(&mut out, 0);
                 Instruction::LocalGet(1).encode(&mut out);
                 Instruction::LocalGet(2).encode(&mut out);
                 Instruction::MemoryInit { mem: 0, data_index }.encode(&mut out);
             }
-            HelperKind::Shared => {
-                // (start, end): returns if some region holds [start, end), traps otherwise.
-                for &(s, e) in &plan.shared {
-                    Instruction::LocalGet(0).encode(&mut out);
-                    Instruction::I64Const(s as i64).encode(&mut out);
-                    Instruction::I64GeU.encode(&mut out);
-                    Instruction::LocalGet(1).encode(&mut out);
-                    Instruction::I64Const(e as i64).encode(&mut out);
-                    Instruction::I64LeU.encode(&mut out);
-                    Instruction::I32And.encode(&mut out);
-                    Instruction::If(BlockType::Empty).encode(&mut out);
-                    Instruction::Return.encode(&mut out);
-                    Instruction::End.encode(&mut out);
+            HelperKind::Shared(write) => {
+                // (start, end): returns if a region the access may reach holds [start, end);
+                // otherwise reports why (a write into a region it may only read, or an access
+                // outside everything it may reach) and traps.
+                let within = |out: &mut Vec<u8>, r: &Shared, then: &dyn Fn(&mut Vec<u8>)| {
+                    Instruction::LocalGet(0).encode(out);
+                    Instruction::I64Const(r.range.start as i64).encode(out);
+                    Instruction::I64GeU.encode(out);
+                    Instruction::LocalGet(1).encode(out);
+                    Instruction::I64Const(r.range.end as i64).encode(out);
+                    Instruction::I64LeU.encode(out);
+                    Instruction::I32And.encode(out);
+                    Instruction::If(BlockType::Empty).encode(out);
+                    then(out);
+                    Instruction::End.encode(out);
+                };
+                let report = |out: &mut Vec<u8>, kind: TrapKind| {
+                    Instruction::LocalGet(0).encode(out);
+                    Instruction::I64Const(plan.base as i64).encode(out);
+                    Instruction::I64Add.encode(out);
+                    Instruction::Call(plan.helper(HelperKind::Trap(kind))).encode(out);
+                };
+                for r in plan.shared.iter().filter(|r| !write || r.access.writable()) {
+                    within(&mut out, r, &|out| Instruction::Return.encode(out));
                 }
+                if write {
+                    for r in plan.shared.iter().filter(|r| !r.access.writable()) {
+                        within(&mut out, r, &|out| report(out, TrapKind::ReadOnlyWrite));
+                    }
+                }
+                report(&mut out, if write { TrapKind::Write } else { TrapKind::Read });
+            }
+            HelperKind::Trap(kind) => {
+                // (address): trap global = kind << SHIFT | address; unreachable.
+                Instruction::I64Const(((kind as u64) << TrapKind::SHIFT) as i64).encode(&mut out);
+                Instruction::LocalGet(0).encode(&mut out);
+                Instruction::I64Or.encode(&mut out);
+                Instruction::GlobalSet(plan.trap_global.unwrap_or(0)).encode(&mut out);
                 Instruction::Unreachable.encode(&mut out);
             }
         }
@@ -336,19 +403,33 @@ impl Plan {
     }
 
     /// Whether `[start, end)` (module-relative) lies in the memory the module surely has, or in
-    /// a shared region.
-    fn proven(&self, start: u64, end: u64) -> bool {
-        end <= self.initial * PAGE || self.shared.iter().any(|&(s, e)| start >= s && end <= e)
+    /// a shared region it may reach so (`write`: to write).
+    fn proven(&self, start: u64, end: u64, write: bool) -> bool {
+        end <= self.initial * PAGE
+            || self
+                .shared
+                .iter()
+                .any(|r| start >= r.range.start && end <= r.range.end && (!write || r.access.writable()))
     }
 
-    /// What runs when an access ends past the module's memory: a trap, or the shared-region
-    /// check of `[start, end)` pushed by `range`.
-    fn out_of_bounds(&self, out: &mut Vec<u8>, range: impl FnOnce(&mut Vec<u8>)) {
+    /// What runs when an access ends past the module's memory: the shared-region check of
+    /// `[start, end)` (module-relative, pushed by `range`), or the trap report of its start.
+    fn out_of_bounds(
+        &self,
+        out: &mut Vec<u8>,
+        write: bool,
+        start: &dyn Fn(&mut Vec<u8>),
+        end: &dyn Fn(&mut Vec<u8>),
+    ) {
+        start(out);
         if self.shared.is_empty() {
-            Instruction::Unreachable.encode(out);
+            Instruction::I64Const(self.base as i64).encode(out);
+            Instruction::I64Add.encode(out);
+            let kind = if write { TrapKind::Write } else { TrapKind::Read };
+            Instruction::Call(self.helper(HelperKind::Trap(kind))).encode(out);
         } else {
-            range(out);
-            Instruction::Call(self.helper(HelperKind::Shared)).encode(out);
+            end(out);
+            Instruction::Call(self.helper(HelperKind::Shared(write))).encode(out);
         }
     }
 }
@@ -591,9 +672,12 @@ impl<'m> Rewriter<'m> {
                     self.section(&mut out, SectionId::Memory, &memories);
                 }
                 Payload::GlobalSection(reader) => {
-                    let added = self.plan.added_globals();
-                    let count = if added.is_empty() { 0 } else { 2 };
+                    let (count, added) = self.plan.added_globals();
                     self.append(&mut out, SectionId::Global, reader.range(), count, &added)?;
+                }
+                Payload::ExportSection(reader) => {
+                    let (count, added) = self.plan.added_exports();
+                    self.append(&mut out, SectionId::Export, reader.range(), count, &added)?;
                 }
                 Payload::CodeSectionStart { count, .. } => self.code(&mut out, count)?,
                 Payload::CodeSectionEntry(_) | Payload::End(_) => {}
@@ -618,9 +702,10 @@ impl<'m> Rewriter<'m> {
             base: options.base,
             size: options.size,
             bounds_checks: options.rewrite.bounds_checks,
-            shared: self.plan.shared.iter().map(|&(s, e)| s..e).collect(),
+            shared: self.plan.shared.clone(),
             pages_global: self.plan.pages_global,
             bytes_global: self.plan.bytes_global,
+            trap_global: self.plan.trap_global,
             helpers: self.plan.helpers.iter().map(|&(k, f)| Helper { function: f, name: k.name() }).collect(),
             counts,
             entries,
@@ -640,7 +725,8 @@ impl<'m> Rewriter<'m> {
         let needed = [
             (SectionId::Type, helpers && !s.has_types),
             (SectionId::Function, helpers && !s.has_functions),
-            (SectionId::Global, self.plan.pages_global.is_some() && !s.has_globals),
+            (SectionId::Global, self.plan.added_globals().0 > 0 && !s.has_globals),
+            (SectionId::Export, self.plan.trap_global.is_some() && !s.has_exports),
             (SectionId::Code, helpers && !s.has_code),
         ];
         for (id, needed) in needed {
@@ -662,10 +748,15 @@ impl<'m> Rewriter<'m> {
                     }
                     self.section(out, id, &functions);
                 }
-                SectionId::Global => {
+                SectionId::Global | SectionId::Export => {
+                    let (count, added) = if id == SectionId::Global {
+                        self.plan.added_globals()
+                    } else {
+                        self.plan.added_exports()
+                    };
                     let mut content = Vec::new();
-                    2u32.encode(&mut content);
-                    content.extend_from_slice(&self.plan.added_globals());
+                    count.encode(&mut content);
+                    content.extend_from_slice(&added);
                     self.start_section(out, id);
                     content.encode(out);
                 }
@@ -1017,13 +1108,21 @@ impl<'m> BodyWriter<'m> {
         if new_offset > u64::from(u32::MAX) {
             // The effective address is past 4 GiB whatever the dynamic address: the original
             // traps too, its memory being no larger than the segment.
+            if self.plan.trap_global.is_some() {
+                let write = matches!(m.kind, AccessKind::Store | AccessKind::ReadModifyWrite);
+                let kind = if write { TrapKind::Write } else { TrapKind::Read };
+                Instruction::I64Const(new_offset as i64).encode(out);
+                Instruction::Call(self.plan.helper(HelperKind::Trap(kind))).encode(out);
+            }
             Instruction::Unreachable.encode(out);
             self.record(place(RelocationKind::Trap { instruction: m.name, old_offset: offset }));
             return Ok(());
         }
         let end = offset + u64::from(m.size);
+        let write = matches!(m.kind, AccessKind::Store | AccessKind::ReadModifyWrite);
         let checked = self.plan.checks
-            && !address.is_some_and(|a| self.plan.proven(a.saturating_add(offset), a.saturating_add(end)));
+            && !address
+                .is_some_and(|a| self.plan.proven(a.saturating_add(offset), a.saturating_add(end), write));
         if checked {
             // Set the operands above the address aside, check the address, put them back.
             let mut slots = [0u32; 2];
@@ -1037,7 +1136,7 @@ impl<'m> BodyWriter<'m> {
                 Instruction::LocalSet(*s).encode(out);
             }
             let a = scratch.address();
-            self.plan.check(out, a, offset, end);
+            self.plan.check(out, a, offset, end, write);
             for s in slots {
                 Instruction::LocalGet(*s).encode(out);
             }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Outcome, Run};
-use flight_rebase::{Options, PAGE, RelocationKind};
+use flight_rebase::{Options, PAGE, RelocationKind, Shared, SharedAccess, TrapKind};
 use wasmi::Val;
 
 const SIZES: [(u32, &str, &str); 5] = [
@@ -233,8 +233,11 @@ fn shared_regions_are_reachable_and_nothing_around_them() {
     let options = Options::new(base, PAGE).with_bounds_checks(true).with_shared(shared..shared + 4096);
     let (rebased, relocs) = flight_rebase::rebase(&wasm, &options).unwrap();
     common::validate(&rebased);
-    assert_eq!(relocs.shared, vec![3 * PAGE..3 * PAGE + 4096]);
-    assert!(relocs.helpers.iter().any(|h| h.name == "shared-check"));
+    assert_eq!(
+        relocs.shared,
+        vec![Shared { range: 3 * PAGE..3 * PAGE + 4096, access: SharedAccess::ReadWrite }]
+    );
+    assert!(relocs.helpers.iter().any(|h| h.name == "shared-check.write"));
     let engine = common::engine();
     let mut run = Run::new(&engine, &rebased, u64::MAX).unwrap();
     let at = 3 * PAGE as i32;
@@ -267,4 +270,128 @@ fn shared_regions_are_reachable_and_nothing_around_them() {
     assert_eq!(common::first_non_zero(&memory[..base as usize]), None);
     assert_eq!(common::first_non_zero(&memory[(base + PAGE) as usize..s]), None);
     assert_eq!(common::first_non_zero(&memory[s + 4096..]), None);
+}
+
+/// What the trap export holds after `outcome`, decoded; the export is set back to 0.
+fn report(run: &mut Run) -> Option<(TrapKind, u64)> {
+    let value = run.take_trap().expect("a checked module exports its trap global");
+    TrapKind::decode(value).or_else(|| {
+        assert_eq!(value, 0, "an unknown code");
+        None
+    })
+}
+
+#[test]
+fn checks_report_why_and_where_they_trapped() {
+    let wasm = wat::parse_str(
+        r#"(module (memory 1 1)
+            (func (export "load") (param i32) (result i32) local.get 0 i32.load offset=8)
+            (func (export "store") (param i32) local.get 0 i32.const 1 i32.store16 offset=2)
+            (func (export "fill") (param i32 i32) local.get 0 i32.const 0 local.get 1 memory.fill)
+            (func (export "copy") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.copy)
+            (func (export "unreachable") unreachable)
+            (func (export "divide") (param i32) (result i32) i32.const 1 local.get 0 i32.div_u))"#,
+    )
+    .unwrap();
+    let base = 3 * PAGE;
+    let options = Options::new(base, PAGE).with_bounds_checks(true);
+    let (rebased, relocs) = flight_rebase::rebase(&wasm, &options).unwrap();
+    common::validate(&rebased);
+    assert!(relocs.trap_global.is_some());
+    let engine = common::engine();
+    let mut run = Run::new(&engine, &rebased, u64::MAX).unwrap();
+    let page = PAGE as i32;
+    // In bounds: nothing recorded.
+    assert!(!trapped(&call(&mut run, "load", &[page - 12])));
+    assert_eq!(report(&mut run), None);
+    // Each report: the kind, and the first byte the access would have touched, absolute.
+    let cases: [(&str, &[i32], TrapKind, u64); 6] = [
+        ("load", &[page - 11], TrapKind::Read, base + PAGE - 3),
+        ("load", &[-8], TrapKind::Read, base + 0xFFFF_FFF8 + 8),
+        ("store", &[page - 3], TrapKind::Write, base + PAGE - 1),
+        ("fill", &[page - 4, 5], TrapKind::Write, base + PAGE - 4),
+        ("copy", &[0, page - 1, 2], TrapKind::Read, base + PAGE - 1),
+        ("copy", &[page, 0, 1], TrapKind::Write, base + PAGE),
+    ];
+    for (name, args, kind, at) in cases {
+        assert!(trapped(&call(&mut run, name, args)), "{name}{args:?}");
+        assert_eq!(report(&mut run), Some((kind, at)), "{name}{args:?}");
+    }
+    // A trap of the module's own leaves the export 0: a runtime tells the two apart.
+    assert!(matches!(
+        call(&mut run, "unreachable", &[]),
+        Outcome::Trap(wasmi::TrapCode::UnreachableCodeReached)
+    ));
+    assert_eq!(report(&mut run), None);
+    assert!(matches!(call(&mut run, "divide", &[0]), Outcome::Trap(wasmi::TrapCode::IntegerDivisionByZero)));
+    assert_eq!(report(&mut run), None);
+    assert_eq!(TrapKind::decode(0), None);
+    assert_eq!(TrapKind::decode(7 << TrapKind::SHIFT), None, "an unknown code");
+}
+
+#[test]
+fn a_reader_of_a_shared_region_reads_it_and_its_writes_trap() {
+    let wasm = wat::parse_str(
+        r#"(module (memory (export "memory") 1 1)
+            (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
+            (func (export "load") (param i32) (result i32) local.get 0 i32.load)
+            (func (export "fill") (param i32 i32) local.get 0 i32.const 0x5a local.get 1 memory.fill)
+            (func (export "copy out") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 memory.copy)
+            (func (export "const store") i32.const 196608 i32.const 7 i32.store)
+            (func (export "const load") (result i32) i32.const 196608 i32.load))"#,
+    )
+    .unwrap();
+    // Segment: pages [2, 3); a region the module reads at [5 pages, +4 KiB), one it writes at
+    // [6 pages, +4 KiB).
+    let (base, read, write) = (2 * PAGE, 5 * PAGE, 6 * PAGE);
+    let options = Options::new(base, PAGE)
+        .with_bounds_checks(true)
+        .with_shared_access(read..read + 4096, SharedAccess::Read)
+        .with_shared_access(write..write + 4096, SharedAccess::ReadWrite);
+    let (rebased, relocs) = flight_rebase::rebase(&wasm, &options).unwrap();
+    common::validate(&rebased);
+    assert_eq!(relocs.shared[0], Shared { range: 3 * PAGE..3 * PAGE + 4096, access: SharedAccess::Read });
+    let engine = common::engine();
+    let mut run = Run::new(&engine, &rebased, u64::MAX).unwrap();
+    // The host fills the region the module reads.
+    run.memory_mut().unwrap()[read as usize..read as usize + 4]
+        .copy_from_slice(&0x0bad_cafe_u32.to_le_bytes());
+    let (r, w) = ((read - base) as i32, (write - base) as i32);
+    assert_eq!(call(&mut run, "load", &[r]), Outcome::Values(vec![0x0bad_cafe]));
+    assert_eq!(call(&mut run, "const load", &[]), Outcome::Values(vec![0x0bad_cafe]));
+    assert!(!trapped(&call(&mut run, "store", &[w, 1])));
+    // Writes into the region it reads: each traps, reported as such, and nothing is written.
+    for (name, args) in [
+        ("store", vec![r + 8, 1]),
+        ("fill", vec![r + 16, 4]),
+        ("copy out", vec![r, 0, 4]),
+        ("const store", vec![]),
+    ] {
+        assert!(trapped(&call(&mut run, name, &args)), "{name}{args:?}");
+        let at = match name {
+            "const store" => read,
+            _ => base + args[0] as u64,
+        };
+        assert_eq!(report(&mut run), Some((TrapKind::ReadOnlyWrite, at)), "{name}{args:?}");
+    }
+    let memory = run.memory().unwrap();
+    assert_eq!(common::first_non_zero(&memory[read as usize + 4..read as usize + 4096]), None);
+    // Past the regions: reads and writes outside everything.
+    assert!(trapped(&call(&mut run, "load", &[r + 4096])));
+    assert_eq!(report(&mut run), Some((TrapKind::Read, read + 4096)));
+    assert!(trapped(&call(&mut run, "store", &[w + 4093, 0])));
+    assert_eq!(report(&mut run), Some((TrapKind::Write, write + 4093)));
+}
+
+#[test]
+fn a_module_s_own_export_cannot_take_the_trap_export_s_name() {
+    let wasm = wat::parse_str(
+        r#"(module (memory 1) (global (export "flight.trap") i32 (i32.const 0))
+            (func (export "load") (param i32) (result i32) local.get 0 i32.load))"#,
+    )
+    .unwrap();
+    let err = flight_rebase::rebase(&wasm, &Options::new(PAGE, PAGE).with_bounds_checks(true)).unwrap_err();
+    assert!(err.to_string().contains("exports a name of its own as `flight.trap`"), "{err}");
+    // Unchecked, the module keeps its export: there is no trap export to collide with.
+    assert!(flight_rebase::rebase(&wasm, &Options::new(PAGE, PAGE)).is_ok());
 }

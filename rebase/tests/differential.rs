@@ -28,6 +28,8 @@ struct Stats {
     grows: u64,
     not_instantiable: u64,
     inconclusive: u64,
+    /// Traps a check reported through the trap export.
+    reported: u64,
 }
 
 /// Runs the original and the rebased module side by side.
@@ -68,6 +70,16 @@ fn compare(seed: u64, wasm: &[u8], rebased: &[u8], options: &Options, stats: &mu
                 break;
             }
             let b = moved.call(&name, &args, REBASED_FUEL);
+            // A check's report: only where the original ran out of its memory, and never an
+            // address inside the segment's memory the original had.
+            if let Some((kind, at)) = moved.take_trap().and_then(flight_rebase::TrapKind::decode) {
+                assert!(
+                    matches!(a, Outcome::Trap(wasmi::TrapCode::MemoryOutOfBounds)),
+                    "seed {seed}, {name}({args:?}): a check reported {kind:?} at {at:#x}, the original gave {a:?}"
+                );
+                assert!(at >= options.base, "seed {seed}, {name}: reported {at:#x} below the base");
+                stats.reported += 1;
+            }
             stats.calls += 1;
             stats.traps += u64::from(matches!(a, Outcome::Trap(_)));
             assert!(a.matches(&b), "seed {seed}, {name}({args:?}): original {a:?}, rebased {b:?}");

@@ -301,10 +301,7 @@ fn an_unvalidated_merge_with_indices_out_of_range_is_an_error() {
         MEMORY,
         (10, &[1, 11, 0, 0x41, 0, 0x11, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0x0b]),
     ]);
-    let inputs = [
-        Input { name: "a".into(), wasm: &a, base: PAGE, size: PAGE },
-        Input { name: "b".into(), wasm: &b, base: 2 * PAGE, size: PAGE },
-    ];
+    let inputs = [Input::new("a", &a, PAGE, PAGE), Input::new("b", &b, 2 * PAGE, PAGE)];
     let rewrite = RewriteOptions { validate: false, ..RewriteOptions::default() };
     let options = MergeOptions { rewrite, ..MergeOptions::default() };
     assert!(flight_rebase::merge(&inputs, &options).is_err());

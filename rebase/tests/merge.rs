@@ -56,7 +56,7 @@ struct Part {
 
 impl Part {
     fn input(&self) -> Input<'_> {
-        Input { name: self.name.clone(), wasm: &self.wasm, base: self.base, size: self.size }
+        Input::new(self.name.clone(), &self.wasm, self.base, self.size)
     }
 }
 
@@ -438,7 +438,7 @@ fn wat(text: &str) -> Vec<u8> {
 }
 
 fn input<'a>(name: &str, wasm: &'a [u8], base: u64, size: u64) -> Input<'a> {
-    Input { name: name.into(), wasm, base: base * PAGE, size: size * PAGE }
+    Input::new(name, wasm, base * PAGE, size * PAGE)
 }
 
 #[test]
@@ -812,12 +812,19 @@ fn names_are_renumbered_and_prefixed() {
     // `b` 2 imports and 2 functions.
     let mut a_helpers = helpers(0);
     a_helpers.sort();
-    assert_eq!(a_helpers, [(3, "memory.grow".into()), (4, "memory.init 0".into())]);
-    assert_eq!(helpers(1), [(4, "memory.fill".to_string())]);
+    let traps = |first: u32| [(first, "trap.read".to_string()), (first + 1, "trap.write".to_string())];
+    assert_eq!(
+        a_helpers,
+        [[(3, "memory.grow".into()), (4, "memory.init 0".into())].as_slice(), &traps(5)].concat()
+    );
+    assert_eq!(helpers(1), [[(4, "memory.fill".to_string())].as_slice(), &traps(5)].concat());
+    // `c` touches no memory: nothing to check, no trap helpers.
     assert!(helpers(2).is_empty());
+    assert_eq!(relocs[2].rebase.trap_global, None);
 
     // Functions: the imports (`env.log` shared by `a` and `b`, `env.tick` by `b` and `c`), then
-    // `a`'s (update, init, two helpers), `b`'s (step, boot, a helper), `c`'s (run), the start.
+    // `a`'s (update, init, four helpers), `b`'s (step, boot, three helpers), `c`'s (run), the
+    // start.
     // `a`'s function `f` is merged function `f + 1` (after `b`'s import `env.tick`).
     let a_grow = relocs[0].rebase.helpers.iter().find(|h| h.name == "memory.grow").unwrap().function + 1;
     let expected = [
@@ -827,16 +834,20 @@ fn names_are_renumbered_and_prefixed() {
         (3, "a::init"),
         (a_grow, "a::flight.memory.grow"),
         (9 - a_grow, "a::flight.memory.init.0"),
-        (6, "b::step"),
-        (7, "b::boot"),
-        (8, "b::flight.memory.fill"),
-        (9, "c::run"),
-        (10, "flight.start"),
+        (6, "a::flight.trap.read"),
+        (7, "a::flight.trap.write"),
+        (8, "b::step"),
+        (9, "b::boot"),
+        (10, "b::flight.memory.fill"),
+        (11, "b::flight.trap.read"),
+        (12, "b::flight.trap.write"),
+        (13, "c::run"),
+        (14, "flight.start"),
     ];
     let mut expected = expected.to_vec();
     expected.sort();
     assert_eq!(names.all("function"), expected);
-    assert_eq!(merged.relocations.start_function, Some(10));
+    assert_eq!(merged.relocations.start_function, Some(14));
 
     // The names sit on the right functions: exports, calls and the start function agree.
     for (export, name) in [("update", "a::update"), ("step", "b::step"), ("run", "c::run")] {
@@ -847,17 +858,17 @@ fn names_are_renumbered_and_prefixed() {
     assert_eq!(names.get("function", start.unwrap()), Some("flight.start"));
     assert_eq!(named(&called[&start.unwrap()]), ["a::init", "b::boot"]);
     assert_eq!(named(&called[&3]), ["a::flight.memory.init.0"]);
-    assert_eq!(named(&called[&7]), ["b::tick", "a::log"]);
+    assert_eq!(named(&called[&9]), ["b::tick", "a::log"]);
     assert!(named(&called[&2]).contains(&"a::log") && named(&called[&2]).contains(&"a::flight.memory.grow"));
-    assert_eq!(named(&called[&9]), ["b::tick"]);
+    assert_eq!(named(&called[&13]), ["b::tick"]);
 
     // Locals stay with their (renumbered) functions, their own indices unchanged.
     assert_eq!(names.locals(2), [(0, "dt"), (1, "tmp")]);
-    assert_eq!(names.locals(6), [(0, "x"), (1, "y"), (2, "acc")]);
-    assert_eq!(names.locals.keys().copied().collect::<Vec<_>>(), [2, 6]);
+    assert_eq!(names.locals(8), [(0, "x"), (1, "y"), (2, "acc")]);
+    assert_eq!(names.locals.keys().copied().collect::<Vec<_>>(), [2, 8]);
 
-    // Globals: `a`'s import, then `a`'s own and the two the rebaser added (it grows its
-    // memory), `b`'s, `c`'s.
+    // Globals: `a`'s import, then `a`'s own and the three the rebaser added (it grows its
+    // memory, and it is checked), `b`'s and its trap global, `c`'s.
     assert_eq!(relocs[0].rebase.pages_global, Some(2));
     assert_eq!(relocs[0].rebase.bytes_global, Some(3));
     assert_eq!(
@@ -867,9 +878,11 @@ fn names_are_renumbered_and_prefixed() {
             (1, "a::counter"),
             (2, "a::flight.pages"),
             (3, "a::flight.bytes"),
-            (4, "b::speed"),
-            (5, "b::scale"),
-            (6, "c::g")
+            (4, "a::flight.trap"),
+            (5, "b::speed"),
+            (6, "b::scale"),
+            (7, "b::flight.trap"),
+            (8, "c::g")
         ]
     );
     assert_eq!(names.get("global", export_index(&merged.wasm, "scale")), Some("b::scale"));
@@ -920,11 +933,16 @@ fn names_are_renumbered_and_prefixed() {
         (2, "init"),
         (a_grow - 1, "flight.memory.grow"),
         (8 - a_grow, "flight.memory.init.0"),
+        (5, "flight.trap.read"),
+        (6, "flight.trap.write"),
     ];
     expected.sort();
     assert_eq!(names.all("function"), expected);
     assert_eq!(names.locals(1), [(0, "dt"), (1, "tmp")]);
-    assert_eq!(names.all("global"), [(0, "limit"), (1, "counter"), (2, "flight.pages"), (3, "flight.bytes")]);
+    assert_eq!(
+        names.all("global"),
+        [(0, "limit"), (1, "counter"), (2, "flight.pages"), (3, "flight.bytes"), (4, "flight.trap")]
+    );
     assert_eq!(names.all("memory"), [(0, "heap")]);
     assert_eq!(producers_and_features(a_alone).0.len(), 2);
     let dropped: Vec<(&str, &str)> =

@@ -122,10 +122,7 @@ fn errors_name_the_same_function_whatever_the_threads() {
 #[test]
 fn merges_are_the_same_on_any_threads() {
     let wasm = module(4000, None);
-    let inputs = [
-        Input { name: "a".into(), wasm: &wasm, base: 16 * PAGE, size: 64 * PAGE },
-        Input { name: "b".into(), wasm: &wasm, base: 80 * PAGE, size: 64 * PAGE },
-    ];
+    let inputs = [Input::new("a", &wasm, 16 * PAGE, 64 * PAGE), Input::new("b", &wasm, 80 * PAGE, 64 * PAGE)];
     for bounds_checks in [false, true] {
         let merge = |threads| {
             let rewrite = RewriteOptions { bounds_checks, threads, ..RewriteOptions::default() };

@@ -144,7 +144,8 @@ pub(super) fn custom_sections(
         }
         // What the rebaser added, named after what it does: the module's own items, whose
         // names replace any its name section gave.
-        let globals = [(relocs.pages_global, "pages"), (relocs.bytes_global, "bytes")];
+        let globals =
+            [(relocs.pages_global, "pages"), (relocs.bytes_global, "bytes"), (relocs.trap_global, "trap")];
         for (global, what) in globals {
             if let Some(&g) = global.and_then(|g| map.globals.get(g as usize)) {
                 names.direct.insert((NameKind::Global, g), format!("{prefix}{ADDED}{what}"));

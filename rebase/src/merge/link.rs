@@ -16,7 +16,7 @@ use super::indices::{IndexMap, IndexSpace};
 use super::parsed::{ImportKey, Parsed};
 use super::{Export, in_module};
 use crate::threads::{PARALLEL_BYTES, on_threads, split};
-use crate::{Error, renumber};
+use crate::{Error, TRAP_EXPORT, renumber};
 
 /// What [`link`] makes.
 pub(super) struct Linked {
@@ -240,8 +240,8 @@ pub(super) fn link(
 }
 
 /// The export section: every module's exports, renumbered, one whose name an earlier module
-/// took renamed `COMPONENT.NAME` (`.2`, `.3`, ... if that is taken too); with each export's
-/// merged name.
+/// took renamed `COMPONENT.NAME` (`.2`, `.3`, ... if that is taken too), and each module's trap
+/// export always `COMPONENT.flight.trap`; with each export's merged name.
 fn export_section(
     modules: &[Parsed<'_>],
     maps: &mut [IndexMap],
@@ -251,7 +251,17 @@ fn export_section(
     let mut taken = HashSet::new();
     per_module(modules, maps, |p, map| {
         for e in &p.exports {
-            let merged = if taken.contains(e.name) {
+            let merged = if e.name == TRAP_EXPORT {
+                // Every module's, always under its component's name, where runtimes look.
+                let name = format!("{}.{TRAP_EXPORT}", p.name);
+                if taken.contains(name.as_str()) {
+                    return Err(reencode::Error::UserError(Error::Options(format!(
+                        "component `{}`: an earlier module exports `{name}`, the name of this one's trap export",
+                        p.name
+                    ))));
+                }
+                name
+            } else if taken.contains(e.name) {
                 let prefixed = format!("{}.{}", p.name, e.name);
                 let mut name = prefixed.clone();
                 let mut n = 2;

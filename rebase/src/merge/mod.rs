@@ -22,7 +22,10 @@
 //!   module's memory is.
 //! - **Exports** are kept. An export whose name an earlier module already exports is renamed
 //!   `COMPONENT.NAME` (`COMPONENT.NAME.2`, `.3`, ... if that is taken too); [`Merged::exports`]
-//!   lists every export's merged name.
+//!   lists every export's merged name. Each checked module's trap export
+//!   ([`TRAP_EXPORT`](crate::TRAP_EXPORT)) is always `COMPONENT.flight.trap`: a runtime that
+//!   calls into a component reads that one after a trap to learn whether a check stopped it,
+//!   why and where.
 //! - **Start functions** are chained: with one, it stays the start function; with several, a
 //!   new function calling each in module order is the start function.
 //! - **The `name` section** is rebuilt from every module's, each index renumbered like the items
@@ -31,8 +34,9 @@
 //!   of component `physics` is `physics::update`), except locals, labels, fields and parameters.
 //!   Module names are dropped; the merged memory is `flight.memory`, the start function the
 //!   merge adds is `flight.start`. What the rebaser added is named after what it does:
-//!   `COMPONENT::flight.pages` and `COMPONENT::flight.bytes` for its globals
-//!   ([`Relocations::pages_global`], [`Relocations::bytes_global`]) and
+//!   `COMPONENT::flight.pages`, `COMPONENT::flight.bytes` and `COMPONENT::flight.trap` for its
+//!   globals ([`Relocations::pages_global`], [`Relocations::bytes_global`],
+//!   [`Relocations::trap_global`]) and
 //!   `COMPONENT::flight.HELPER` for its helper functions, with spaces as dots
 //!   (`physics::flight.memory.grow`, `physics::flight.memory.init.2`; see
 //!   [`Relocations::helpers`]). A shared import keeps the first name a module gives it.
@@ -69,7 +73,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::{Error, Options, PAGE, Relocations, RewriteOptions};
+use crate::{Error, Options, PAGE, Relocations, RewriteOptions, Shared, SharedAccess};
 
 mod custom;
 mod indices;
@@ -92,6 +96,22 @@ pub struct Input<'a> {
     pub base: u64,
     /// The segment's size: a multiple of 64 KiB, at least the module's initial memory.
     pub size: u64,
+    /// The shared regions this module may reach (absolute addresses in the merged memory, each
+    /// at or above `base`), with what it may do in each: a reader's writes there trap.
+    pub shared: Vec<Shared>,
+}
+
+impl<'a> Input<'a> {
+    /// `wasm` as component `name` in `[base, base + size)`, with no shared region.
+    pub fn new(name: impl Into<String>, wasm: &'a [u8], base: u64, size: u64) -> Self {
+        Self { name: name.into(), wasm, base, size, shared: Vec::new() }
+    }
+
+    /// The same, reaching `range` as `access` says.
+    pub fn with_shared(mut self, range: std::ops::Range<u64>, access: SharedAccess) -> Self {
+        self.shared.push(Shared { range, access });
+        self
+    }
 }
 
 /// How the modules are merged.
@@ -321,11 +341,32 @@ fn check(inputs: &[Input<'_>], options: &MergeOptions) -> Result<u64, Error> {
             });
         }
     }
-    let end = inputs.iter().map(|i| i.base.saturating_add(i.size)).max().unwrap_or(0);
+    // A shared region is nobody's segment: reaching into one would be reaching into its owner.
+    for i in inputs {
+        for r in &i.shared {
+            if let Some(o) =
+                inputs.iter().find(|o| r.range.start < o.base.saturating_add(o.size) && o.base < r.range.end)
+            {
+                return Err(Error::Merge(format!(
+                    "the shared region [{:#x}, {:#x}) of `{}` overlaps the segment [{:#x}, {:#x}) of `{}`",
+                    r.range.start,
+                    r.range.end,
+                    i.name,
+                    o.base,
+                    o.base.saturating_add(o.size),
+                    o.name
+                )));
+            }
+        }
+    }
+    let segments = inputs.iter().map(|i| i.base.saturating_add(i.size));
+    let regions = inputs.iter().flat_map(|i| i.shared.iter().map(|r| r.range.end));
+    let end = segments.chain(regions).max().unwrap_or(0);
     let pages = options.memory_pages.unwrap_or_else(|| end.div_ceil(PAGE));
     if pages.saturating_mul(PAGE) < end || pages > (1 << 32) / PAGE {
         return Err(Error::Merge(format!(
-            "a memory of {pages} pages does not hold the segments (up to {end:#x}), or is larger than 4 GiB"
+            "a memory of {pages} pages does not hold the segments and shared regions (up to {end:#x}), \
+             or is larger than 4 GiB"
         )));
     }
     Ok(pages)
@@ -339,8 +380,12 @@ fn rebase_all(
     inputs
         .iter()
         .map(|i| {
-            let o = Options { rewrite: options.rewrite.clone(), ..Options::new(i.base, i.size) }
-                .with_memory_pages(pages);
+            let o = Options {
+                rewrite: options.rewrite.clone(),
+                shared: i.shared.clone(),
+                ..Options::new(i.base, i.size)
+            }
+            .with_memory_pages(pages);
             crate::rebase(i.wasm, &o).map_err(|e| in_module(&i.name, e))
         })
         .collect()

@@ -160,10 +160,29 @@ impl Run {
         })
     }
 
-    /// The exported globals' values, bit for bit, by name.
+    /// The exported memory, to write to as a host does.
+    pub fn memory_mut(&mut self) -> Option<&mut [u8]> {
+        let m = self.instance.exports(&self.store).find_map(|e| e.into_memory())?;
+        Some(m.data_mut(&mut self.store))
+    }
+
+    /// What the checks recorded in the trap export ([`flight_rebase::TRAP_EXPORT`]), set back
+    /// to 0 as a runtime does after a trap; `None` if the module has no such export.
+    pub fn take_trap(&mut self) -> Option<u64> {
+        let g = self.instance.get_global(&self.store, flight_rebase::TRAP_EXPORT)?;
+        let value = match g.get(&self.store) {
+            Val::I64(v) => v as u64,
+            other => panic!("{} is {other:?}, not an i64", flight_rebase::TRAP_EXPORT),
+        };
+        g.set(&mut self.store, Val::I64(0)).unwrap();
+        Some(value)
+    }
+
+    /// The exported globals' values, bit for bit, by name (the trap export left out).
     pub fn globals(&self) -> Vec<(String, u128)> {
         self.instance
             .exports(&self.store)
+            .filter(|e| e.name() != flight_rebase::TRAP_EXPORT)
             .filter_map(|e| {
                 let name = e.name().to_string();
                 match e.into_extern() {
