@@ -175,3 +175,50 @@ fn errors_exit_1_with_the_message() {
     let (ok, _, err) = flight(&["merge", "--plan", &p, &physics, "--memory", "64 KiB", "-o", "x.wasm"]);
     assert!(!ok && err.contains("does not hold the segments"), "{err}");
 }
+
+#[test]
+fn sharers_reach_their_shared_regions_with_their_rights() {
+    let d = dir("shared");
+    let spec = "platform = \"psx\"\n\
+                [[component]]\nname = \"writer\"\nsize = \"64 KiB\"\nflags = [\"wasm\"]\n\
+                [[component]]\nname = \"reader\"\nsize = \"64 KiB\"\nflags = [\"wasm\"]\n\
+                [[shared]]\nname = \"ring\"\nsize = \"4 KiB\"\nsharers = { writer = \"rw\", reader = \"r\" }\n";
+    std::fs::write(d.join("ring.toml"), spec).unwrap();
+    let (ok, _, err) = flight(&["plan", &s(&d.join("ring.toml")), "--out-dir", &s(&d)]);
+    assert!(ok, "{err}");
+    let module =
+        r#"(module (memory 1) (func (export "put") (param i32 i32) local.get 0 local.get 1 i32.store))"#;
+    std::fs::write(d.join("m.wasm"), wat::parse_str(module).unwrap()).unwrap();
+    let plan_path = d.join("ring.plan.json");
+    let m = s(&d.join("m.wasm"));
+    let relocs = d.join("ring.relocs.json");
+    let (ok, _, err) = flight(&[
+        "merge",
+        "--plan",
+        &s(&plan_path),
+        &format!("writer={m}"),
+        &format!("reader={m}"),
+        "-o",
+        &s(&d.join("ring.wasm")),
+        "--relocs",
+        &s(&relocs),
+        "--checks",
+    ]);
+    assert!(ok, "{err}");
+    let plan = flight_plan::read(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    let ring = plan.segments.iter().find(|s| s.name == "ring").unwrap();
+    let table: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&relocs).unwrap()).unwrap();
+    for (m, (name, access)) in
+        table["modules"].as_array().unwrap().iter().zip([("writer", "read-write"), ("reader", "read")])
+    {
+        assert_eq!(m["module"], name);
+        let base = m["rebase"]["base"].as_u64().unwrap();
+        let shared = &m["rebase"]["shared"][0];
+        assert_eq!(shared["range"]["start"].as_u64().unwrap(), ring.start - base, "{name}");
+        assert_eq!(shared["access"], access, "{name}");
+        assert!(
+            ring.start >= base + m["rebase"]["size"].as_u64().unwrap(),
+            "{name}: the ring lies above its segment"
+        );
+    }
+}

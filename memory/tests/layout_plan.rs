@@ -898,3 +898,40 @@ fn dynamic_full_table_is_reported_as_full() {
     let e = d.allocate(&SegmentRequest::new("c", ByteSize::bytes(1))).copied().unwrap_err();
     assert_eq!(e, PlanError::Layout(LayoutError::Full { table: "segments", capacity: 2 }));
 }
+
+/// A shared region a WebAssembly component reaches lies above that component's segment (a
+/// rebased module reaches only addresses at or above its base), whichever strategy places it,
+/// though below would waste less; a region only native components share goes where it wastes
+/// least.
+#[test]
+fn shared_regions_of_wasm_sharers_lie_above_them() {
+    use flight_memory::layout::Sharer;
+    use flight_memory::map::Permissions;
+    let ring = [
+        Sharer { component: "writer", permissions: Permissions::RW },
+        Sharer { component: "reader", permissions: Permissions::READ },
+    ];
+    let native = [Sharer { component: "native", permissions: Permissions::RW }];
+    let requests = [
+        SegmentRequest::new("writer", ByteSize::kib(64)).with_flags(SegmentFlags::WASM),
+        SegmentRequest::new("reader", ByteSize::kib(64)).with_flags(SegmentFlags::WASM),
+        SegmentRequest::new("native", ByteSize::kib(8)),
+        SegmentRequest::shared("ring", ByteSize::kib(4), &ring),
+        SegmentRequest::shared("frames", ByteSize::kib(4), &native),
+    ];
+    for (strategy, scratch) in [(Placement::Optimal, 64), (Placement::Optimal, 0), (Placement::FirstFit, 0)] {
+        let mut layout: Layout<'_, 8> = Layout::new(&ONE_REGION, ByteSize::kib(4));
+        layout.add_window("ram", Span::at(0x10_0000, ByteSize::mib(1))).unwrap();
+        plan(&mut layout, &requests, strategy, &mut vec![0; scratch]).unwrap();
+        assert_clean(&layout);
+        let span = |name: &str| layout.segments().iter().find(|s| s.name == name).unwrap().span;
+        let what = format!("{strategy:?} with {scratch} words: {:?}", layout.segments());
+        for sharer in ["writer", "reader"] {
+            assert!(span("ring").start() >= span(sharer).end(), "{what}");
+        }
+        if strategy == Placement::Optimal && scratch > 0 {
+            // Proven best under the rule: the native region fills the first gap, below.
+            assert!(span("frames").end() <= span("writer").start().max(span("reader").start()), "{what}");
+        }
+    }
+}

@@ -71,7 +71,7 @@ impl<'a, const N: usize, const E: usize> DynamicLayout<'a, N, E> {
         if self.layout.segments().len() == N {
             return Err(LayoutError::Full { table: "segments", capacity: N }.into());
         }
-        let Item { size, align, windows } = item_for(&self.layout, request)?;
+        let Item { size, align, windows, .. } = item_for(&self.layout, request)?;
         let invalid =
             PlanError::Invalid { segment: request.name, why: "it is too large for this CPU's address space" };
         let block_size = size.checked_add(self.layout.guard().get()).ok_or(invalid)?;

@@ -19,6 +19,13 @@
 //! [`Strategy::FirstFit`] is the baseline the planner is measured against: each segment, in the
 //! order given, at the lowest address where it fits.
 //!
+//! One rule binds every strategy: a shared region that a WebAssembly component shares (a
+//! sharer owning a segment flagged [`SegmentFlags::WASM`]) lies above that component's
+//! segment, since a rebased module reaches only addresses at or above its base. The optimal
+//! planner orders such regions after the window's other segments (the dynamic programme skips
+//! the orders that break it, the heuristic sorts them last and swaps within each group); first
+//! fit places them after the others, each above its WebAssembly sharers' segments.
+//!
 //! No heap: the plan is written into a [`Layout`], and the only scratch is the slice the
 //! caller passes (empty is allowed: the heuristic then orders every window).
 
@@ -215,6 +222,10 @@ pub(crate) struct Item {
     pub(crate) align: u64,
     /// Bit w set: window w may hold it.
     pub(crate) windows: u8,
+    /// A shared region a WebAssembly sharer reaches: it must lie above that sharer's segment
+    /// (a rebased module reaches only addresses at or above its base), so in a window it comes
+    /// after every segment that is not such a region.
+    pub(crate) late: bool,
 }
 
 /// The end of a segment of `item` placed after a segment ending at `prev` (`None`: first in the
@@ -271,6 +282,7 @@ fn order_window(
 fn exact(order: &mut [u16], items: &[Item], start: u64, guard: u64, best: &mut [u64]) -> u64 {
     let m = order.len();
     let item = |j: usize| &items[usize::from(order[j])];
+    let late = (0..m).filter(|&j| item(j).late).fold(0usize, |mask, j| mask | 1 << j);
     best[0] = 0;
     for set in 1..best.len() {
         let mut value = u64::MAX;
@@ -279,6 +291,10 @@ fn exact(order: &mut [u16], items: &[Item], start: u64, guard: u64, best: &mut [
             let j = rest.trailing_zeros() as usize;
             rest &= rest - 1;
             let without = set & !(1 << j);
+            if !item(j).late && without & late != 0 {
+                // A late segment would come before this one.
+                continue;
+            }
             let prev = (without != 0).then(|| best[without] >> 6);
             let end = place(prev, start, guard, item(j));
             value = value.min(end << 6 | j as u64);
@@ -301,13 +317,16 @@ fn exact(order: &mut [u16], items: &[Item], start: u64, guard: u64, best: &mut [
 fn heuristic(order: &mut [u16], items: &[Item], start: u64, guard: u64) -> u64 {
     order.sort_unstable_by(|&a, &b| {
         let (x, y) = (&items[usize::from(a)], &items[usize::from(b)]);
-        (y.align, y.size, a).cmp(&(x.align, x.size, b))
+        (x.late, y.align, y.size, a).cmp(&(y.late, x.align, x.size, b))
     });
     let mut end = end_of(order, items, start, guard);
     for _pass in 0..4 {
         let mut improved = false;
         for i in 0..order.len() {
             for j in i + 1..order.len() {
+                if items[usize::from(order[i])].late != items[usize::from(order[j])].late {
+                    continue;
+                }
                 order.swap(i, j);
                 let e = end_of(order, items, start, guard);
                 if e < end {
@@ -342,7 +361,8 @@ pub fn plan<'a, const N: usize>(
     }
     let mut items: heapless::Vec<Item, N> = heapless::Vec::new();
     for r in requests {
-        let item = item_for(layout, r)?;
+        let mut item = item_for(layout, r)?;
+        item.late = reached_by_wasm(r, requests);
         // Capacity checked above.
         let _ = items.push(item);
     }
@@ -376,6 +396,15 @@ pub fn plan<'a, const N: usize>(
         }
     };
     Ok(summarize(layout, requests, exact))
+}
+
+/// Whether `r` is a shared region one of whose sharers is a WebAssembly component (owns a
+/// segment flagged [`SegmentFlags::WASM`]).
+fn reached_by_wasm(r: &SegmentRequest<'_>, requests: &[SegmentRequest<'_>]) -> bool {
+    r.owner.is_none()
+        && r.sharers.iter().any(|s| {
+            requests.iter().any(|q| q.owner == Some(s.component) && q.flags.contains(SegmentFlags::WASM))
+        })
 }
 
 /// The effective size, alignment and eligible windows of a request.
@@ -432,7 +461,7 @@ pub(crate) fn item_for<'a, const N: usize>(
     if windows == 0 {
         return Err(PlanError::NoWindow { segment: r.name, why });
     }
-    Ok(Item { size, align: align.get(), windows })
+    Ok(Item { size, align: align.get(), windows, late: false })
 }
 
 /// Places each request, in order, at the lowest address where it fits.
@@ -442,7 +471,11 @@ fn first_fit<'a, const N: usize>(
     items: &[Item],
 ) -> Result<(), PlanError<'a>> {
     let guard = layout.guard().get();
-    for (r, item) in requests.iter().zip(items) {
+    // Late segments after the others, each above the segments of its WebAssembly sharers.
+    let sequence =
+        (0..requests.len()).filter(|&i| !items[i].late).chain((0..requests.len()).filter(|&i| items[i].late));
+    for i in sequence {
+        let (r, item) = (&requests[i], &items[i]);
         let mut placed = None;
         let mut shortest = u64::MAX;
         let mut short_region = "";
@@ -455,12 +488,32 @@ fn first_fit<'a, const N: usize>(
                 .segments()
                 .iter()
                 .filter(|s| s.region == window.region && window.span.contains_span(s.span));
+            let floor = if item.late {
+                layout
+                    .segments()
+                    .iter()
+                    .filter(|s| s.region == window.region && window.span.contains_span(s.span))
+                    .filter(|s| {
+                        let owner = s.access.owner().map(|(c, _)| layout.component_name(c));
+                        s.flags.contains(SegmentFlags::WASM)
+                            && r.sharers.iter().any(|sh| owner == Some(sh.component))
+                    })
+                    .map(|s| s.span.end().get())
+                    .max()
+            } else {
+                None
+            };
             let mut prev: Option<u64> = None;
             let mut found = None;
             for s in inside
                 .map(|s| s.span)
                 .chain(core::iter::once(Span::at(window.span.end().get(), ByteSize::ZERO)))
             {
+                if floor.is_some_and(|f| s.end().get() <= f && s.size() != ByteSize::ZERO) {
+                    // Below a sharer's segment: not a place for this one.
+                    prev = Some(s.end().get());
+                    continue;
+                }
                 let end = place(prev, window.span.start().get(), guard, item);
                 let limit = if s.size() == ByteSize::ZERO {
                     window.span.end().get()
