@@ -5,6 +5,8 @@
 //! the layout engine ([`plan`]) and written out as a table, a JSON plan, a linker-script
 //! fragment and SVG maps ([`render`]).
 
+pub mod components;
+pub mod host;
 pub mod plan;
 pub mod render;
 pub mod spec;

@@ -2,6 +2,7 @@
 
 mod merge;
 mod rebase;
+mod run;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ enum Command {
     },
     Rebase(rebase::RebaseArgs),
     Merge(merge::MergeArgs),
+    Run(run::RunArgs),
 }
 
 /// Writes `text` to standard output. A reader that stops early (`flight plan | head`) is not
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
             finish(flight_cli::platform(&platform).map(|map| map.to_string()), ExitCode::from(2))
         }
         Command::Merge(args) => finish(merge::run(&args), ExitCode::FAILURE),
+        Command::Run(args) => finish(run::run(&args), ExitCode::FAILURE),
         Command::Rebase(args) => finish(rebase::run(&args), ExitCode::FAILURE),
         Command::Plan { spec, out_dir } => match plan(spec.as_deref(), &out_dir) {
             Ok(()) => ExitCode::SUCCESS,

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::rebase::{Rewrite, read, write, write_relocations};
-use flight_rebase::merge::{self, Input, MergeOptions};
-use flight_rebase::{Shared, SharedAccess};
+use flight_cli::components::{inputs, module_arg};
+use flight_rebase::merge::{self, MergeOptions};
 
 /// Merge WebAssembly modules into one module with one memory, each in its segment of a plan.
 ///
@@ -37,22 +37,6 @@ pub struct MergeArgs {
     memory: Option<String>,
 }
 
-/// The component's name and the file of a `[NAME=]FILE` argument.
-fn module(arg: &str) -> Result<(String, PathBuf), String> {
-    let (name, file) = match arg.split_once('=') {
-        Some((name, file)) => (name.to_string(), PathBuf::from(file)),
-        None => {
-            let file = PathBuf::from(arg);
-            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned());
-            (stem.ok_or_else(|| format!("`{arg}` has no file name to take the component's from"))?, file)
-        }
-    };
-    if name.is_empty() {
-        return Err(format!("`{arg}`: the component's name is empty"));
-    }
-    Ok((name, file))
-}
-
 /// Runs `flight merge`; returns what to print, or the error.
 pub fn run(args: &MergeArgs) -> Result<String, String> {
     if args.output.is_none() && args.separate.is_none() {
@@ -63,25 +47,10 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
     let plan = flight_plan::read(&json).map_err(|e| format!("{}: {e}", args.plan.display()))?;
     let mut modules = Vec::new();
     for arg in &args.modules {
-        let (name, file) = module(arg)?;
-        let segment = plan.segment_for(&name).map_err(|e| format!("{}: {e}", args.plan.display()))?;
-        let shared: Vec<Shared> = plan
-            .shared_with(&name)
-            .map(|(s, a)| Shared {
-                range: s.start..s.end,
-                access: if a.writes() { SharedAccess::ReadWrite } else { SharedAccess::Read },
-            })
-            .collect();
-        let wasm = read(&file)?;
-        modules.push((name, wasm, segment.start, segment.size, shared));
+        let (name, file) = module_arg(arg)?;
+        modules.push((name, read(&file)?));
     }
-    let inputs: Vec<Input<'_>> = modules
-        .iter()
-        .map(|(name, wasm, base, size, shared)| Input {
-            shared: shared.clone(),
-            ..Input::new(name.clone(), wasm, *base, *size)
-        })
-        .collect();
+    let inputs = inputs(&plan, &args.plan.display().to_string(), &modules)?;
     let memory_pages = match &args.memory {
         Some(text) => Some(
             flight_cli::spec::parse_size(text)

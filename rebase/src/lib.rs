@@ -168,6 +168,7 @@ use std::ops::Range;
 pub use access::AccessKind;
 pub use analysis::{Access, Analysis, Bulk, DataMode, DataSegment, Memory, Site, analyse};
 pub use error::Error;
+pub use flight_memory::layout::trap::{TRAP_EXPORT, TrapKind};
 pub use merge::{MergeOptions, Merged, merge};
 pub use relocs::{Counts, Helper, Relocation, RelocationKind, Relocations};
 
@@ -222,13 +223,6 @@ impl Default for RewriteOptions {
     }
 }
 
-/// The export through which a checked module reports why it trapped: a mutable `i64` global, 0
-/// until a check stops the module; then the [`TrapKind`]'s code at bit [`TrapKind::SHIFT`] and
-/// below it the absolute address (in the whole memory) of the first byte the access would have
-/// touched. A real `unreachable`, a division by zero or any other trap leaves it 0, so a runtime
-/// tells them apart; it sets it back to 0 before it calls the module again.
-pub const TRAP_EXPORT: &str = "flight.trap";
-
 /// What a module may do in a shared region.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -254,53 +248,6 @@ pub struct Shared {
     pub range: Range<u64>,
     /// What the module may do there.
     pub access: SharedAccess,
-}
-
-/// Why a bounds check stopped a module: the code a check leaves in the trap global (see
-/// [`Relocations::trap_global`]) beside the address.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum TrapKind {
-    /// A read outside the module's memory and the shared regions it may read.
-    Read = 1,
-    /// A write outside the module's memory and the shared regions it may write.
-    Write = 2,
-    /// A write into a shared region the module may only read.
-    ReadOnlyWrite = 3,
-}
-
-impl TrapKind {
-    /// Every kind, by code.
-    pub const ALL: [Self; 3] = [Self::Read, Self::Write, Self::ReadOnlyWrite];
-    /// The bit the kind's code starts at in the trap global; the address is below it.
-    pub const SHIFT: u32 = 56;
-
-    /// Splits a value of the trap global into the kind and the absolute address of the first
-    /// byte the access would have touched; `None` for 0 (no check trapped) or an unknown code.
-    pub fn decode(value: u64) -> Option<(Self, u64)> {
-        let code = value >> Self::SHIFT;
-        let kind = Self::ALL.into_iter().find(|k| *k as u64 == code)?;
-        Some((kind, value & ((1 << Self::SHIFT) - 1)))
-    }
-
-    /// Its short name: `read`, `write`, `read-only-write` (its helper is `trap.NAME`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Write => "write",
-            Self::ReadOnlyWrite => "read-only-write",
-        }
-    }
-
-    /// What it is, in words: "read outside its memory", ...
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Read => "read outside its memory",
-            Self::Write => "write outside its memory",
-            Self::ReadOnlyWrite => "write to a read-only shared region",
-        }
-    }
 }
 
 /// Where a module goes and how it is confined.

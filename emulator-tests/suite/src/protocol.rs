@@ -11,6 +11,15 @@
 //! @@END@@
 //! ```
 //!
+//! A run of merged components (the host's and each console's, compared line for line) prints
+//! between the markers, for each frame, the trap of every component stopped in it and then the
+//! frame's results ([`write_frame`], [`write_trap`]):
+//!
+//! ```text
+//! trap COMPONENT: WHY                                 (see flight_memory::layout::trap::Trap)
+//! frame N: COMPONENT=RESULT COMPONENT=trap ...        (RESULT: the frame export's i32)
+//! ```
+//!
 //! Emulators may prefix lines (pcsxr writes its TTY as it comes); [`parse_line`] finds the
 //! protocol text anywhere in a line. A panic prints `panicked at FILE:LINE:COL:` and a CPU
 //! exception `!!! CPU exception: ...`; neither is followed by the end marker.
@@ -63,6 +72,36 @@ pub enum Line<'a> {
     Panic(&'a str),
     /// A CPU exception report.
     Crash(&'a str),
+    /// A merged run's `frame N: ...` line, from `frame` on.
+    Frame(&'a str),
+    /// A merged run's `trap COMPONENT: WHY` line, from `trap` on.
+    Trap(&'a str),
+}
+
+/// Writes a merged run's frame line: `frame N: NAME=RESULT ...`, `trap` for a component a trap
+/// stopped in that frame.
+pub fn write_frame(
+    out: &mut dyn core::fmt::Write,
+    frame: u32,
+    results: &[(&str, Option<i32>)],
+) -> core::fmt::Result {
+    write!(out, "frame {frame}:")?;
+    for (name, result) in results {
+        match result {
+            Some(v) => write!(out, " {name}={v}")?,
+            None => write!(out, " {name}=trap")?,
+        }
+    }
+    writeln!(out)
+}
+
+/// Writes a merged run's trap line: `trap NAME: WHY`.
+pub fn write_trap(
+    out: &mut dyn core::fmt::Write,
+    name: &str,
+    why: flight_memory::layout::trap::Trap,
+) -> core::fmt::Result {
+    writeln!(out, "trap {name}: {why}")
 }
 
 /// Recognises a protocol line, ignoring any prefix an emulator adds.
@@ -79,6 +118,15 @@ pub fn parse_line(line: &str) -> Option<Line<'_>> {
     }
     if line.ends_with(BEGIN_MARKER) {
         return Some(Line::Begin);
+    }
+    for (marker, frame) in [("frame ", true), ("trap ", false)] {
+        if let Some(at) = line.find(marker)
+            && line[at + marker.len()..].contains(": ")
+            && (at == 0 || line.as_bytes()[at - 1] == b' ')
+        {
+            let rest = &line[at..];
+            return Some(if frame { Line::Frame(rest) } else { Line::Trap(rest) });
+        }
     }
     if let Some(at) = line.find("test ") {
         let rest = &line[at + 5..];
@@ -128,5 +176,19 @@ mod tests {
         assert!(matches!(parse_line("!!! CPU exception: breakpoint"), Some(Line::Crash(_))));
         assert_eq!(parse_line("psx: many passed, 0 failed"), None);
         assert_eq!(parse_line("hello"), None);
+        assert_eq!(parse_line(" * frame 3: a=1 b=trap"), Some(Line::Frame("frame 3: a=1 b=trap")));
+        assert_eq!(parse_line("trap audio: unreachable"), Some(Line::Trap("trap audio: unreachable")));
+    }
+
+    #[test]
+    fn merged_runs_print_frames_and_traps() {
+        use flight_memory::layout::trap::{Trap, TrapKind};
+        let mut s = alloc::string::String::new();
+        write_trap(&mut s, "audio", Trap::Check { kind: TrapKind::Write, address: 0x8006_0000 }).unwrap();
+        write_frame(&mut s, 99, &[("physics", Some(-5)), ("audio", None)]).unwrap();
+        assert_eq!(
+            s.as_str(),
+            "trap audio: write outside its memory at 0x8006_0000\nframe 99: physics=-5 audio=trap\n"
+        );
     }
 }

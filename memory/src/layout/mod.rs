@@ -38,6 +38,7 @@ pub mod dynamic;
 pub mod guard;
 pub mod plan;
 pub mod ptr;
+pub mod trap;
 pub mod validate;
 pub mod vram;
 

@@ -1,0 +1,183 @@
+//! Components merged into one memory, from a spec: the plan, the merged module, and the table
+//! a runtime needs to run it (the host's [`host`](crate::host), each console's): every
+//! component's exports, segment and shared regions, and where the memory's bytes are on the
+//! CPU.
+//!
+//! # What a component is
+//!
+//! A core WebAssembly module with one memory (defined or imported) that exports:
+//!
+//! - `frame(n: i32) -> i32` ([`FRAME_EXPORT`]): advances the component by frame `n` (0, 1, ...)
+//!   and returns the frame's result, an integer the run prints (a fixed-point value, a hash of
+//!   its state), so that a host's and a console's runs compare exactly;
+//! - optionally `attach(index: i32, address: i32)` ([`ATTACH_EXPORT`]), called before the first
+//!   frame once for each shared region the plan gives it (`index` in the plan's order of those
+//!   regions, from 0), with the address at which the component reaches the region.
+//!
+//! It imports nothing: the runtimes provide no functions (a component that imports one is
+//! refused, naming the import). Every component runs in its segment, with bounds checks when
+//! asked: a check that stops a component is reported through its trap export
+//! ([`TRAP_EXPORT`](flight_rebase::TRAP_EXPORT)).
+
+use std::path::{Path, PathBuf};
+
+use flight_plan::Plan;
+use flight_rebase::merge::{self, Input, MergeOptions};
+use flight_rebase::{RewriteOptions, Shared, SharedAccess, TRAP_EXPORT};
+
+use crate::spec::Spec;
+
+/// The export a runtime calls every frame.
+pub const FRAME_EXPORT: &str = "frame";
+/// The export a runtime calls with each shared region's address before the first frame.
+pub const ATTACH_EXPORT: &str = "attach";
+
+/// One component of a merged module.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Component {
+    /// Its name.
+    pub name: String,
+    /// The merged module's name for its [`FRAME_EXPORT`].
+    pub frame: String,
+    /// The merged module's name for its [`ATTACH_EXPORT`], if it has one.
+    pub attach: Option<String>,
+    /// The merged module's name for its trap export, if it is checked.
+    pub trap: Option<String>,
+    /// Its segment's first byte in the merged memory.
+    pub base: u64,
+    /// Its segment's size.
+    pub size: u64,
+    /// The shared regions it reaches, in the plan's order: name, the address at which the
+    /// component reaches it (its start minus `base`), and whether it may write there.
+    pub shared: Vec<(String, u64, bool)>,
+}
+
+/// Components merged into one module from a spec.
+#[derive(Clone, Debug)]
+pub struct Components {
+    /// The plan.
+    pub plan: Plan,
+    /// The plan's linker-script fragment.
+    pub linker: String,
+    /// The merged module.
+    pub wasm: Vec<u8>,
+    /// Every component, in the order given.
+    pub components: Vec<Component>,
+}
+
+impl Components {
+    /// The CPU address of `address` of the merged memory (the plan's address of a byte of a
+    /// window), or `None` where no window of the plan with a CPU view holds it.
+    pub fn cpu(&self, address: u64) -> Option<u64> {
+        let w = self.plan.windows.iter().find(|w| w.start <= address && address < w.end)?;
+        Some(w.cpu_start? + (address - w.start))
+    }
+}
+
+/// The component's name and the file of a `[NAME=]FILE` argument.
+pub fn module_arg(arg: &str) -> Result<(String, PathBuf), String> {
+    let (name, file) = match arg.split_once('=') {
+        Some((name, file)) => (name.to_string(), PathBuf::from(file)),
+        None => {
+            let file = PathBuf::from(arg);
+            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned());
+            (stem.ok_or_else(|| format!("`{arg}` has no file name to take the component's from"))?, file)
+        }
+    };
+    if name.is_empty() {
+        return Err(format!("`{arg}`: the component's name is empty"));
+    }
+    Ok((name, file))
+}
+
+/// Each module as the merge takes it: in its segment of `plan`, reaching the shared regions
+/// the plan lists it in with its rights there. `plan_name` names the plan in errors.
+pub fn inputs<'a>(
+    plan: &Plan,
+    plan_name: &str,
+    modules: &'a [(String, Vec<u8>)],
+) -> Result<Vec<Input<'a>>, String> {
+    modules
+        .iter()
+        .map(|(name, wasm)| {
+            let segment = plan.segment_for(name).map_err(|e| format!("{plan_name}: {e}"))?;
+            let shared = plan
+                .shared_with(name)
+                .map(|(s, a)| Shared {
+                    range: s.start..s.end,
+                    access: if a.writes() { SharedAccess::ReadWrite } else { SharedAccess::Read },
+                })
+                .collect();
+            Ok(Input { shared, ..Input::new(name.clone(), wasm, segment.start, segment.size) })
+        })
+        .collect()
+}
+
+/// Plans the spec at `spec_path` and merges `modules` (`[NAME=]FILE` arguments) into their
+/// segments, with bounds checks or without.
+pub fn from_spec(spec_path: &Path, modules: &[String], checks: bool) -> Result<Components, String> {
+    let shown = spec_path.display().to_string();
+    let source = std::fs::read_to_string(spec_path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let spec = Spec::parse(&source).map_err(|e| e.located(&shown, &source))?;
+    let sharers = spec.sharers();
+    let planned = crate::plan::plan(&spec, &sharers).map_err(|e| e.located(&shown, &source))?;
+    if !planned.report.is_ok() {
+        return Err(format!("{shown}: the plan does not validate:\n{}", planned.report));
+    }
+    let stem = spec_path.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
+    let plan = crate::render::json::plan(&planned);
+    let linker = crate::render::linker::linker(&planned, &stem);
+    let mut loaded = Vec::new();
+    for arg in modules {
+        let (name, file) = module_arg(arg)?;
+        let wasm = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        loaded.push((name, wasm));
+    }
+    let inputs = inputs(&plan, &shown, &loaded)?;
+    let options = MergeOptions {
+        rewrite: RewriteOptions { bounds_checks: checks, ..RewriteOptions::default() },
+        memory_pages: None,
+    };
+    let merged = merge::merge(&inputs, &options).map_err(|e| e.to_string())?;
+    let mut components = Vec::new();
+    for input in &inputs {
+        let export = |name: &str| {
+            merged.exports.iter().find(|e| e.module == input.name && e.name == name).map(|e| e.merged.clone())
+        };
+        let frame = export(FRAME_EXPORT)
+            .ok_or_else(|| format!("component `{}` exports no `{FRAME_EXPORT}` function", input.name))?;
+        let shared = plan
+            .shared_with(&input.name)
+            .map(|(s, a)| (s.name.clone(), s.start - input.base, a.writes()))
+            .collect();
+        components.push(Component {
+            name: input.name.clone(),
+            frame,
+            attach: export(ATTACH_EXPORT),
+            trap: export(TRAP_EXPORT),
+            base: input.base,
+            size: input.size,
+            shared,
+        });
+    }
+    if let Some(import) = merged_imports(&merged.wasm)?.into_iter().next() {
+        return Err(format!(
+            "the merged module imports `{import}`: components may import nothing (the runtimes provide no function)"
+        ));
+    }
+    Ok(Components { plan, linker, wasm: merged.wasm, components })
+}
+
+/// The merged module's imports, as `MODULE.NAME`.
+fn merged_imports(wasm: &[u8]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ImportSection(reader) = payload.map_err(|e| e.to_string())? {
+            for import in reader.into_imports() {
+                let import = import.map_err(|e| e.to_string())?;
+                out.push(format!("{}.{}", import.module, import.name));
+            }
+        }
+    }
+    Ok(out)
+}
