@@ -181,3 +181,75 @@ fn merged_imports(wasm: &[u8]) -> Result<Vec<String>, String> {
     }
     Ok(out)
 }
+
+/// The C symbol wasm2c (wabt 1.0.32) gives export `export` of a module translated with
+/// `-n module`: `Z_` and each name with every character but letters, digits and `_` (and `Z`
+/// itself) written `Z` and its two hexadecimal digits.
+pub fn wasm2c_symbol(module: &str, export: &str) -> String {
+    fn mangle(name: &str, out: &mut String) {
+        out.push_str("Z_");
+        for b in name.bytes() {
+            if (b.is_ascii_alphanumeric() && b != b'Z') || b == b'_' {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("Z{b:02X}"));
+            }
+        }
+    }
+    let mut out = String::new();
+    mangle(module, &mut out);
+    mangle(export, &mut out);
+    out
+}
+
+/// The most shared regions one component reaches in a console's table.
+pub const MAX_SHARED: usize = 8;
+
+/// The C table a console's runtime runs the components from (`flight-components.h`'s
+/// `flight_components`), for the merged module translated by wasm2c with `-n module` into
+/// `header`.
+pub fn c_table(components: &Components, module: &str, header: &str) -> Result<String, String> {
+    let mut out = format!(
+        "/* The components of the merged module, written by flight from the plan: do not edit. */\n\
+         #include \"{header}\"\n#include \"flight-components.h\"\n\n"
+    );
+    out += "const struct flight_component flight_components[] = {\n";
+    for c in &components.components {
+        if c.shared.len() > MAX_SHARED {
+            return Err(format!(
+                "component `{}` shares {} regions: a console runs at most {MAX_SHARED}",
+                c.name,
+                c.shared.len()
+            ));
+        }
+        let sym =
+            |export: &Option<String>| export.as_ref().map_or("0".to_string(), |e| wasm2c_symbol(module, e));
+        let shared: Vec<String> = c.shared.iter().map(|(_, address, _)| format!("{address:#x}u")).collect();
+        out += &format!(
+            "  {{\"{}\", {}, {}, {}, {}, {{{}}}}},\n",
+            c.name,
+            wasm2c_symbol(module, &c.frame),
+            sym(&c.attach),
+            sym(&c.trap),
+            c.shared.len(),
+            if shared.is_empty() { "0".to_string() } else { shared.join(", ") }
+        );
+    }
+    out += &format!("}};\nconst unsigned flight_component_count = {};\n", components.components.len());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_are_mangled_as_wasm2c_does() {
+        assert_eq!(wasm2c_symbol("components", "frame"), "Z_componentsZ_frame");
+        assert_eq!(
+            wasm2c_symbol("components", "physics.flight.trap"),
+            "Z_componentsZ_physicsZ2EflightZ2Etrap"
+        );
+        assert_eq!(wasm2c_symbol("m", "Zed-1"), "Z_mZ_Z5AedZ2D1");
+    }
+}
