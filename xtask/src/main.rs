@@ -127,9 +127,9 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
             ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
             ImageFormat::Eboot => (dir.join(format!("{name}.pbp")), eboot(Path::new(exe), name)?),
             ImageFormat::Sh4Wasm2c => {
-                let settings = target.sh4.as_ref().ok_or_else(|| {
+                let settings = target.c.as_ref().ok_or_else(|| {
                     Error::new(format!(
-                        "targets/{}.toml: the sh4-wasm2c format needs an [sh4] table",
+                        "targets/{}.toml: the sh4-wasm2c format needs a [c] table",
                         target.name
                     ))
                 })?;
