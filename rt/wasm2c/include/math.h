@@ -18,4 +18,6 @@ double fabs(double);
 float fabsf(float);
 double sqrt(double);
 float sqrtf(float);
+double copysign(double, double);
+float copysignf(float, float);
 #endif

@@ -1,5 +1,5 @@
 /* The rounding functions wasm2c's float helpers call (f32/f64 floor, ceil, trunc, nearest,
-   abs), in plain C on the bit pattern, so they serve hard and soft float alike; NaN, infinities
+   abs, copysign), in plain C on the bit pattern, so they serve hard and soft float alike; NaN, infinities
    and values too large to have a fraction pass through. sqrt and sqrtf are the port's (the
    SH-4's FPU instruction; on the PlayStation compiler-builtins' correctly rounded ones). */
 #include <stdint.h>
@@ -49,3 +49,16 @@ float floorf(float x) { return (float)floor(x); }
 float ceilf(float x) { return (float)ceil(x); }
 float nearbyintf(float x) { return (float)nearbyint(x); }
 float fabsf(float x) { uint32_t u; memcpy(&u, &x, 4); u &= 0x7fffffffu; memcpy(&x, &u, 4); return x; }
+double copysign(double x, double y)
+{
+  return bits_to_d((d_to_bits(x) & 0x7fffffffffffffffull) | (d_to_bits(y) & 0x8000000000000000ull));
+}
+float copysignf(float x, float y)
+{
+  uint32_t u, v;
+  memcpy(&u, &x, 4);
+  memcpy(&v, &y, 4);
+  u = (u & 0x7fffffffu) | (v & 0x80000000u);
+  memcpy(&x, &u, 4);
+  return x;
+}
