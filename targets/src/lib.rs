@@ -341,6 +341,7 @@ mod tests {
         let psx = Target::load("psx").unwrap();
         assert_eq!(psx.triple, "mipsel-sony-psx");
         assert_eq!(psx.image_format, ImageFormat::PsExe);
+        assert_eq!(psx.tests, ["wasm2c"]);
         assert!(psx.cargo_args().contains(&"-Zbuild-std=core,alloc".to_string()));
         assert!(psx.cargo_env().contains(&("RUSTC_BOOTSTRAP".into(), "1".into())));
         let dc = Target::load("dreamcast").unwrap();
