@@ -139,49 +139,50 @@ fn guard<T: Default>(call: impl FnOnce(*mut T) -> u32) -> Result<T, Trap> {
     }
 }
 
-// Each of these: the module is instantiated (main does it first), and `out` is a live local.
+// The guarded calls. In each, the module is instantiated (main does it before any check) and
+// `out` points to `guard`'s local, which lives for the whole call.
 fn op64(op: u32, a: i64, b: i64) -> Result<i64, Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_op64(op, a as u64, b as u64, out) }).map(|v: u64| v as i64)
 }
 fn fop(op: u32, a: f64, b: f64) -> Result<u64, Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_fop(op, a, b, out) }).map(f64::to_bits)
 }
 fn conv(op: u32, a: f64, b: i64) -> Result<i64, Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_conv(op, a, b as u64, out) }).map(|v: u64| v as i64)
 }
 fn load64(at: u32) -> Result<u64, Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_load64(at, out) })
 }
 fn store64(at: u32, v: u64) -> Result<(), Trap> {
-    // SAFETY: see above (no result).
+    // SAFETY: the module is instantiated; this call writes no result.
     guard(|_: *mut ()| unsafe { test_store64(at, v) })
 }
 fn load32(at: u32) -> Result<u32, Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_load32(at, out) })
 }
 fn store32(at: u32, v: u32) -> Result<(), Trap> {
-    // SAFETY: see above (no result).
+    // SAFETY: the module is instantiated; this call writes no result.
     guard(|_: *mut ()| unsafe { test_store32(at, v) })
 }
 fn sum(at: u32, n: u32) -> Result<u32, Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_sum(at, n, out) })
 }
 fn dispatch(i: u32, x: u32) -> Result<u32, Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_dispatch(i, x, out) })
 }
 fn boom() -> Result<(), Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_boom(out) })
 }
 fn deep() -> Result<u32, Trap> {
-    // SAFETY: see above.
+    // SAFETY: the module is instantiated; `out` points to guard's live local.
     guard(|out| unsafe { test_deep(0, out) })
 }
 
