@@ -15,6 +15,8 @@
 //!   panic handler, `critical-section` by interrupt masking, and with feature `heap` a global
 //!   allocator over the heap the linker script leaves; without `rt` the crate links into an
 //!   existing runtime;
+//! - `wasm2c` (feature `wasm2c`; console builds): the port of the shared wasm-rt (`rt/wasm2c`)
+//!   for C translated from WebAssembly, linked into a Rust image; its C half is `c/`;
 //! - `exe` (feature `exe`, host): the PS-EXE writer that turns a linked ELF into what the BIOS
 //!   loads.
 //!
@@ -38,6 +40,9 @@ pub mod bios;
 
 #[cfg(all(feature = "rt", target_arch = "mips"))]
 pub mod rt;
+
+#[cfg(all(feature = "wasm2c", target_arch = "mips"))]
+pub mod wasm2c;
 
 /// Declares the image's entry function, `fn() -> !` (see [`rt`]).
 #[cfg(all(feature = "rt", target_arch = "mips"))]

@@ -137,33 +137,58 @@ pub struct Target {
     pub suite: String,
     /// The emulators that boot this console's images; the suite must pass in each.
     pub emulators: Vec<Emulator>,
-    /// How the WebAssembly images become SH-4 code: required by, and only for, the
-    /// `sh4-wasm2c` image format.
+    /// Other images of the package that must pass in each of those emulators, as the suite
+    /// does (each prints the suite's text protocol).
     #[serde(default)]
-    pub sh4: Option<Sh4>,
+    pub tests: Vec<String>,
+    /// The console's C cross toolchain and its flags (`[c]`): required by the `sh4-wasm2c`
+    /// format (its images are C), allowed for `ps-exe` (images that link C, such as wasm2c's
+    /// output, compiled by the images' build script), refused elsewhere: nothing would read it.
+    #[serde(default)]
+    pub c: Option<CToolchain>,
 }
 
-/// The C side of the `sh4-wasm2c` route: the cross toolchain and its flags, for the runtime in
-/// `platform-dreamcast/sh4` and for each image's wasm2c output.
+/// A console's C cross toolchain and its flags, for the C runtimes (`rt/wasm2c`, a console's
+/// own) and for wasm2c's output. The builds add only the paths they know (include folders, a
+/// GCC plugin, the linker script): every other flag is here.
 #[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Sh4 {
+pub struct CToolchain {
     /// The cross toolchain's prefix: its `gcc`, `ar` and `objcopy` are `PREFIXgcc`, ...
     pub toolchain: String,
-    /// Flags for every C and assembly file (include paths and the GCC plugin are added by the
-    /// build, which knows where they are).
+    /// Flags for every C and assembly file.
     pub cflags: Vec<String>,
-    /// Flags for the link through the compiler driver (`-Wl,...` for the linker); the script,
-    /// its search path, the map and the module's layout are added by the build.
+    /// Flags for a link through the compiler driver (`-Wl,...` for the linker), where the C
+    /// toolchain links the image (the SH-4's); none where Rust links it (the PlayStation's).
+    #[serde(default)]
     pub ldflags: Vec<String>,
-    /// What comes after the objects (`-lgcc`).
+    /// What comes after the objects in such a link (`-lgcc`).
+    #[serde(default)]
     pub libs: Vec<String>,
 }
 
-impl Sh4 {
+impl CToolchain {
     /// A program of the cross toolchain (`gcc`, `ar`, `objcopy`).
     pub fn tool(&self, name: &str) -> String {
         format!("{}{name}", self.toolchain)
+    }
+
+    /// Why these settings cannot be used, if they cannot.
+    fn check(&self) -> Result<(), String> {
+        if self.toolchain.is_empty() || !self.toolchain.ends_with('-') {
+            return Err(format!(
+                "[c] toolchain `{}` is not a cross toolchain's prefix (such as `sh4-linux-gnu-`)",
+                self.toolchain
+            ));
+        }
+        if self.cflags.is_empty() {
+            return Err("[c] cflags is empty: a console's C needs at least its CPU and ABI flags".into());
+        }
+        let flags = self.cflags.iter().chain(&self.ldflags).chain(&self.libs);
+        if let Some(f) = flags.into_iter().find(|f| f.is_empty() || f.contains(char::is_whitespace)) {
+            return Err(format!("[c] flag `{f}` is empty or holds a space (one flag per string)"));
+        }
+        Ok(())
     }
 }
 
@@ -226,13 +251,19 @@ impl Target {
     pub fn parse(file: &str, text: &str) -> Result<Self, TargetError> {
         let malformed = |why: String| TargetError::Malformed { file: file.to_string(), why };
         let target: Self = toml::from_str(text).map_err(|e| malformed(e.to_string()))?;
-        match (target.image_format, &target.sh4) {
+        match (target.image_format, &target.c) {
             (ImageFormat::Sh4Wasm2c, None) => {
-                Err(malformed("the sh4-wasm2c image format needs an [sh4] table".into()))
+                return Err(malformed("the sh4-wasm2c image format needs a [c] table".into()));
             }
-            (ImageFormat::Sh4Wasm2c, Some(_)) | (_, None) => Ok(target),
-            (_, Some(_)) => Err(malformed("an [sh4] table is only for the sh4-wasm2c image format".into())),
+            (ImageFormat::Sh4Wasm2c | ImageFormat::PsExe, Some(c)) => c.check().map_err(malformed)?,
+            (_, None) => {}
+            (_, Some(_)) => {
+                return Err(malformed(
+                    "a [c] table is only for the sh4-wasm2c and ps-exe image formats".into(),
+                ));
+            }
         }
+        Ok(target)
     }
 
     /// Every console's settings.
@@ -310,6 +341,7 @@ mod tests {
         let psx = Target::load("psx").unwrap();
         assert_eq!(psx.triple, "mipsel-sony-psx");
         assert_eq!(psx.image_format, ImageFormat::PsExe);
+        assert_eq!(psx.tests, ["wasm2c"]);
         assert!(psx.cargo_args().contains(&"-Zbuild-std=core,alloc".to_string()));
         assert!(psx.cargo_env().contains(&("RUSTC_BOOTSTRAP".into(), "1".into())));
         let dc = Target::load("dreamcast").unwrap();
@@ -328,18 +360,53 @@ mod tests {
     }
 
     #[test]
-    fn the_sh4_settings_come_with_the_sh4_format_only() {
+    fn c_toolchains_come_with_the_formats_that_compile_c() {
         let dc = Target::load("dreamcast").unwrap();
-        let sh4 = dc.sh4.as_ref().unwrap();
+        let sh4 = dc.c.as_ref().unwrap();
         assert_eq!(sh4.tool("gcc"), "sh4-linux-gnu-gcc");
         assert!(sh4.cflags.iter().any(|f| f == "-m4") && sh4.ldflags.iter().any(|f| f == "-nostdlib"));
+        let psx = Target::load("psx").unwrap();
+        let mips = psx.c.as_ref().unwrap();
+        assert_eq!(mips.tool("gcc"), "mipsel-linux-gnu-gcc");
+        for flag in ["-march=r3000", "-msoft-float", "-mno-abicalls", "-fno-pic", "-G0", "-ffreestanding"] {
+            assert!(mips.cflags.iter().any(|f| f == flag), "psx.toml [c] lacks {flag}");
+        }
+        // Rust links the PlayStation's images: nothing of Debian's libgcc (MIPS32r2, hard
+        // float) may reach them.
+        assert!(mips.ldflags.is_empty() && mips.libs.is_empty());
+
         let text = include_str!("../dreamcast.toml");
-        let without = &text[..text.find("[sh4]").unwrap()];
+        let table = &text[text.find("[c]").unwrap()..];
+        let without = &text[..text.find("[c]").unwrap()];
         let e = Target::parse("dreamcast.toml", without).unwrap_err().to_string();
-        assert!(e.ends_with("the sh4-wasm2c image format needs an [sh4] table"), "{e}");
-        let psx = format!("{}\n{}", include_str!("../psx.toml"), &text[text.find("[sh4]").unwrap()..]);
-        let e = Target::parse("psx.toml", &psx).unwrap_err().to_string();
-        assert!(e.ends_with("an [sh4] table is only for the sh4-wasm2c image format"), "{e}");
+        assert!(e.ends_with("the sh4-wasm2c image format needs a [c] table"), "{e}");
+        let psp = format!("{}\n{table}", include_str!("../psp.toml"));
+        let e = Target::parse("psp.toml", &psp).unwrap_err().to_string();
+        assert!(e.ends_with("a [c] table is only for the sh4-wasm2c and ps-exe image formats"), "{e}");
+    }
+
+    #[test]
+    fn c_toolchains_are_checked() {
+        let text = include_str!("../dreamcast.toml");
+        for (from, to, why) in [
+            (
+                "toolchain = \"sh4-linux-gnu-\"",
+                "toolchain = \"sh4-linux-gnu\"",
+                "is not a cross toolchain's prefix",
+            ),
+            ("\"-m4\", \"-ml\",", "\"-m4 -ml\",", "holds a space"),
+            ("libs = [\"-lgcc\"]", "libs = [\"\"]", "flag `` is empty"),
+        ] {
+            assert!(text.contains(from), "{from}");
+            let e = Target::parse("dreamcast.toml", &text.replacen(from, to, 1)).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        let cflags = &text[text.find("cflags = [").unwrap()..];
+        let cflags = &cflags[..=cflags.find(']').unwrap()];
+        let e = Target::parse("dreamcast.toml", &text.replacen(cflags, "cflags = []", 1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cflags is empty"), "{e}");
     }
 
     /// The images' workspace cannot inherit the main one's settings (cargo has no inheritance

@@ -5,9 +5,10 @@
 //! - `cargo xtask demo [--console NAME]`: build and boot the demo image, print what the console
 //!   printed;
 //! - `cargo xtask test`: format check, clippy with warnings denied, docs, host tests, every
-//!   console build, every emulator run. A failed step does not stop the others (only a failed
-//!   set-up does): the summary names each step, each emulator with its version, and lists every
-//!   failure; any failure fails the command.
+//!   console build, every emulator run (each console's suite, and the other test images its
+//!   settings list, in each of its emulators). A failed step does not stop the others (only a
+//!   failed set-up does): the summary names each step, each emulator with its version, and lists
+//!   every failure; any failure fails the command.
 
 mod setup;
 mod sh4;
@@ -127,9 +128,9 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
             ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
             ImageFormat::Eboot => (dir.join(format!("{name}.pbp")), eboot(Path::new(exe), name)?),
             ImageFormat::Sh4Wasm2c => {
-                let settings = target.sh4.as_ref().ok_or_else(|| {
+                let settings = target.c.as_ref().ok_or_else(|| {
                     Error::new(format!(
-                        "targets/{}.toml: the sh4-wasm2c format needs an [sh4] table",
+                        "targets/{}.toml: the sh4-wasm2c format needs a [c] table",
                         target.name
                     ))
                 })?;
@@ -336,19 +337,23 @@ fn test() -> Result<(), Error> {
         for &emulator in &target.emulators {
             let version = flight_emulator_tests::version(emulator)
                 .unwrap_or_else(|e| format!("{emulator} (version unknown: {e})"));
-            steps.run(&format!("suite on {} in {version}", target.name), || {
-                let r = boot(emulator, image(images, &target.suite, target)?, Duration::from_secs(60))?;
-                for line in &r.console {
-                    println!("  {line}");
-                }
-                println!("  {r}");
-                match (r.kind, r.summary) {
-                    (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => {
-                        Ok(format!("{passed} passed"))
+            // The suite, then the console's other test images, each booted in each emulator.
+            for name in std::iter::once(&target.suite).chain(&target.tests) {
+                let what = if *name == target.suite { "suite".to_string() } else { format!("{name} image") };
+                steps.run(&format!("{what} on {} in {version}", target.name), || {
+                    let r = boot(emulator, image(images, name, target)?, Duration::from_secs(60))?;
+                    for line in &r.console {
+                        println!("  {line}");
                     }
-                    _ => Err(Error::new(format!("the {} suite did not pass: {r}", target.name))),
-                }
-            });
+                    println!("  {r}");
+                    match (r.kind, r.summary) {
+                        (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => {
+                            Ok(format!("{passed} passed"))
+                        }
+                        _ => Err(Error::new(format!("the {} {what} did not pass: {r}", target.name))),
+                    }
+                });
+            }
         }
     }
     steps.finish(start)

@@ -74,6 +74,11 @@ pub const APT: &[Apt] = &[
     Apt { name: "gcc-sh4-linux-gnu", version: None, why: "the C compiler for the SH-4" },
     Apt { name: "binutils-sh4-linux-gnu", version: None, why: "the SH-4 assembler, linker and objcopy" },
     Apt {
+        name: "gcc-mipsel-linux-gnu",
+        version: None,
+        why: "the C compiler for the PlayStation's wasm2c images (its MIPS I, soft-float flags in targets/psx.toml)",
+    },
+    Apt {
         name: "gcc-12-plugin-dev-sh4-linux-gnu",
         version: None,
         why: "headers for the GCC plugin that turns off the miscompiling sh_treg_combine pass",

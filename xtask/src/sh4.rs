@@ -7,13 +7,14 @@
 //! 1. its layout is read from the module (data segments, `__data_end`, `__heap_base`, the
 //!    initial stack pointer) and checked;
 //! 2. `wasm2c -n image` translates it to C (`image.c`, `image.h`), against the `wasm-rt.h` of the
-//!    installed wabt (copied as `wasm-rt-wabt.h`, which `platform-dreamcast/sh4/include/wasm-rt.h`
+//!    installed wabt (copied as `wasm-rt-wabt.h`, which the shared `rt/wasm2c/include/wasm-rt.h`
 //!    wraps);
 //! 3. the SH-4 cross compiler compiles it with the runtime's embedder (`rt/embed.c`), with the
-//!    flags of `targets/dreamcast.toml`'s `[sh4]` table and the GCC plugin that switches off
+//!    flags of `targets/dreamcast.toml`'s `[c]` table and the GCC plugin that switches off
 //!    `sh_treg_combine`;
 //! 4. it is linked twice with the runtime (start-up code, exception reporter, console, timer,
-//!    wasm-rt, libc and 64-bit helpers, before `-lgcc`): with `link/dreamcast.ld` for gxemul's
+//!    64-bit helpers, sqrt, the SH-4's wasm-rt port, and from `rt/wasm2c` the shared wasm-rt,
+//!    string and rounding functions, before `-lgcc`): with `link/dreamcast.ld` for gxemul's
 //!    Dreamcast (`NAME-gxemul.elf`) and with `link/r2d.ld` for qemu's R2D, whose `-kernel`
 //!    wants a raw binary (`NAME-r2d.bin`, by `objcopy -O binary`). The layout goes to the link
 //!    as `--defsym`s, where the script asserts that it fits the arena.
@@ -30,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use flight_targets::Sh4;
+use flight_targets::CToolchain;
 
 use crate::{Error, root, run_status};
 
@@ -92,6 +93,11 @@ fn platform_dir() -> PathBuf {
     root().join("platform-dreamcast")
 }
 
+/// The wasm-rt and C library shims every console shares (`rt/wasm2c`).
+fn shared_dir() -> PathBuf {
+    root().join("rt/wasm2c")
+}
+
 fn work_dir() -> PathBuf {
     root().join("target/sh4")
 }
@@ -150,7 +156,7 @@ fn run_jobs(jobs: Vec<(Command, String)>) -> Result<(), Error> {
 /// The compiled runtime, shared by every module of a build.
 struct Runtime {
     /// The toolchain and its flags.
-    settings: Sh4,
+    settings: CToolchain,
     /// The plugin (`no_treg_combine.so`).
     plugin: PathBuf,
     /// `-isystem` for GCC's own freestanding headers.
@@ -170,6 +176,7 @@ impl Runtime {
         flags.push("-isystem".into());
         flags.push(path_arg(&self.gcc_include));
         flags.push(format!("-I{}", path_arg(&sh4.join("include"))));
+        flags.push(format!("-I{}", path_arg(&shared_dir().join("include"))));
         flags.push(format!("-I{}", path_arg(&work_dir().join("inc"))));
         flags
     }
@@ -250,7 +257,7 @@ impl Runtime {
 }
 
 /// Builds the plugin, the runtime's objects and its self-test images (into `dir`), once per run.
-fn runtime(dir: &Path, settings: &Sh4) -> Result<&'static Runtime, Error> {
+fn runtime(dir: &Path, settings: &CToolchain) -> Result<&'static Runtime, Error> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| build_runtime(dir, settings).map_err(|e| e.to_string()))
@@ -258,7 +265,7 @@ fn runtime(dir: &Path, settings: &Sh4) -> Result<&'static Runtime, Error> {
         .map_err(|e| Error::new(e.clone()))
 }
 
-fn build_runtime(dir: &Path, settings: &Sh4) -> Result<Runtime, Error> {
+fn build_runtime(dir: &Path, settings: &CToolchain) -> Result<Runtime, Error> {
     let sh4 = platform_dir().join("sh4");
     let cc = settings.tool("gcc");
     let work = work_dir();
@@ -320,14 +327,18 @@ fn build_runtime(dir: &Path, settings: &Sh4) -> Result<Runtime, Error> {
     };
     let mut jobs = Vec::new();
     let mut common = Vec::new();
-    for file in ["crt0.S", "setjmp.S", "libc.c", "i64.c"] {
-        let obj = work.join(format!("{file}.o"));
-        jobs.push(rt.compile(&sh4.join("rt").join(file), &obj, &[], true));
+    let shared = shared_dir().join("src");
+    let sources = ["crt0.S", "setjmp.S", "i64.c", "sqrt.c"].map(|f| sh4.join("rt").join(f));
+    for source in sources.iter().chain(&["string.c", "math.c"].map(|f| shared.join(f))) {
+        let obj = work.join(format!("{}.o", source.file_name().unwrap_or_default().to_string_lossy()));
+        jobs.push(rt.compile(source, &obj, &[], true));
         common.push(obj);
     }
-    let wasm_rt = work.join("wasm-rt.o");
-    jobs.push(rt.compile(&sh4.join("rt/wasm-rt.c"), &wasm_rt, &[], true));
-    rt.wasm_objects.push(wasm_rt);
+    for source in [shared.join("wasm-rt.c"), sh4.join("rt/wasm-port.c")] {
+        let obj = work.join(format!("{}.o", source.file_name().unwrap_or_default().to_string_lossy()));
+        jobs.push(rt.compile(&source, &obj, &[], true));
+        rt.wasm_objects.push(obj);
+    }
     for machine in Machine::ALL {
         let obj = work.join(machine.tag()).join("machine.o");
         jobs.push(rt.compile(&sh4.join("rt/machine.c"), &obj, &[machine.define()], true));
@@ -473,7 +484,12 @@ fn wasm_layout(bytes: &[u8]) -> Result<WasmLayout, String> {
 
 /// Turns the module `wasm` (cargo's output for image `name`) into `dir/NAME-gxemul.elf` and
 /// `dir/NAME-r2d.bin`; returns the module's own file in `dir` (`NAME.wasm`) and its bytes.
-pub fn images(dir: &Path, name: &str, wasm: &Path, settings: &Sh4) -> Result<(PathBuf, Vec<u8>), Error> {
+pub fn images(
+    dir: &Path,
+    name: &str,
+    wasm: &Path,
+    settings: &CToolchain,
+) -> Result<(PathBuf, Vec<u8>), Error> {
     let rt = runtime(dir, settings)?;
     let bytes = read(wasm)?;
     let layout = wasm_layout(&bytes).map_err(|e| Error::new(format!("{}: {e}", wasm.display())))?;
@@ -486,11 +502,12 @@ pub fn images(dir: &Path, name: &str, wasm: &Path, settings: &Sh4) -> Result<(Pa
     let mut key = DefaultHasher::new();
     bytes.hash(&mut key);
     format!("{image_job:?}").hash(&mut key);
-    let include = platform_dir().join("sh4/include");
-    let mut headers: Vec<PathBuf> = std::fs::read_dir(&include)
-        .map_err(|e| Error::new(format!("{}: {e}", include.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let mut headers = Vec::new();
+    for include in [platform_dir().join("sh4/include"), shared_dir().join("include")] {
+        let dir =
+            std::fs::read_dir(&include).map_err(|e| Error::new(format!("{}: {e}", include.display())))?;
+        headers.extend(dir.filter_map(|e| e.ok().map(|e| e.path())));
+    }
     headers.sort();
     headers.push(PathBuf::from(WABT_HEADER));
     for h in &headers {

@@ -185,11 +185,30 @@ pub fn run_timed(
     extra: &[Test],
     clock: Option<&allocators::Clock>,
 ) -> Summary {
-    let mut summary = Summary::default();
     let _ = writeln!(out, "{}", protocol::BEGIN_MARKER);
     let suite = CHECKS.iter().chain(allocators::CHECKS).chain(layout::CHECKS).chain(sync::CHECKS);
     let suite = suite.chain(components::CHECKS);
-    for test in suite.chain(extra) {
+    let summary = run_checks(board, out, suite.chain(extra));
+    components::report(out, board);
+    if let Some(clock) = clock {
+        let _ = writeln!(out, "time {} clock: {} Hz", board.console, clock.hz);
+        allocators::time(out, board.console, clock, 512);
+        layout::time(out, board, clock);
+        sync::time(out, board.console, clock);
+    }
+    finish(board, out, summary)
+}
+
+/// Runs `tests` in order and prints a protocol line for each (skipped ones are counted
+/// neither way); for images with checks of their own instead of the suite's, which print the
+/// begin marker first and end with [`finish`].
+pub fn run_checks<'a>(
+    board: &Board,
+    out: &mut dyn Write,
+    tests: impl IntoIterator<Item = &'a Test>,
+) -> Summary {
+    let mut summary = Summary::default();
+    for test in tests {
         if let Some(why) = (test.applies)(board) {
             let _ = writeln!(out, "test {} ... skipped: {}", test.name, why);
             continue;
@@ -206,13 +225,11 @@ pub fn run_timed(
             }
         };
     }
-    components::report(out, board);
-    if let Some(clock) = clock {
-        let _ = writeln!(out, "time {} clock: {} Hz", board.console, clock.hz);
-        allocators::time(out, board.console, clock, 512);
-        layout::time(out, board, clock);
-        sync::time(out, board.console, clock);
-    }
+    summary
+}
+
+/// Prints the summary line and the end marker; returns `summary`.
+pub fn finish(board: &Board, out: &mut dyn Write, summary: Summary) -> Summary {
     let _ = writeln!(out, "{}: {} passed, {} failed", board.console, summary.passed, summary.failed);
     let _ = writeln!(out, "{}", protocol::END_MARKER);
     summary

@@ -14,7 +14,7 @@
    section: build modules with their names (not stripped). */
 #include "image.h"
 #include "sh4rt.h"
-#include "wasm-rt-sh4.h"
+#include "wasm-rt-flight.h"
 
 struct Z_env_instance_t {
   wasm_rt_memory_t *mem;
@@ -148,10 +148,10 @@ int main(void)
   instance.w2c___stack_pointer = env.stack_top;
 
   int trap;
-  SH4RT_WASM_TRY(trap);
+  FLIGHT_WASM_TRY(trap);
   if (trap == 0) {
     u32 status = Z_imageZ_run(&instance);
-    SH4RT_WASM_END();
+    FLIGHT_WASM_END();
     return (int)status;
   }
   sh4_puts("flight-sh4: wasm trap: ");

@@ -156,7 +156,7 @@ void abort(void)
   exit(134);
 }
 
-void sh4_assert_fail(const char *expr, const char *file, int line)
+void flight_wasm_assert_fail(const char *expr, const char *file, int line)
 {
   sh4_puts("flight-sh4: assertion failed: ");
   sh4_puts(expr);

@@ -1,5 +1,5 @@
 /* Freestanding shim: alloca is GCC's builtin. */
-#ifndef SH4RT_ALLOCA_H
-#define SH4RT_ALLOCA_H
+#ifndef FLIGHT_WASM_ALLOCA_H
+#define FLIGHT_WASM_ALLOCA_H
 #define alloca __builtin_alloca
 #endif

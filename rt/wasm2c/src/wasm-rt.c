@@ -1,20 +1,21 @@
-/* The freestanding wasm-rt API (wabt 1.0.32) that wasm2c's generated code calls: one linear
-   memory in the static arena the linker script reserves (__wasm_arena_start ..
-   __wasm_arena_end, a whole number of 64 KiB pages), function tables from a static pool, the
-   function-type registry, and traps that longjmp back to the caller (wasm-rt-sh4.h). Exception
-   handling (tags) is not supported: Rust code is built with panic=abort. */
+/* The freestanding wasm-rt API (wabt 1.0.32) that wasm2c's generated code calls, the same on
+   every console: one linear memory in the arena the console's port gives
+   (flight_wasm_arena: its address and a whole number of 64 KiB pages), function tables from a
+   static pool, the function-type registry, and traps that longjmp back to the caller
+   (wasm-rt-flight.h). Exception handling (tags) is not supported: Rust code is built with
+   panic=abort. */
 #include <stdarg.h>
+#include <string.h>
 #include "wasm-rt.h"
-#include "wasm-rt-sh4.h"
-#include "sh4rt.h"
+#include "wasm-rt-flight.h"
 
-#ifndef SH4RT_TABLE_SLOTS
-#define SH4RT_TABLE_SLOTS 2048 /* funcref entries for all tables together */
+#ifndef FLIGHT_WASM_TABLE_SLOTS
+#define FLIGHT_WASM_TABLE_SLOTS 2048 /* funcref entries for all tables together */
 #endif
 #define MAX_FUNC_TYPES 256
 #define MAX_TYPE_CODES 2048
 
-static wasm_rt_funcref_t table_pool[SH4RT_TABLE_SLOTS];
+static wasm_rt_funcref_t table_pool[FLIGHT_WASM_TABLE_SLOTS];
 static uint32_t table_used;
 static bool memory_allocated;
 
@@ -26,12 +27,14 @@ static uint32_t n_func_types, n_type_codes;
 
 static bool initialized;
 uint32_t wasm_rt_call_stack_depth;
-jmp_buf sh4rt_wasm_jmp_buf;
-int sh4rt_wasm_try_active;
+jmp_buf flight_wasm_jmp_buf;
+int flight_wasm_try_active;
 
 static uint32_t arena_pages(void)
 {
-  return (SH4RT_SYMBOL(__wasm_arena_end) - SH4RT_SYMBOL(__wasm_arena_start)) / 65536u;
+  uint32_t pages;
+  (void)flight_wasm_arena(&pages);
+  return pages;
 }
 
 void wasm_rt_init(void) { initialized = true; }
@@ -41,14 +44,11 @@ void wasm_rt_free(void) { initialized = false; }
 void wasm_rt_trap(wasm_rt_trap_t code)
 {
   wasm_rt_call_stack_depth = 0;
-  if (sh4rt_wasm_try_active) {
-    sh4rt_wasm_try_active = 0;
-    longjmp(sh4rt_wasm_jmp_buf, (int)code);
+  if (flight_wasm_try_active) {
+    flight_wasm_try_active = 0;
+    longjmp(flight_wasm_jmp_buf, (int)code);
   }
-  sh4_puts("flight-sh4: wasm trap outside SH4RT_WASM_TRY: ");
-  sh4_puts(wasm_rt_strerror(code));
-  sh4_puts("\n");
-  exit(100 + (int)code);
+  flight_wasm_uncaught_trap((uint32_t)code);
 }
 
 const char *wasm_rt_strerror(wasm_rt_trap_t trap)
@@ -72,7 +72,7 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
   uint8_t sig[64];
   uint32_t n = params + results;
   if (n > sizeof sig)
-    sh4_fatal("a function type has more than 64 parameters and results");
+    flight_wasm_fatal("a function type has more than 64 parameters and results");
   va_list ap;
   va_start(ap, results);
   for (uint32_t i = 0; i < n; i++)
@@ -83,7 +83,7 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
         memcmp(&type_codes[func_types[t].first], sig, n) == 0)
       return t;
   if (n_func_types == MAX_FUNC_TYPES || n_type_codes + n > MAX_TYPE_CODES)
-    sh4_fatal("too many function types (raise MAX_FUNC_TYPES in rt/wasm-rt.c)");
+    flight_wasm_fatal("too many function types (raise MAX_FUNC_TYPES in src/wasm-rt.c)");
   func_types[n_func_types].params = (uint16_t)params;
   func_types[n_func_types].results = (uint16_t)results;
   func_types[n_func_types].first = (uint16_t)n_type_codes;
@@ -95,10 +95,11 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
 void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages)
 {
   if (memory_allocated)
-    sh4_fatal("only one linear memory is supported");
-  if (initial_pages > arena_pages())
-    sh4_fatal("the module's initial memory is larger than the arena");
-  mem->data = (uint8_t *)__wasm_arena_start;
+    flight_wasm_fatal("only one linear memory is supported");
+  uint32_t pages;
+  mem->data = flight_wasm_arena(&pages);
+  if (initial_pages > pages)
+    flight_wasm_fatal("the module's initial memory is larger than the arena");
   mem->pages = initial_pages;
   mem->max_pages = max_pages;
   mem->size = initial_pages * 65536u;
@@ -126,8 +127,8 @@ void wasm_rt_free_memory(wasm_rt_memory_t *mem)
 
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t elements, uint32_t max)
 {
-  if (elements > SH4RT_TABLE_SLOTS - table_used)
-    sh4_fatal("the funcref table pool is exhausted (raise SH4RT_TABLE_SLOTS)");
+  if (elements > FLIGHT_WASM_TABLE_SLOTS - table_used)
+    flight_wasm_fatal("the funcref table pool is exhausted (raise FLIGHT_WASM_TABLE_SLOTS)");
   t->data = &table_pool[table_used];
   table_used += elements;
   for (uint32_t i = 0; i < elements; i++)

@@ -1,6 +1,6 @@
-/* Freestanding shim: the mem* and str* functions of rt/libc.c. */
-#ifndef SH4RT_STRING_H
-#define SH4RT_STRING_H
+/* Freestanding shim: the mem* and str* functions (src/string.c, or the port's own). */
+#ifndef FLIGHT_WASM_STRING_H
+#define FLIGHT_WASM_STRING_H
 #include <stddef.h>
 void *memcpy(void *d, const void *s, size_t n);
 void *memmove(void *d, const void *s, size_t n);

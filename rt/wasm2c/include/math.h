@@ -1,7 +1,7 @@
-/* Freestanding shim: the math functions wasm2c's generated code refers to (rt/libc.c; sqrt
-   is the FPU's fsqrt). */
-#ifndef SH4RT_MATH_H
-#define SH4RT_MATH_H
+/* Freestanding shim: the math functions wasm2c's generated code refers to (src/math.c; sqrt
+   and sqrtf come from the console's port). */
+#ifndef FLIGHT_WASM_MATH_H
+#define FLIGHT_WASM_MATH_H
 #define isnan(x) __builtin_isnan(x)
 #define signbit(x) __builtin_signbit(x)
 #define INFINITY __builtin_inff()
@@ -18,4 +18,6 @@ double fabs(double);
 float fabsf(float);
 double sqrt(double);
 float sqrtf(float);
+double copysign(double, double);
+float copysignf(float, float);
 #endif
