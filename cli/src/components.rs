@@ -17,7 +17,7 @@
 //! It imports nothing: the runtimes provide no functions (a component that imports one is
 //! refused, naming the import). Every component runs in its segment, with bounds checks when
 //! asked: a check that stops a component is reported through its trap export
-//! ([`TRAP_EXPORT`](flight_rebase::TRAP_EXPORT)).
+//! ([`TRAP_EXPORT`]).
 
 use std::path::{Path, PathBuf};
 

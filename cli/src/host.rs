@@ -6,7 +6,7 @@
 //! shared regions; then, for each frame, call each component's `frame(n)` in the order given.
 //! A trap ends that component's frame only: the runtime prints `trap COMPONENT: WHY` (a
 //! check's report gives why and the CPU address; see
-//! [`Trap`](flight_memory::layout::trap::Trap)), sets its trap export back to 0, and goes on
+//! [`Trap`]), sets its trap export back to 0, and goes on
 //! with the others; the next frame calls it again. Lines follow the protocol of
 //! `flight_suite::protocol` (`frame N: ...`, `trap ...`).
 
