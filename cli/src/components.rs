@@ -202,19 +202,92 @@ pub fn wasm2c_symbol(module: &str, export: &str) -> String {
     out
 }
 
-/// The most shared regions one component reaches in a console's table.
+/// The most shared regions one component reaches in a console's table
+/// (`rt/wasm2c/include/flight-components.h`'s `FLIGHT_MAX_SHARED`).
 pub const MAX_SHARED: usize = 8;
 
-/// The C table a console's runtime runs the components from (`flight-components.h`'s
-/// `flight_components`), for the merged module translated by wasm2c with `-n module` into
-/// `header`.
-pub fn c_table(components: &Components, module: &str, header: &str) -> Result<String, String> {
+/// The C table a console's frame loop runs the components from (`rt/wasm2c/include/
+/// flight-components.h`): `checked` translated by wasm2c as module `checked_module` and
+/// `unchecked` (the same components merged without checks) as `unchecked_module`, each
+/// declared in the header of that name (`NAME.h`); the plan's windows, the segments and shared
+/// regions to zero, and the number of frames. A console runs the merged memory as one view of
+/// its RAM: every window of the plan must have a CPU address, all at the same offset.
+pub fn c_table(
+    checked: &Components,
+    unchecked: &Components,
+    (checked_module, unchecked_module): (&str, &str),
+    frames: u32,
+) -> Result<String, String> {
+    let plan = &checked.plan;
+    let mut offset = None;
+    for w in &plan.windows {
+        let cpu = w.cpu_start.ok_or_else(|| {
+            format!("the plan's budget in `{}` has no CPU address: a console cannot run components there", w.region)
+        })?;
+        let this = cpu.wrapping_sub(w.start);
+        if offset.is_some_and(|o| o != this) {
+            return Err("the plan's budgets are at different CPU offsets: a console runs the merged memory as one view of its RAM".into());
+        }
+        offset = Some(this);
+    }
+    let offset = offset.ok_or("the plan has no budget")?;
+    let to_u32 = |v: u64, what: &str| {
+        u32::try_from(v).map_err(|_| format!("{what} ({v:#x}) is past a 32-bit console's address space"))
+    };
     let mut out = format!(
-        "/* The components of the merged module, written by flight from the plan: do not edit. */\n\
-         #include \"{header}\"\n#include \"flight-components.h\"\n\n"
+        "/* The merged components as the console's frame loop runs them, written by `flight build`\n   from the plan: do not edit. */\n\
+         #include \"{checked_module}.h\"\n#include \"{unchecked_module}.h\"\n#include \"flight-components.h\"\n"
     );
-    out += "const struct flight_component flight_components[] = {\n";
-    for c in &components.components {
+    for (components, module, tag) in [(checked, checked_module, "checked"), (unchecked, unchecked_module, "unchecked")] {
+        out += &module_table(components, module, tag)?;
+    }
+    out += "\nconst struct flight_window flight_windows[] = {\n";
+    for w in &plan.windows {
+        let cpu = w.cpu_start.unwrap_or_default();
+        out += &format!(
+            "  {{{:#x}u, {:#x}u, {:#x}u}}, /* {} */\n",
+            to_u32(w.start, "a budget's start")?,
+            to_u32(w.end, "a budget's end")?,
+            to_u32(cpu, "a budget's CPU address")?,
+            w.region
+        );
+    }
+    out += &format!("}};\nconst uint32_t flight_window_count = {};\n", plan.windows.len());
+    out += &format!("const uintptr_t flight_memory_cpu = {:#x}u;\n", to_u32(offset & 0xffff_ffff, "the memory's CPU address")?);
+    // Every segment a component of the merge reaches: its own and the shared regions.
+    let reached: Vec<&flight_plan::Segment> = plan
+        .segments
+        .iter()
+        .filter(|s| s.access.iter().any(|a| checked.components.iter().any(|c| c.name == a.component)))
+        .collect();
+    out += "\nconst struct flight_window flight_zeroed[] = {\n";
+    for s in &reached {
+        let cpu = checked.cpu(s.start).ok_or_else(|| format!("segment `{}` has no CPU address", s.name))?;
+        out += &format!(
+            "  {{{:#x}u, {:#x}u, {:#x}u}}, /* {} */\n",
+            to_u32(s.start, "a segment's start")?,
+            to_u32(s.end, "a segment's end")?,
+            to_u32(cpu, "a segment's CPU address")?,
+            s.name
+        );
+    }
+    if reached.is_empty() {
+        out += "  {0, 0, 0},\n";
+    }
+    out += &format!("}};\nconst uint32_t flight_zeroed_count = {};\n", reached.len());
+    out += &format!("const uint32_t flight_frames = {frames}u;\n");
+    Ok(out)
+}
+
+/// One module's part of the table: its instance, and each component's exports as calls on it.
+fn module_table(components: &Components, module: &str, tag: &str) -> Result<String, String> {
+    let mut out = format!(
+        "\nstatic Z_{module}_instance_t {tag}_instance;\n\
+         static void *{tag}_instantiate(void)\n{{\n  Z_{module}_init_module();\n  \
+         Z_{module}_instantiate(&{tag}_instance);\n  return &{tag}_instance;\n}}\n"
+    );
+    let mut rows = Vec::new();
+    for (i, c) in components.components.iter().enumerate() {
         if c.shared.len() > MAX_SHARED {
             return Err(format!(
                 "component `{}` shares {} regions: a console runs at most {MAX_SHARED}",
@@ -222,20 +295,47 @@ pub fn c_table(components: &Components, module: &str, header: &str) -> Result<St
                 c.shared.len()
             ));
         }
-        let sym =
-            |export: &Option<String>| export.as_ref().map_or("0".to_string(), |e| wasm2c_symbol(module, e));
-        let shared: Vec<String> = c.shared.iter().map(|(_, address, _)| format!("{address:#x}u")).collect();
+        if !c.name.chars().all(|ch| ch.is_ascii_graphic() && ch != '"' && ch != '\\') {
+            return Err(format!("component `{}`: a console prints names of plain ASCII only", c.name));
+        }
+        let frame = format!("{tag}_frame_{i}");
         out += &format!(
-            "  {{\"{}\", {}, {}, {}, {}, {{{}}}}},\n",
+            "static uint32_t {frame}(void *i, uint32_t n) {{ return {}(i, n); }}\n",
+            wasm2c_symbol(module, &c.frame)
+        );
+        let attach = match &c.attach {
+            Some(e) => {
+                out += &format!(
+                    "static void {tag}_attach_{i}(void *i, uint32_t k, uint32_t a) {{ {}(i, k, a); }}\n",
+                    wasm2c_symbol(module, e)
+                );
+                format!("{tag}_attach_{i}")
+            }
+            None => "0".into(),
+        };
+        let trap = match &c.trap {
+            Some(e) => {
+                out += &format!(
+                    "static uint64_t *{tag}_trap_{i}(void *i) {{ return {}(i); }}\n",
+                    wasm2c_symbol(module, e)
+                );
+                format!("{tag}_trap_{i}")
+            }
+            None => "0".into(),
+        };
+        let shared: Vec<String> = c.shared.iter().map(|(_, address, _)| format!("{address:#x}u")).collect();
+        rows.push(format!(
+            "  {{\"{}\", {frame}, {attach}, {trap}, {}, {{{}}}}},\n",
             c.name,
-            wasm2c_symbol(module, &c.frame),
-            sym(&c.attach),
-            sym(&c.trap),
             c.shared.len(),
             if shared.is_empty() { "0".to_string() } else { shared.join(", ") }
-        );
+        ));
     }
-    out += &format!("}};\nconst unsigned flight_component_count = {};\n", components.components.len());
+    out += &format!("static const struct flight_component {tag}_components[] = {{\n{}}};\n", rows.concat());
+    out += &format!(
+        "const struct flight_module flight_{tag} = {{{tag}_instantiate, {tag}_components, {}}};\n",
+        components.components.len()
+    );
     Ok(out)
 }
 

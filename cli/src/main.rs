@@ -1,5 +1,6 @@
 //! `flight`: plan and inspect component memory layouts for MMU-less consoles.
 
+mod build;
 mod merge;
 mod rebase;
 mod run;
@@ -43,6 +44,7 @@ enum Command {
     Rebase(rebase::RebaseArgs),
     Merge(merge::MergeArgs),
     Run(run::RunArgs),
+    Build(build::BuildArgs),
 }
 
 /// Writes `text` to standard output. A reader that stops early (`flight plan | head`) is not
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
         }
         Command::Merge(args) => finish(merge::run(&args), ExitCode::FAILURE),
         Command::Run(args) => finish(run::run(&args), ExitCode::FAILURE),
+        Command::Build(args) => finish(build::run(&args), ExitCode::FAILURE),
         Command::Rebase(args) => finish(rebase::run(&args), ExitCode::FAILURE),
         Command::Plan { spec, out_dir } => match plan(spec.as_deref(), &out_dir) {
             Ok(()) => ExitCode::SUCCESS,

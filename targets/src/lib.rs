@@ -273,11 +273,17 @@ impl Target {
 
     /// The `cargo build` arguments (after `cargo`) for this console's images in release mode.
     pub fn cargo_args(&self) -> Vec<String> {
+        self.cargo_args_for(&self.package)
+    }
+
+    /// The same `cargo build` arguments for another package of the console workspace (a
+    /// console runtime such as `flight-psx-components`).
+    pub fn cargo_args_for(&self, package: &str) -> Vec<String> {
         let mut args = vec![
             "build".to_string(),
             "--release".into(),
             "--package".into(),
-            self.package.clone(),
+            package.to_string(),
             "--target".into(),
             self.triple.clone(),
             format!("-Zbuild-std={}", self.build_std.join(",")),

@@ -11,7 +11,6 @@
 //!   every failure; any failure fails the command.
 
 mod setup;
-mod sh4;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,6 +18,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use flight_console_build::sh4;
 use flight_emulator_tests::RunResult;
 use flight_platform_psx::exe::PsExe;
 use flight_targets::{Emulator, ImageFormat, Target};
@@ -134,7 +134,7 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
                         target.name
                     ))
                 })?;
-                sh4::images(&dir, name, Path::new(exe), settings)?
+                sh4::images(&dir, name, Path::new(exe), settings).map_err(|e| Error::new(e.to_string()))?
             }
         };
         std::fs::write(&file, &bytes).map_err(|e| Error::new(format!("{}: {e}", file.display())))?;

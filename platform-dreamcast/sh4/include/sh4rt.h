@@ -27,6 +27,7 @@ void sh4_flush(void);
    to 64 bits: call it at least once per wrap (343 s on the Dreamcast, 286 s on the R2D). */
 uint64_t sh4_ticks(void);
 uint64_t sh4_micros(void);
+uint32_t sh4_ticks_hz(void); /* sh4_ticks' rate: Pphi/4 */
 
 /* Writes back and invalidates the operand cache over [addr, addr + len). */
 void sh4_sync_cache(uint32_t addr, uint32_t len);

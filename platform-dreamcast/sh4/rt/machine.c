@@ -104,6 +104,8 @@ uint64_t sh4_ticks(void)
 
 uint64_t sh4_micros(void) { return sh4_ticks() * 4u / PERIPHERAL_MHZ; }
 
+uint32_t sh4_ticks_hz(void) { return PERIPHERAL_MHZ * 1000000u / 4u; }
+
 /* ---- operand cache ---- */
 void sh4_sync_cache(uint32_t addr, uint32_t len)
 {

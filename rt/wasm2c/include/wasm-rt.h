@@ -13,6 +13,15 @@
 #ifndef FLIGHT_WASM_RT_H
 #define FLIGHT_WASM_RT_H
 
+/* -DFLIGHT_WASM_NO_BOUNDS_CHECKS (merged components, checked by the rebaser or not): wasm2c's
+   own check of every load and store against the memory's size is left out, as wabt leaves it
+   out when a signal handler catches accesses past the memory (here nothing does: the merged
+   module's own checks keep each component in its segment). Call depth is still counted. */
+#ifdef FLIGHT_WASM_NO_BOUNDS_CHECKS
+#define WASM_RT_MEMCHECK_SIGNAL_HANDLER 1
+#define WASM_RT_SKIP_SIGNAL_RECOVERY 1
+#define WASM_RT_USE_STACK_DEPTH_COUNT 1
+#endif
 #include "wasm-rt-wabt.h"
 
 #ifdef FLIGHT_WASM_ALIGNED_FAST_PATH

@@ -8,6 +8,9 @@
 #include <string.h>
 #include "wasm-rt.h"
 #include "wasm-rt-flight.h"
+#ifdef FLIGHT_WASM_PLACED_MEMORY
+#include "flight-components.h"
+#endif
 
 #ifndef FLIGHT_WASM_TABLE_SLOTS
 #define FLIGHT_WASM_TABLE_SLOTS 2048 /* funcref entries for all tables together */
@@ -92,6 +95,26 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
   return n_func_types++;
 }
 
+#ifdef FLIGHT_WASM_PLACED_MEMORY
+/* Placed memory (merged components): the memory is a view of the console's RAM, address 0 at
+   flight_memory_cpu, where the plan's segments lie. Nothing is zeroed here (the embedder zeroes
+   the segments; the rest belongs to others), it never grows (the plan fixed its size), and
+   every module the image instantiates sees the same view. */
+void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages)
+{
+  mem->data = (uint8_t *)flight_memory_cpu;
+  mem->pages = initial_pages;
+  mem->max_pages = max_pages;
+  mem->size = initial_pages * 65536u;
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta)
+{
+  (void)mem;
+  (void)delta;
+  return (uint32_t)-1;
+}
+#else
 void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages)
 {
   if (memory_allocated)
@@ -118,6 +141,7 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta)
   mem->size = mem->pages * 65536u;
   return old;
 }
+#endif
 
 void wasm_rt_free_memory(wasm_rt_memory_t *mem)
 {

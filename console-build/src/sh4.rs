@@ -33,10 +33,7 @@ use std::sync::OnceLock;
 
 use flight_targets::CToolchain;
 
-use crate::{Error, root, run_status};
-
-/// The header wasm2c's output needs, from the installed wabt (it must match wasm2c's version).
-const WABT_HEADER: &str = "/usr/include/wasm-rt.h";
+use crate::{Error, WABT_HEADER, mkdir, output, read, root, run_quiet, run_status, write};
 
 /// An SH-4 machine the images are linked for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -48,7 +45,8 @@ pub enum Machine {
 }
 
 impl Machine {
-    const ALL: [Self; 2] = [Self::Dreamcast, Self::R2d];
+    /// Both machines.
+    pub const ALL: [Self; 2] = [Self::Dreamcast, Self::R2d];
 
     /// The runtime's define for this machine.
     fn define(self) -> &'static str {
@@ -106,31 +104,9 @@ fn path_arg(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-fn mkdir(dir: &Path) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))
-}
 
-fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))
-}
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::write(path, bytes).map_err(|e| Error::new(format!("{}: {e}", path.display())))
-}
 
-/// What a command prints on standard output, trimmed; fails unless it succeeds.
-fn output(cmd: &mut Command, what: &str) -> Result<String, Error> {
-    let out =
-        cmd.output().map_err(|e| Error::new(format!("{what}: cannot start {:?}: {e}", cmd.get_program())))?;
-    if !out.status.success() {
-        return Err(Error::new(format!(
-            "{what} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
 
 /// Runs compile jobs, as many at a time as there are CPUs; fails with the first failure.
 fn run_jobs(jobs: Vec<(Command, String)>) -> Result<(), Error> {
@@ -165,6 +141,8 @@ struct Runtime {
     objects: [(Machine, Vec<PathBuf>); 2],
     /// Objects a WebAssembly image adds (wasm-rt).
     wasm_objects: Vec<PathBuf>,
+    /// The port of the wasm-rt alone (fatal errors, uncaught traps), also in `wasm_objects`.
+    port_object: PathBuf,
 }
 
 impl Runtime {
@@ -209,6 +187,7 @@ impl Runtime {
         machine: Machine,
         objects: &[PathBuf],
         layout: Option<&WasmLayout>,
+        extra: &[String],
         elf: &Path,
     ) -> Result<(), Error> {
         let link_dir = platform_dir().join("link");
@@ -222,8 +201,9 @@ impl Runtime {
                 cmd.arg(format!("-Wl,--defsym={sym}={value:#x}"));
             }
         }
+        cmd.args(extra);
         cmd.args(self.machine_objects(machine)).args(objects).args(&self.settings.libs).arg("-o").arg(elf);
-        run_status(&mut cmd, &format!("link {} for {}", elf.display(), machine.tag()))
+        run_quiet(&mut cmd, &format!("link {} for {}", elf.display(), machine.tag()))
     }
 
     /// Links image `name` for every machine (work files in `work`) and writes each machine's
@@ -238,7 +218,7 @@ impl Runtime {
     ) -> Result<(), Error> {
         for machine in Machine::ALL {
             let elf = work.join(format!("{name}-{}.elf", machine.tag()));
-            self.link(machine, objects, layout, &elf)?;
+            self.link(machine, objects, layout, &[], &elf)?;
             let out = dir.join(machine.file_name(name));
             match machine {
                 Machine::Dreamcast => {
@@ -324,6 +304,7 @@ fn build_runtime(dir: &Path, settings: &CToolchain) -> Result<Runtime, Error> {
         gcc_include,
         objects: [(Machine::Dreamcast, Vec::new()), (Machine::R2d, Vec::new())],
         wasm_objects: Vec::new(),
+        port_object: work.join("wasm-port.c.o"),
     };
     let mut jobs = Vec::new();
     let mut common = Vec::new();
@@ -592,4 +573,62 @@ mod tests {
         assert_eq!(machine_image(m, Machine::Dreamcast), Path::new("/x/suite-gxemul.elf"));
         assert_eq!(machine_image(m, Machine::R2d), Path::new("/x/suite-r2d.bin"));
     }
+}
+
+/// Builds the images of merged components: compiles `sources` (each with its own flags, all
+/// with `defines` and the include path `dir`) and the SH-4 port of the frame loop
+/// (`rt/components-port.c`) into `dir`, links them for each machine with the plan
+/// (`dir/plan.ld`, through `link/components.ld`), and writes `out`'s machine images
+/// ([`machine_image`]) once both links succeeded. Returns the files written.
+pub fn components_images(
+    dir: &Path,
+    sources: &[(PathBuf, Vec<&str>)],
+    defines: &[&str],
+    settings: &CToolchain,
+    out: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    let tests = work_dir().join("rttest");
+    mkdir(&tests)?;
+    let rt = runtime(&tests, settings)?;
+    let include = format!("-I{}", path_arg(dir));
+    let mut all: Vec<(PathBuf, Vec<&str>)> = sources.to_vec();
+    all.push((platform_dir().join("sh4/rt/components-port.c"), vec![]));
+    let mut jobs = Vec::new();
+    let mut objects = Vec::new();
+    for (source, extra) in &all {
+        let stem = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let object = dir.join(format!("{stem}.o"));
+        let mut flags: Vec<&str> = defines.to_vec();
+        flags.extend(extra.iter().copied());
+        flags.push(&include);
+        jobs.push(rt.compile(source, &object, &flags, true));
+        objects.push(object);
+    }
+    run_jobs(jobs)?;
+    objects.push(rt.port_object.clone());
+    let plan = vec![
+        format!("-Wl,-L{}", path_arg(dir)),
+        path_arg(&platform_dir().join("link/components.ld")),
+    ];
+    let mut images = Vec::new();
+    for machine in Machine::ALL {
+        let elf = dir.join(format!("components-{}.elf", machine.tag()));
+        rt.link(machine, &objects, None, &plan, &elf)?;
+        let bytes = match machine {
+            Machine::Dreamcast => read(&elf)?,
+            Machine::R2d => {
+                let bin = elf.with_extension("bin");
+                run_status(
+                    Command::new(rt.settings.tool("objcopy")).args(["-O", "binary"]).arg(&elf).arg(&bin),
+                    &format!("objcopy {}", elf.display()),
+                )?;
+                read(&bin)?
+            }
+        };
+        images.push((machine_image(out, machine), bytes));
+    }
+    for (path, bytes) in &images {
+        crate::write_atomically(path, bytes)?;
+    }
+    Ok(images.into_iter().map(|(p, _)| p).collect())
 }

@@ -1,0 +1,79 @@
+//! `flight build`: merged components as a bootable console image.
+
+use std::path::PathBuf;
+
+use flight_console_build::components::{self, CHECKED, Console, PLAN, Sources, TABLE, UNCHECKED};
+
+/// Build a console image of components: plan the spec, merge the components into their
+/// segments with bounds checks (and, for the frame-time comparison, without), translate both
+/// merged modules to C with wasm2c, compile them for the console with its runtime, the shared
+/// frame loop and the table of the plan, and link them with the plan's linker fragment, whose
+/// assertions fail the link when the plan and the image overlap.
+///
+/// The image runs the frames as `flight run` does on the host and prints the same lines, then
+/// the frame time of the checked and the unchecked build in the console's ticks. Needs the
+/// console's tools (`cargo xtask setup`) and this repository's sources.
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// The console: dreamcast (gxemul's Dreamcast and qemu's R2D board) or psx.
+    #[arg(long)]
+    console: String,
+    /// The spec (TOML, as `flight plan` reads), for the console's platform.
+    spec: PathBuf,
+    /// The components, in the order they run: FILE (the component is the file's stem) or
+    /// NAME=FILE.
+    #[arg(required = true, value_name = "[NAME=]FILE")]
+    modules: Vec<String>,
+    /// The image: the PS-EXE; for the Dreamcast, the name its two images are made from
+    /// (`NAME-gxemul.elf`, `NAME-r2d.bin`, beside it).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// How many frames the image runs.
+    #[arg(long, default_value_t = 300)]
+    frames: u32,
+}
+
+/// Runs `flight build`; returns what to print, or the error.
+pub fn run(args: &BuildArgs) -> Result<String, String> {
+    let console = Console::from_name(&args.console).map_err(|e| e.to_string())?;
+    let checked = flight_cli::components::from_spec(&args.spec, &args.modules, true)?;
+    if checked.plan.platform != console.platform() {
+        return Err(format!(
+            "{}: the plan is for platform `{}`, not for console `{}`",
+            args.spec.display(),
+            checked.plan.platform,
+            console.name()
+        ));
+    }
+    let unchecked = flight_cli::components::from_spec(&args.spec, &args.modules, false)?;
+    let table = flight_cli::components::c_table(&checked, &unchecked, (CHECKED, UNCHECKED), args.frames)
+        .map_err(|e| format!("{}: {e}", args.spec.display()))?;
+
+    // A fresh work folder per image, under the repository's target folder.
+    let stem = args.out.file_stem().map_or("image".into(), |s| s.to_string_lossy().into_owned());
+    let dir = flight_console_build::root().join("target/flight-build").join(format!("{}-{stem}", console.name()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    for (module, merged) in [(CHECKED, &checked), (UNCHECKED, &unchecked)] {
+        let wasm = format!("{module}.wasm");
+        write(&wasm, &merged.wasm)?;
+        flight_console_build::wasm2c(&dir.join(&wasm), module, &dir.join(format!("{module}.c")))
+            .map_err(|e| e.to_string())?;
+    }
+    write(TABLE, table.as_bytes())?;
+    write(PLAN, checked.linker.as_bytes())?;
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let written = components::build(console, &Sources { dir }, &args.out).map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    for file in written {
+        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        out += &format!("wrote {} ({size} bytes)\n", file.display());
+    }
+    Ok(out)
+}

@@ -1,0 +1,198 @@
+//! A bootable image of merged components, for the Dreamcast (gxemul's machine and qemu's R2D)
+//! or the PlayStation, from a folder `flight build` prepared ([`Sources`]).
+//!
+//! Every console links the same C: the merged module with bounds checks (wasm2c's module
+//! `components`), the same components merged without them (`unchecked`, for the frame-time
+//! comparison), the table `flight build` writes from the plan (`flight-table.c`), and from
+//! `rt/wasm2c` the shared wasm-rt with its memory placed at the plan's addresses
+//! (`-DFLIGHT_WASM_PLACED_MEMORY`) and the frame loop (`frames.c`). wasm2c's own bounds
+//! checks are off in both modules (`-DFLIGHT_WASM_NO_BOUNDS_CHECKS`): what keeps the components
+//! apart is the check the merge inserted against the plan. The plan's linker fragment
+//! (`plan.ld`) reaches the link through the console's `components.ld`, whose assertions keep
+//! the image clear of the plan's budget.
+//!
+//! - Dreamcast: compiled and linked with the SH-4 runtime ([`crate::sh4`]), into
+//!   `NAME-gxemul.elf` and `NAME-r2d.bin`.
+//! - PlayStation: compiled with the console's C toolchain into `libflight-components.a` and
+//!   linked by cargo into the Rust runtime `platform-psx/components` (start-up, output, timer,
+//!   compiler-builtins' helpers), then written as a PS-EXE.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use flight_targets::{CToolchain, Target};
+
+use crate::{Error, WABT_HEADER, mkdir, output, read, root, run_quiet, write, write_atomically};
+
+/// The module names wasm2c gives the two merged modules.
+pub const CHECKED: &str = "components";
+/// See [`CHECKED`].
+pub const UNCHECKED: &str = "unchecked";
+/// The table's file.
+pub const TABLE: &str = "flight-table.c";
+/// The plan's linker fragment's file.
+pub const PLAN: &str = "plan.ld";
+
+/// A console that runs merged components.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Console {
+    /// The Dreamcast: gxemul's machine and qemu's R2D board.
+    Dreamcast,
+    /// The PlayStation.
+    Psx,
+}
+
+impl Console {
+    /// Every console, by name.
+    pub const ALL: [(&'static str, Self); 2] = [("dreamcast", Self::Dreamcast), ("psx", Self::Psx)];
+
+    /// The console called `name`, or an error listing them.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|(n, _)| *n).collect();
+            Error::new(format!("unknown console `{name}`: merged components build for {}", names.join(", ")))
+        })
+    }
+
+    /// Its name in `targets/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dreamcast => "dreamcast",
+            Self::Psx => "psx",
+        }
+    }
+
+    /// The platform the plan must be for (its spec's `platform`).
+    pub fn platform(self) -> &'static str {
+        self.name()
+    }
+
+    /// The files a build of image `out` writes: the PS-EXE itself, or the Dreamcast's ELF and
+    /// the R2D's binary beside it (`NAME-gxemul.elf`, `NAME-r2d.bin`).
+    pub fn outputs(self, out: &Path) -> Vec<PathBuf> {
+        match self {
+            Self::Psx => vec![out.to_path_buf()],
+            Self::Dreamcast => crate::sh4::Machine::ALL.iter().map(|m| crate::sh4::machine_image(out, *m)).collect(),
+        }
+    }
+}
+
+/// The folder `flight build` prepared: `components.c`/`.h` and `unchecked.c`/`.h` from
+/// wasm2c, [`TABLE`] and [`PLAN`].
+#[derive(Clone, Debug)]
+pub struct Sources {
+    /// The folder; the build's objects go there too.
+    pub dir: PathBuf,
+}
+
+/// The wasm-rt and frame loop every console shares.
+fn shared_dir() -> PathBuf {
+    root().join("rt/wasm2c")
+}
+
+/// The C sources of the components' part, each with the flags it adds.
+fn component_sources(sources: &Sources) -> Vec<(PathBuf, Vec<&'static str>)> {
+    let shared = shared_dir().join("src");
+    // wasm2c's output discards values and leaves labels unused by design: no warnings for it.
+    let generated = vec!["-w"];
+    vec![
+        (sources.dir.join(format!("{CHECKED}.c")), generated.clone()),
+        (sources.dir.join(format!("{UNCHECKED}.c")), generated),
+        (sources.dir.join(TABLE), vec![]),
+        (shared.join("wasm-rt.c"), vec!["-DFLIGHT_WASM_PLACED_MEMORY"]),
+        (shared.join("frames.c"), vec![]),
+    ]
+}
+
+/// The flags every components' source gets.
+const DEFINES: [&str; 1] = ["-DFLIGHT_WASM_NO_BOUNDS_CHECKS"];
+
+/// Copies wabt's header where the shared `wasm-rt.h` includes it from.
+fn wabt_header(inc: &Path) -> Result<(), Error> {
+    mkdir(inc)?;
+    write(&inc.join("wasm-rt-wabt.h"), &read(Path::new(WABT_HEADER)).map_err(|e| {
+        Error::new(format!("{e} (wabt's header: run `cargo xtask setup`)"))
+    })?)
+}
+
+/// Builds the image of merged components for `console` from `sources` into `out` (see
+/// [`Console::outputs`]); returns the files written. Nothing is written at `out` unless the
+/// whole build succeeds.
+pub fn build(console: Console, sources: &Sources, out: &Path) -> Result<Vec<PathBuf>, Error> {
+    for file in [format!("{CHECKED}.c"), format!("{UNCHECKED}.c"), TABLE.into(), PLAN.into()] {
+        let path = sources.dir.join(&file);
+        if !path.exists() {
+            return Err(Error::new(format!("{}: missing (written by `flight build`)", path.display())));
+        }
+    }
+    let target = Target::load(console.name()).map_err(|e| Error::new(e.to_string()))?;
+    let settings = target
+        .c
+        .clone()
+        .ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
+    match console {
+        Console::Dreamcast => crate::sh4::components_images(&sources.dir, &component_sources(sources), &DEFINES, &settings, out),
+        Console::Psx => psx(&target, &settings, sources, out),
+    }
+}
+
+fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) -> Result<Vec<PathBuf>, Error> {
+    let dir = &sources.dir;
+    let inc = dir.join("inc");
+    wabt_header(&inc)?;
+    let cc = settings.tool("gcc");
+    let gcc_include = output(Command::new(&cc).arg("-print-file-name=include"), "locate GCC's headers")?;
+    let port = root().join("platform-psx/c");
+    let mut flags = settings.cflags.clone();
+    flags.extend(DEFINES.map(String::from));
+    flags.extend(["-isystem".to_string(), gcc_include]);
+    for include in [port.join("include"), shared_dir().join("include"), inc, dir.clone()] {
+        flags.push(format!("-I{}", include.display()));
+    }
+    let mut all = component_sources(sources);
+    all.push((shared_dir().join("src/math.c"), vec![]));
+    all.push((port.join("setjmp.S"), vec![]));
+    let mut objects = Vec::new();
+    for (source, extra) in &all {
+        let stem = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let object = dir.join(format!("{stem}.o"));
+        run_quiet(
+            Command::new(&cc).args(&flags).args(extra).arg("-c").arg(source).arg("-o").arg(&object),
+            &format!("{cc} {}", source.display()),
+        )?;
+        objects.push(object);
+    }
+    let archive = dir.join("libflight-components.a");
+    let _ = std::fs::remove_file(&archive);
+    run_quiet(
+        Command::new(settings.tool("ar")).arg("rcs").arg(&archive).args(&objects),
+        &format!("{} rcs {}", settings.tool("ar"), archive.display()),
+    )?;
+
+    // The Rust runtime, linked by cargo with the archive and the plan.
+    const PACKAGE: &str = "flight-psx-components";
+    let target_dir = root().join("target/console");
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args(target.cargo_args_for(PACKAGE))
+        .arg("--manifest-path")
+        .arg(root().join("emulator-tests/images/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .arg("--quiet")
+        .envs(target.cargo_env())
+        .env("FLIGHT_COMPONENTS_DIR", dir)
+        .stdout(Stdio::null());
+    let result = cmd.output().map_err(|e| Error::new(format!("cargo: {e}")))?;
+    if !result.status.success() {
+        return Err(Error::new(format!(
+            "linking the PlayStation runtime failed ({}):\n{}",
+            result.status,
+            String::from_utf8_lossy(&result.stderr).trim_end()
+        )));
+    }
+    let elf = target_dir.join(&target.triple).join("release").join(PACKAGE);
+    let bytes = read(&elf)?;
+    let exe = flight_platform_psx::exe::PsExe::from_elf(&bytes).map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
+    write_atomically(out, &exe.to_bytes())?;
+    Ok(vec![out.to_path_buf()])
+}

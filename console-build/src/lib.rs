@@ -1,0 +1,121 @@
+//! What console image builds share on the host, for `cargo xtask build` (the test images) and
+//! `flight build` (merged components):
+//!
+//! - [`sh4`]: the SH-4 route (Rust has no SH-4 backend): WebAssembly translated by wasm2c,
+//!   compiled by the SH-4 cross compiler with the runtime in `platform-dreamcast/sh4`, linked
+//!   for gxemul's Dreamcast and qemu's R2D;
+//! - [`components`]: a bootable image of merged components for the Dreamcast or the
+//!   PlayStation, from the C that wasm2c wrote for the merged modules and the plan's linker
+//!   fragment.
+//!
+//! Every tool comes from the machine's packages (`cargo xtask setup` installs them); a missing
+//! one is an error naming the set-up.
+
+pub mod components;
+pub mod sh4;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A failed step, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl Error {
+    /// An error saying `s`.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The header wasm2c's output needs, from the installed wabt (it must match wasm2c's version).
+pub const WABT_HEADER: &str = "/usr/include/wasm-rt.h";
+
+/// The repository's top folder.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Where a program is missing, what to run.
+fn missing(program: &std::ffi::OsStr, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!("{} is not installed: run `cargo xtask setup`", program.to_string_lossy())
+    } else {
+        format!("cannot start {}: {e}", program.to_string_lossy())
+    }
+}
+
+/// Runs `cmd`, inheriting output; fails with `what` and the status unless it succeeds.
+pub fn run_status(cmd: &mut Command, what: &str) -> Result<(), Error> {
+    let status = cmd.status().map_err(|e| Error::new(format!("{what}: {}", missing(cmd.get_program(), &e))))?;
+    if status.success() { Ok(()) } else { Err(Error::new(format!("{what} failed ({status})"))) }
+}
+
+/// Runs `cmd` quietly; fails with `what`, the status and what it printed unless it succeeds.
+pub fn run_quiet(cmd: &mut Command, what: &str) -> Result<(), Error> {
+    let out = cmd.output().map_err(|e| Error::new(format!("{what}: {}", missing(cmd.get_program(), &e))))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr).trim_end()
+    )))
+}
+
+/// What a command prints on standard output, trimmed; fails unless it succeeds.
+pub fn output(cmd: &mut Command, what: &str) -> Result<String, Error> {
+    let out = cmd.output().map_err(|e| Error::new(format!("{what}: {}", missing(cmd.get_program(), &e))))?;
+    if !out.status.success() {
+        return Err(Error::new(format!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn mkdir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|e| Error::new(format!("{}: {e}", path.display())))
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a file beside it, renamed over it once
+/// complete, so a failed build never leaves a part of an image where the image belongs.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let part = path.with_file_name(format!(".{name}.part"));
+    write(&part, bytes)?;
+    std::fs::rename(&part, path).map_err(|e| {
+        let _ = std::fs::remove_file(&part);
+        Error::new(format!("{}: {e}", path.display()))
+    })
+}
+
+/// Translates the WebAssembly module `wasm` to C with wasm2c as module `name`: writes `c` and
+/// the header beside it.
+pub fn wasm2c(wasm: &Path, name: &str, c: &Path) -> Result<(), Error> {
+    run_quiet(
+        Command::new("wasm2c").arg(wasm).args(["-n", name, "-o"]).arg(c),
+        &format!("wasm2c {}", wasm.display()),
+    )
+}

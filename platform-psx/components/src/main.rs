@@ -1,0 +1,78 @@
+//! The PlayStation's runtime for merged components: what `flight build --console psx` links
+//! with the C that wasm2c wrote for the merged modules, the shared wasm-rt and its frame loop
+//! (`rt/wasm2c`), and the plan's linker fragment.
+//!
+//! Rust gives the C its start-up (the platform's runtime), the console (BIOS TTY and mailbox),
+//! the timer, the wasm-rt port (`flight_platform_psx::wasm2c`: fatal errors as panics) and,
+//! through compiler-builtins, the 64-bit and soft-float helpers; Debian's libgcc for this triple
+//! is MIPS32r2 with hard float and is never linked. Then it runs the frame loop and halts.
+#![no_std]
+#![no_main]
+
+use core::cell::Cell;
+use core::ffi::{c_char, c_int};
+use core::fmt::Write;
+
+use critical_section::Mutex;
+use flight_platform_psx::bios::Console;
+use flight_platform_psx::{regs, rt};
+
+flight_platform_psx::entry!(main);
+
+unsafe extern "C" {
+    /// The frame loop (`rt/wasm2c/src/frames.c`).
+    fn flight_components_main() -> c_int;
+}
+
+/// Root counter 2's mode: free-running, clocked at the system clock / 8 (bits 8-9 = 2).
+const COUNTER_2_SYSCLOCK_8: u32 = 0x0200;
+/// Its rate: 33.8688 MHz / 8.
+const TICKS_HZ: u32 = 33_868_800 / 8;
+
+fn main() -> ! {
+    // SAFETY: the root counters are the console's fixed timer block; the runtime keeps
+    // interrupts masked, so counter 2's mode is ours to set.
+    unsafe { regs::timers().counters[2].mode.write(COUNTER_2_SYSCLOCK_8) };
+    // SAFETY: the frame loop is C with no precondition; every module it runs was linked into
+    // this image, placed at the plan's addresses, which the link asserted clear of the image.
+    unsafe { flight_components_main() };
+    rt::halt()
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn flight_console_write(text: *const c_char, len: u32) {
+    // SAFETY: the frame loop passes a buffer of `len` bytes it owns.
+    let bytes = unsafe { core::slice::from_raw_parts(text.cast::<u8>(), len as usize) };
+    let _ = match core::str::from_utf8(bytes) {
+        Ok(s) => Console.write_str(s),
+        Err(_) => Console.write_str("(a line that is not UTF-8)\n"),
+    };
+}
+
+/// The last reading of the 16-bit counter and the ticks counted so far.
+static TICKS: Mutex<Cell<(u16, u64)>> = Mutex::new(Cell::new((0, 0)));
+
+/// Root counter 2 extended to 64 bits: right as long as calls come less than a wrap apart
+/// (65536 ticks, 15.5 ms), as the frame loop's do (one component's frame between two).
+#[unsafe(no_mangle)]
+extern "C" fn flight_ticks() -> u64 {
+    // SAFETY: a volatile read of the timer block.
+    let now = unsafe { regs::timers().counters[2].value.read() } as u16;
+    critical_section::with(|cs| {
+        let cell = TICKS.borrow(cs);
+        let (last, total) = cell.get();
+        let total = total + u64::from(now.wrapping_sub(last));
+        cell.set((now, total));
+        total
+    })
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn flight_ticks_hz() -> u32 {
+    TICKS_HZ
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn flight_console_name() -> *const c_char {
+    c"psx".as_ptr()
+}

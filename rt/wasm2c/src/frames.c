@@ -1,0 +1,247 @@
+/* The frame loop of merged components, the same on every console (see flight-components.h):
+   what `flight run` does on the host, printing the same lines, and the frame time of the
+   checked and the unchecked module in the console's ticks. */
+#include <string.h>
+#include "flight-components.h"
+#include "wasm-rt-flight.h"
+
+/* A line being written (a longer one is cut, keeping its newline). */
+struct line {
+  char text[256];
+  uint32_t used;
+};
+
+static void put(struct line *l, const char *s)
+{
+  while (*s && l->used < sizeof l->text - 1)
+    l->text[l->used++] = *s++;
+}
+
+static void put_dec(struct line *l, uint64_t v)
+{
+  char digits[24];
+  int n = 0;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n && l->used < sizeof l->text - 1)
+    l->text[l->used++] = digits[--n];
+}
+
+static void put_int(struct line *l, int32_t v)
+{
+  if (v < 0) {
+    put(l, "-");
+    put_dec(l, (uint64_t)(-(int64_t)v));
+  } else {
+    put_dec(l, (uint64_t)v);
+  }
+}
+
+/* `digits` hexadecimal digits of v, lower case. */
+static void put_hex(struct line *l, uint32_t v, int digits)
+{
+  while (digits-- > 0 && l->used < sizeof l->text - 1)
+    l->text[l->used++] = "0123456789abcdef"[(v >> (4 * digits)) & 15];
+}
+
+/* How many hexadecimal digits v needs (at least one). */
+static int hex_digits(uint32_t v)
+{
+  int digits = 1;
+  while (digits < 8 && (v >> (4 * digits)))
+    digits++;
+  return digits;
+}
+
+/* An address as the host prints one (flight_memory::Address): 0x8011_0010, 0x1_0000_0000. */
+static void put_address(struct line *l, uint64_t a)
+{
+  uint32_t hi = (uint32_t)(a >> 32), lo = (uint32_t)a;
+  put(l, "0x");
+  if (hi > 0xffff) {
+    put_hex(l, hi >> 16, hex_digits(hi >> 16));
+    put(l, "_");
+    put_hex(l, hi & 0xffff, 4);
+    put(l, "_");
+  } else if (hi) {
+    put_hex(l, hi, hex_digits(hi));
+    put(l, "_");
+  }
+  put_hex(l, lo >> 16, 4);
+  put(l, "_");
+  put_hex(l, lo & 0xffff, 4);
+}
+
+/* Prints the line and starts it afresh. */
+static void end_line(struct line *l)
+{
+  l->text[l->used++] = '\n';
+  flight_console_write(l->text, l->used);
+  l->used = 0;
+}
+
+/* The CPU address of an address of the merged memory (as the host's Components::cpu). */
+static uint64_t cpu_address(uint64_t a)
+{
+  for (uint32_t i = 0; i < flight_window_count; i++)
+    if (flight_windows[i].start <= a && a < flight_windows[i].end)
+      return flight_windows[i].cpu + (a - flight_windows[i].start);
+  return a;
+}
+
+/* The check kinds of flight_memory::layout::trap::TrapKind, by code, in words. */
+static const char *const check_kinds[] = {
+  0,
+  "read outside its memory",
+  "write outside its memory",
+  "write to a read-only shared region",
+};
+
+/* WebAssembly's own traps (wasm_rt_trap_t) as the host names them. */
+static const char *native_trap(int code)
+{
+  switch (code) {
+  case WASM_RT_TRAP_OOB: return "out of bounds memory access";
+  case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
+  case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
+  case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
+  case WASM_RT_TRAP_UNREACHABLE: return "unreachable";
+  case WASM_RT_TRAP_CALL_INDIRECT: return "indirect call through a bad table entry";
+  case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
+  }
+  return "uncaught exception";
+}
+
+/* Prints why `c` trapped (when `print`) and clears its trap export. */
+static void report(const struct flight_component *c, void *instance, int code, int print)
+{
+  uint64_t value = 0;
+  if (c->trap) {
+    uint64_t *g = c->trap(instance);
+    value = *g;
+    *g = 0;
+  }
+  if (!print)
+    return;
+  static struct line l;
+  uint64_t kind = value >> 56;
+  put(&l, "trap ");
+  put(&l, c->name);
+  put(&l, ": ");
+  if (kind >= 1 && kind <= 3) {
+    put(&l, check_kinds[kind]);
+    put(&l, " at ");
+    put_address(&l, cpu_address(value & ((1ull << 56) - 1)));
+  } else {
+    put(&l, native_trap(code));
+  }
+  end_line(&l);
+}
+
+static void zero_segments(void)
+{
+  for (uint32_t i = 0; i < flight_zeroed_count; i++)
+    memset((void *)flight_zeroed[i].cpu, 0, flight_zeroed[i].end - flight_zeroed[i].start);
+}
+
+/* Calls one export under the trap handler; the trap code, 0 if none. */
+static int attach(const struct flight_component *c, void *instance, uint32_t index)
+{
+  int trap;
+  FLIGHT_WASM_TRY(trap);
+  if (trap == 0) {
+    c->attach(instance, index, c->shared[index]);
+    FLIGHT_WASM_END();
+  }
+  return trap;
+}
+
+static int frame(const struct flight_component *c, void *instance, uint32_t n, int32_t *result)
+{
+  int trap;
+  FLIGHT_WASM_TRY(trap);
+  if (trap == 0) {
+    *result = (int32_t)c->frame(instance, n);
+    FLIGHT_WASM_END();
+  }
+  return trap;
+}
+
+/* Runs `m` for flight_frames frames, printing its lines when `print`; returns the ticks the
+   frames took, all together (printing excluded). */
+static uint64_t run(const struct flight_module *m, int print)
+{
+  static struct line l;
+  zero_segments();
+  void *instance = m->instantiate();
+  for (uint32_t i = 0; i < m->count; i++) {
+    const struct flight_component *c = &m->components[i];
+    for (uint32_t s = 0; c->attach && s < c->shared_count; s++) {
+      int trap = attach(c, instance, s);
+      if (trap)
+        report(c, instance, trap, print);
+    }
+  }
+  uint64_t ticks = 0;
+  for (uint32_t n = 0; n < flight_frames; n++) {
+    /* A trap's line comes before the frame's, as on the host. */
+    put(&l, "frame ");
+    put_dec(&l, n);
+    put(&l, ":");
+    for (uint32_t i = 0; i < m->count; i++) {
+      const struct flight_component *c = &m->components[i];
+      int32_t result = 0;
+      uint64_t start = flight_ticks();
+      int trap = frame(c, instance, n, &result);
+      ticks += flight_ticks() - start;
+      if (trap)
+        report(c, instance, trap, print);
+      put(&l, " ");
+      put(&l, c->name);
+      put(&l, "=");
+      if (trap)
+        put(&l, "trap");
+      else
+        put_int(&l, result);
+    }
+    if (print)
+      end_line(&l);
+    else
+      l.used = 0;
+  }
+  return ticks;
+}
+
+int flight_components_main(void)
+{
+  static struct line l;
+  wasm_rt_init();
+  put(&l, "@@BEGIN@@");
+  end_line(&l);
+  uint64_t checked = run(&flight_checked, 1);
+  uint64_t unchecked = run(&flight_unchecked, 0);
+  uint64_t frames = flight_frames ? flight_frames : 1;
+  uint64_t ratio = unchecked ? checked * 100 / unchecked : 0;
+  put(&l, "time ");
+  put(&l, flight_console_name());
+  put(&l, " components: frame ");
+  put_dec(&l, checked / frames);
+  put(&l, " ticks checked, ");
+  put_dec(&l, unchecked / frames);
+  put(&l, " unchecked (");
+  put_dec(&l, ratio / 100);
+  put(&l, ".");
+  put_dec(&l, ratio / 10 % 10);
+  put_dec(&l, ratio % 10);
+  put(&l, "x), at ");
+  put_dec(&l, flight_ticks_hz());
+  put(&l, " Hz, mean of ");
+  put_dec(&l, flight_frames);
+  put(&l, " frames");
+  end_line(&l);
+  put(&l, "@@END@@");
+  end_line(&l);
+  return 0;
+}
