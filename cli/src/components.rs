@@ -205,6 +205,8 @@ pub fn wasm2c_symbol(module: &str, export: &str) -> String {
 /// The most shared regions one component reaches in a console's table
 /// (`rt/wasm2c/include/flight-components.h`'s `FLIGHT_MAX_SHARED`).
 pub const MAX_SHARED: usize = 8;
+/// The most components a console's table holds (`FLIGHT_MAX_COMPONENTS`).
+pub const MAX_COMPONENTS: usize = 32;
 
 /// The C table a console's frame loop runs the components from (`rt/wasm2c/include/
 /// flight-components.h`): `checked` translated by wasm2c as module `checked_module` and
@@ -219,6 +221,12 @@ pub fn c_table(
     frames: u32,
 ) -> Result<String, String> {
     let plan = &checked.plan;
+    if checked.components.len() > MAX_COMPONENTS {
+        return Err(format!(
+            "{} components: a console runs at most {MAX_COMPONENTS} in one image",
+            checked.components.len()
+        ));
+    }
     let mut offset = None;
     for w in &plan.windows {
         let cpu = w.cpu_start.ok_or_else(|| {

@@ -178,10 +178,10 @@ fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) ->
         .arg(root().join("emulator-tests/images/Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
-        .arg("--quiet")
+        .arg("--message-format=json-render-diagnostics")
         .envs(target.cargo_env())
         .env("FLIGHT_COMPONENTS_DIR", dir)
-        .stdout(Stdio::null());
+        .stdout(Stdio::piped());
     let result = cmd.output().map_err(|e| Error::new(format!("cargo: {e}")))?;
     if !result.status.success() {
         return Err(Error::new(format!(
@@ -190,7 +190,12 @@ fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) ->
             String::from_utf8_lossy(&result.stderr).trim_end()
         )));
     }
-    let elf = target_dir.join(&target.triple).join("release").join(PACKAGE);
+    // cargo names the executable (with the target's suffix) in its messages.
+    let elf = String::from_utf8_lossy(&result.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| Error::new(format!("cargo built no executable for {PACKAGE}")))?;
     let bytes = read(&elf)?;
     let exe = flight_platform_psx::exe::PsExe::from_elf(&bytes).map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
     write_atomically(out, &exe.to_bytes())?;

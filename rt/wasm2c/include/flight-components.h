@@ -15,6 +15,8 @@
 
 /* The most shared regions one component reaches (the table writer refuses more). */
 #define FLIGHT_MAX_SHARED 8
+/* The most components one module holds (the table writer refuses more). */
+#define FLIGHT_MAX_COMPONENTS 32
 
 /* One component: its exports, as calls on the module's instance. */
 struct flight_component {

@@ -169,9 +169,9 @@ static int frame(const struct flight_component *c, void *instance, uint32_t n, i
   return trap;
 }
 
-/* Runs `m` for flight_frames frames, printing its lines when `print`; returns the ticks the
-   frames took, all together (printing excluded). */
-static uint64_t run(const struct flight_module *m, int print)
+/* Runs `m` for flight_frames frames, printing its lines when `print`; adds the ticks each
+   component's frames took to ticks[i]; returns the ticks of all (printing excluded). */
+static uint64_t run(const struct flight_module *m, int print, uint64_t *per_component)
 {
   static struct line l;
   zero_segments();
@@ -195,7 +195,9 @@ static uint64_t run(const struct flight_module *m, int print)
       int32_t result = 0;
       uint64_t start = flight_ticks();
       int trap = frame(c, instance, n, &result);
-      ticks += flight_ticks() - start;
+      uint64_t took = flight_ticks() - start;
+      ticks += took;
+      per_component[i] += took;
       if (trap)
         report(c, instance, trap, print);
       put(&l, " ");
@@ -220,8 +222,9 @@ int flight_components_main(void)
   wasm_rt_init();
   put(&l, "@@BEGIN@@");
   end_line(&l);
-  uint64_t checked = run(&flight_checked, 1);
-  uint64_t unchecked = run(&flight_unchecked, 0);
+  static uint64_t checked_each[FLIGHT_MAX_COMPONENTS], unchecked_each[FLIGHT_MAX_COMPONENTS];
+  uint64_t checked = run(&flight_checked, 1, checked_each);
+  uint64_t unchecked = run(&flight_unchecked, 0, unchecked_each);
   uint64_t frames = flight_frames ? flight_frames : 1;
   uint64_t ratio = unchecked ? checked * 100 / unchecked : 0;
   put(&l, "time ");
@@ -241,6 +244,18 @@ int flight_components_main(void)
   put_dec(&l, flight_frames);
   put(&l, " frames");
   end_line(&l);
+  for (uint32_t i = 0; i < flight_checked.count; i++) {
+    put(&l, "time ");
+    put(&l, flight_console_name());
+    put(&l, " component ");
+    put(&l, flight_checked.components[i].name);
+    put(&l, ": frame ");
+    put_dec(&l, checked_each[i] / frames);
+    put(&l, " ticks checked, ");
+    put_dec(&l, unchecked_each[i] / frames);
+    put(&l, " unchecked");
+    end_line(&l);
+  }
   put(&l, "@@END@@");
   end_line(&l);
   return 0;

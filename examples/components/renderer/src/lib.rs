@@ -7,8 +7,8 @@ use core::ptr::addr_of_mut;
 
 use ring::{FNV_START, Ring, fnv};
 
-/// The frame buffer's side, in pixels.
-const SIDE: usize = 128;
+/// The frame buffer's side, in pixels: the box (128 units a side) at half scale.
+const SIDE: usize = 64;
 
 static mut FRAME_BUFFER: [u8; SIDE * SIDE] = [0; SIDE * SIDE];
 /// The ring's address, from `attach` (0: not attached, nothing drawn).
@@ -43,7 +43,7 @@ pub extern "C" fn frame(n: i32) -> i32 {
                 let r = i32::from(b.size);
                 for dy in -r..=r {
                     for dx in -r..=r {
-                        let (x, y) = (i32::from(b.x) + dx, i32::from(b.y) + dy);
+                        let (x, y) = (i32::from(b.x) / 2 + dx, i32::from(b.y) / 2 + dy);
                         if (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y) {
                             fb[y as usize * SIDE + x as usize] = b.shade;
                         }
