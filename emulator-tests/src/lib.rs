@@ -19,6 +19,7 @@
 //! are the one map from an [`Emulator`] to its module.
 
 pub mod file_console;
+pub mod frames;
 pub mod gxemul;
 pub mod pcsxr;
 pub mod ppsspp;

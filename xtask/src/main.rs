@@ -10,6 +10,7 @@
 //!   failed set-up does): the summary names each step, each emulator with its version, and lists
 //!   every failure; any failure fails the command.
 
+mod components;
 mod setup;
 
 use std::fmt;
@@ -69,6 +70,9 @@ enum Cmd {
         #[arg(long, default_value = "psx")]
         console: String,
     },
+    /// Build the merged components of the test run for their consoles, boot them and compare
+    /// each run with the host's (a part of `test`).
+    Components,
     /// The full test run.
     Test,
 }
@@ -324,6 +328,7 @@ fn test() -> Result<(), Error> {
             Ok(format!("{n} images"))
         });
     }
+    let runs = build_components(&mut steps);
     steps.run("host tests", || {
         done(run_status(&mut cargo(&["test", "--workspace", "--quiet", "--no-fail-fast"]), "cargo test"))
     });
@@ -356,6 +361,74 @@ fn test() -> Result<(), Error> {
             }
         }
     }
+    boot_components(&mut steps, &runs);
+    steps.finish(start)
+}
+
+/// Builds every set of merged components for its consoles (`flight build`) and runs it on the
+/// host (`flight run`), a step per set.
+fn build_components(steps: &mut Steps) -> Vec<components::Built> {
+    // The merged components: built for each console with `flight build`, run on the host.
+    let mut runs = Vec::new();
+    match components::settings() {
+        Ok(settings) => {
+            for set in &settings.set {
+                steps.run(&format!("build {}", set.name), || {
+                    let built = components::build(&settings, set)?;
+                    let consoles: Vec<String> = built.iter().map(|b| b.console.clone()).collect();
+                    runs.extend(built);
+                    Ok(format!("for {}", consoles.join(", ")))
+                });
+            }
+        }
+        Err(e) => {
+            steps.run("components", || Err(e));
+        }
+    }
+    runs
+}
+
+/// Boots each built set in each of its console's emulators, a step per run, and compares the
+/// run with the host's.
+fn boot_components(steps: &mut Steps, runs: &[components::Built]) {
+    // Each console's run of merged components, line for line as the host's.
+    for run in runs {
+        let target = match Target::load(&run.console) {
+            Ok(t) => t,
+            Err(e) => {
+                steps.run(&format!("{} on {}", run.set, run.console), || Err(Error::new(e.to_string())));
+                continue;
+            }
+        };
+        for &emulator in &target.emulators {
+            let version = flight_emulator_tests::version(emulator)
+                .unwrap_or_else(|e| format!("{emulator} (version unknown: {e})"));
+            steps.run(&format!("{} on {} in {version}", run.set, run.console), || {
+                let r = boot(emulator, &run.image, Duration::from_secs(120))?;
+                for line in &r.console {
+                    println!("  {line}");
+                }
+                println!("  {r}");
+                if !r.passed() {
+                    return Err(Error::new(format!("the {} did not finish: {r}", run.set)));
+                }
+                let frames = flight_emulator_tests::frames::compare(&r.console, &run.host)
+                    .map_err(|e| Error::new(format!("the run differs from the host's: {e}")))?;
+                let time = r.console.iter().find_map(|l| l.split_once(" components: frame ").map(|(_, t)| t));
+                Ok(format!("{frames} frames as on the host; frame {}", time.unwrap_or("(no time line)")))
+            });
+        }
+    }
+}
+
+/// `cargo xtask components`: the merged components' part of the test run alone.
+fn components_only() -> Result<(), Error> {
+    setup::ensure(false)?;
+    setup::ensure_downloads(false)?;
+    let start = Instant::now();
+    let mut steps = Steps::default();
+    let runs = build_components(&mut steps);
+    boot_components(&mut steps, &runs);
     steps.finish(start)
 }
 
@@ -373,6 +446,7 @@ fn main() -> ExitCode {
             targets.iter().try_for_each(|t| build(t).map(|_| ()))
         })(),
         Cmd::Demo { console } => demo(&console),
+        Cmd::Components => components_only(),
         Cmd::Test => test(),
     };
     match result {
