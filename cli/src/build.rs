@@ -49,9 +49,15 @@ pub fn run(args: &BuildArgs) -> Result<String, String> {
     let table = flight_cli::components::c_table(&checked, &unchecked, (CHECKED, UNCHECKED), args.frames)
         .map_err(|e| format!("{}: {e}", args.spec.display()))?;
 
-    // A fresh work folder per image, under the repository's target folder.
+    // A fresh work folder per image (named after its path), under the repository's target
+    // folder.
     let stem = args.out.file_stem().map_or("image".into(), |s| s.to_string_lossy().into_owned());
-    let dir = flight_console_build::root().join("target/flight-build").join(format!("{}-{stem}", console.name()));
+    let mut key = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&std::path::absolute(&args.out).unwrap_or_else(|_| args.out.clone()), &mut key);
+    let key = std::hash::Hasher::finish(&key) as u32;
+    let dir = flight_console_build::root()
+        .join("target/flight-build")
+        .join(format!("{}-{stem}-{key:08x}", console.name()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let write = |name: &str, bytes: &[u8]| {

@@ -225,7 +225,7 @@ impl Plan {
                 Instruction::GlobalGet(bytes).encode(out);
                 Instruction::I64GtU.encode(out);
                 Instruction::If(BlockType::Empty).encode(out);
-                self.out_of_bounds(out, write, &first, &last);
+                self.out_of_bounds(out, write, Some((a, offset, end)), &first, &last);
                 Instruction::End.encode(out);
             }
             None if end <= limit => {
@@ -235,13 +235,13 @@ impl Plan {
                 Instruction::I32Const((limit - end) as u32 as i32).encode(out);
                 Instruction::I32GtU.encode(out);
                 Instruction::If(BlockType::Empty).encode(out);
-                self.out_of_bounds(out, write, &first, &last);
+                self.out_of_bounds(out, write, Some((a, offset, end)), &first, &last);
                 Instruction::End.encode(out);
             }
             None => {
                 // Past the memory whatever the address: only a shared region can take it.
                 Instruction::LocalSet(a).encode(out);
-                self.out_of_bounds(out, write, &first, &last);
+                self.out_of_bounds(out, write, Some((a, offset, end)), &first, &last);
             }
         }
         Instruction::LocalGet(a).encode(out);
@@ -297,7 +297,7 @@ impl Plan {
                 Instruction::LocalGet(start).encode(out);
                 Instruction::I64ExtendI32U.encode(out);
             };
-            plan.out_of_bounds(out, write, &first, &end);
+            plan.out_of_bounds(out, write, None, &first, &end);
             Instruction::End.encode(out);
         };
         let rebased = |out: &mut Vec<u8>, local: u32| {
@@ -414,22 +414,60 @@ impl Plan {
 
     /// What runs when an access ends past the module's memory: the shared-region check of
     /// `[start, end)` (module-relative, pushed by `range`), or the trap report of its start.
+    ///
+    /// For an access of `[offset, end)` past the address in local `a` (`inline`), each shared
+    /// region it may reach is first tried in place, in 32 bits (`a - low > span`, one
+    /// subtraction and one comparison): only an access that lands in none of them calls the
+    /// helper, which tries them again in 64 bits and reports why it traps. So an access to a
+    /// shared region costs two comparisons, not a call.
     fn out_of_bounds(
         &self,
         out: &mut Vec<u8>,
         write: bool,
+        inline: Option<(u32, u64, u64)>,
         start: &dyn Fn(&mut Vec<u8>),
         end: &dyn Fn(&mut Vec<u8>),
     ) {
-        start(out);
         if self.shared.is_empty() {
+            start(out);
             Instruction::I64Const(self.base as i64).encode(out);
             Instruction::I64Add.encode(out);
             let kind = if write { TrapKind::Write } else { TrapKind::Read };
             Instruction::Call(self.helper(HelperKind::Trap(kind))).encode(out);
-        } else {
-            end(out);
-            Instruction::Call(self.helper(HelperKind::Shared(write))).encode(out);
+            return;
+        }
+        // The addresses `a` in [low, low + span] put the whole access in the region.
+        let tried: Vec<(u32, u32)> = match inline {
+            Some((_, offset, access_end)) => self
+                .shared
+                .iter()
+                .filter(|r| !write || r.access.writable())
+                .filter_map(|r| {
+                    let low = r.range.start.checked_sub(offset)?;
+                    let high = r.range.end.checked_sub(access_end)?;
+                    let span = high.checked_sub(low)?;
+                    // In 32 bits, `a - low` wraps for no `a` only if `low + span` fits.
+                    u32::try_from(high).ok()?;
+                    Some((u32::try_from(low).ok()?, u32::try_from(span).ok()?))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        if let Some((a, _, _)) = inline {
+            for &(low, span) in &tried {
+                Instruction::LocalGet(a).encode(out);
+                Instruction::I32Const(low as i32).encode(out);
+                Instruction::I32Sub.encode(out);
+                Instruction::I32Const(span as i32).encode(out);
+                Instruction::I32GtU.encode(out);
+                Instruction::If(BlockType::Empty).encode(out);
+            }
+        }
+        start(out);
+        end(out);
+        Instruction::Call(self.helper(HelperKind::Shared(write))).encode(out);
+        for _ in &tried {
+            Instruction::End.encode(out);
         }
     }
 }
