@@ -36,6 +36,15 @@ pub struct BuildArgs {
 /// Runs `flight build`; returns what to print, or the error.
 pub fn run(args: &BuildArgs) -> Result<String, String> {
     let console = Console::from_name(&args.console).map_err(|e| e.to_string())?;
+    // A failed build leaves no image where the image belongs, not even an older one.
+    for file in console.outputs(&args.out) {
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot replace {}: {e}", file.display()));
+            }
+            _ => {}
+        }
+    }
     let checked = flight_cli::components::from_spec(&args.spec, &args.modules, true)?;
     if checked.plan.platform != console.platform() {
         return Err(format!(

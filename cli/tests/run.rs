@@ -108,30 +108,3 @@ fn components_the_runtime_cannot_run_are_refused_with_a_sentence() {
     let (ok, _, err) = flight(&["run", &spec, &w, &format!("stranger={}", s(&d.join("r.wasm")))]);
     assert!(!ok && err.contains("stranger"), "{err}");
 }
-
-#[test]
-#[ignore = "needs wasm2c: cargo xtask test"]
-fn the_console_table_names_what_wasm2c_writes() {
-    let d = dir("wasm2c");
-    let (spec, w, r) = setup(&d, WRITER, READER);
-    let components = flight_cli::components::from_spec(Path::new(&spec), &[w, r], true).unwrap();
-    std::fs::write(d.join("m.wasm"), &components.wasm).unwrap();
-    let out = std::process::Command::new("wasm2c")
-        .arg(d.join("m.wasm"))
-        .args(["-n", "components", "-o"])
-        .arg(d.join("components.c"))
-        .output()
-        .expect("wasm2c is missing: run `cargo xtask setup`");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let header = std::fs::read_to_string(d.join("components.h")).unwrap();
-    let table = flight_cli::components::c_table(&components, "components", "components.h").unwrap();
-    let symbols: Vec<&str> = table
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.starts_with("Z_"))
-        .collect();
-    // Each component's frame, attach and trap export.
-    assert_eq!(symbols.len(), 6, "{table}");
-    for symbol in symbols {
-        assert!(header.contains(&format!("{symbol}(")), "{symbol} is not in wasm2c's header:\n{header}");
-    }
-}

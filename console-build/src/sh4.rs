@@ -143,6 +143,8 @@ struct Runtime {
     wasm_objects: Vec<PathBuf>,
     /// The port of the wasm-rt alone (fatal errors, uncaught traps), also in `wasm_objects`.
     port_object: PathBuf,
+    /// Whether to print each image built.
+    announce: bool,
 }
 
 impl Runtime {
@@ -230,22 +232,25 @@ impl Runtime {
                 )?,
             }
             let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-            println!("  {:<10} {:>7} bytes  {}", name, size, out.display());
+            if self.announce {
+                println!("  {:<10} {:>7} bytes  {}", name, size, out.display());
+            }
         }
         Ok(())
     }
 }
 
-/// Builds the plugin, the runtime's objects and its self-test images (into `dir`), once per run.
-fn runtime(dir: &Path, settings: &CToolchain) -> Result<&'static Runtime, Error> {
+/// Builds the plugin, the runtime's objects and its self-test images (into `dir`), once per run;
+/// `announce`: print each image built.
+fn runtime(dir: &Path, settings: &CToolchain, announce: bool) -> Result<&'static Runtime, Error> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
-        .get_or_init(|| build_runtime(dir, settings).map_err(|e| e.to_string()))
+        .get_or_init(|| build_runtime(dir, settings, announce).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| Error::new(e.clone()))
 }
 
-fn build_runtime(dir: &Path, settings: &CToolchain) -> Result<Runtime, Error> {
+fn build_runtime(dir: &Path, settings: &CToolchain, announce: bool) -> Result<Runtime, Error> {
     let sh4 = platform_dir().join("sh4");
     let cc = settings.tool("gcc");
     let work = work_dir();
@@ -305,6 +310,7 @@ fn build_runtime(dir: &Path, settings: &CToolchain) -> Result<Runtime, Error> {
         objects: [(Machine::Dreamcast, Vec::new()), (Machine::R2d, Vec::new())],
         wasm_objects: Vec::new(),
         port_object: work.join("wasm-port.c.o"),
+        announce,
     };
     let mut jobs = Vec::new();
     let mut common = Vec::new();
@@ -359,7 +365,9 @@ fn build_runtime(dir: &Path, settings: &CToolchain) -> Result<Runtime, Error> {
     for (name, branch) in [("rttest", &treg), ("rttest-noplugin", &treg_plain)] {
         let mut objects = vec![rttest.clone(), branch.clone()];
         objects.extend(libgcc_division.iter().cloned());
-        println!("  {name} (the runtime's self-test)");
+        if announce {
+            println!("  {name} (the runtime's self-test)");
+        }
         rt.link_images(dir, name, &work, &objects, None)?;
     }
     Ok(rt)
@@ -471,7 +479,7 @@ pub fn images(
     wasm: &Path,
     settings: &CToolchain,
 ) -> Result<(PathBuf, Vec<u8>), Error> {
-    let rt = runtime(dir, settings)?;
+    let rt = runtime(dir, settings, true)?;
     let bytes = read(wasm)?;
     let layout = wasm_layout(&bytes).map_err(|e| Error::new(format!("{}: {e}", wasm.display())))?;
     let work = work_dir().join(name);
@@ -589,7 +597,7 @@ pub fn components_images(
 ) -> Result<Vec<PathBuf>, Error> {
     let tests = work_dir().join("rttest");
     mkdir(&tests)?;
-    let rt = runtime(&tests, settings)?;
+    let rt = runtime(&tests, settings, false)?;
     let include = format!("-I{}", path_arg(dir));
     let mut all: Vec<(PathBuf, Vec<&str>)> = sources.to_vec();
     all.push((platform_dir().join("sh4/rt/components-port.c"), vec![]));

@@ -1,0 +1,119 @@
+//! `flight build` as users run it: components to a console image, or a clear error and no
+//! image. The builds need the consoles' C toolchains and wasm2c (`cargo xtask setup`); the test
+//! run boots the images it builds (`emulator-tests/components.toml`).
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+
+mod common;
+
+use common::flight;
+
+fn dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flight-build-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+/// A component that counts its frames in its memory.
+const COUNTER: &str = r#"(module (memory 1)
+    (func (export "frame") (param i32) (result i32)
+      i32.const 0 i32.const 0 i32.load i32.const 1 i32.add i32.store
+      i32.const 0 i32.load))"#;
+
+/// A spec for `platform` with one component and the budget at `start`.
+fn spec(d: &Path, platform: &str, start: &str) -> String {
+    let path = d.join(format!("{platform}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "platform = \"{platform}\"\n[[budget]]\nregion = \"main-ram\"\nstart = \"{start}\"\nsize = \"256 KiB\"\n\
+             [[component]]\nname = \"counter\"\nsize = \"64 KiB\"\nflags = [\"wasm\"]\n"
+        ),
+    )
+    .unwrap();
+    s(&path)
+}
+
+fn counter(d: &Path) -> String {
+    let path = d.join("counter.wasm");
+    std::fs::write(&path, wat::parse_str(COUNTER).unwrap()).unwrap();
+    format!("counter={}", s(&path))
+}
+
+#[test]
+fn what_cannot_be_built_is_refused_before_anything_is_compiled() {
+    let d = dir("refused");
+    let (psx, c) = (spec(&d, "psx", "1 MiB"), counter(&d));
+    let out = s(&d.join("image.exe"));
+    let (ok, _, err) = flight(&["build", "--console", "n64", &psx, &c, "-o", &out]);
+    assert!(!ok && err.contains("unknown console `n64`: merged components build for dreamcast, psx"), "{err}");
+    let (ok, _, err) = flight(&["build", "--console", "dreamcast", &psx, &c, "-o", &out]);
+    assert!(!ok && err.contains("the plan is for platform `psx`, not for console `dreamcast`"), "{err}");
+    let stranger = format!("stranger={}", s(&d.join("counter.wasm")));
+    let (ok, _, err) = flight(&["build", "--console", "psx", &psx, &stranger, "-o", &out]);
+    assert!(!ok && err.contains("stranger"), "{err}");
+    let (ok, _, err) = flight(&["build", "--console", "psx", &s(&d.join("none.toml")), &c, "-o", &out]);
+    assert!(!ok && err.contains("cannot read"), "{err}");
+    // A tool missing from the machine is named, with the set-up that installs it.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_flight"))
+        .args(["build", "--console", "psx", &psx, &c, "-o", &out])
+        .env("PATH", d.join("no-tools"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && err.contains("wasm2c is not installed: run `cargo xtask setup`"), "{err}");
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+#[ignore = "needs the consoles' C toolchains and wasm2c (cargo xtask setup)"]
+fn components_become_a_playstation_image_and_a_bad_plan_fails_at_link_time() {
+    let d = dir("psx");
+    let c = counter(&d);
+    let out = d.join("counter.exe");
+    let (ok, stdout, err) = flight(&["build", "--console", "psx", &spec(&d, "psx", "1 MiB"), &c, "-o", &s(&out)]);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("counter.exe"), "{stdout}");
+    let exe = std::fs::read(&out).unwrap();
+    assert_eq!(&exe[..8], b"PS-X EXE");
+    // A budget over the runtime's own image: the link's assertion says so, and the image that
+    // was there is gone.
+    let (ok, _, err) = flight(&["build", "--console", "psx", &spec(&d, "psx", "64 KiB"), &c, "-o", &s(&out)]);
+    assert!(!ok, "a budget over the image linked");
+    assert!(
+        err.contains("ERROR(flight-platform-psx): the image, its .bss and its stack do not fit below the plan's budget"),
+        "{err}"
+    );
+    assert!(!out.exists(), "a failed build left an image");
+    // Past the output mailbox.
+    let (ok, _, err) = flight(&["build", "--console", "psx", &spec(&d, "psx", "0x1BF000"), &c, "-o", &s(&out)]);
+    assert!(!ok && err.contains("reaches the output mailbox"), "{err}");
+}
+
+#[test]
+#[ignore = "needs the consoles' C toolchains and wasm2c (cargo xtask setup)"]
+fn components_become_both_sh4_machines_images_and_a_bad_plan_fails_at_link_time() {
+    let d = dir("dreamcast");
+    let c = counter(&d);
+    let out = d.join("counter");
+    let (ok, stdout, err) =
+        flight(&["build", "--console", "dreamcast", &spec(&d, "dreamcast", "0x0C400000"), &c, "-o", &s(&out)]);
+    assert!(ok, "{err}");
+    let (elf, bin) = (d.join("counter-gxemul.elf"), d.join("counter-r2d.bin"));
+    assert!(stdout.contains("counter-gxemul.elf") && stdout.contains("counter-r2d.bin"), "{stdout}");
+    assert_eq!(&std::fs::read(&elf).unwrap()[..4], b"\x7fELF");
+    assert!(std::fs::metadata(&bin).unwrap().len() > 1024);
+    // Over the Dreamcast image: refused, and neither machine's image is left.
+    let (ok, _, err) =
+        flight(&["build", "--console", "dreamcast", &spec(&d, "dreamcast", "0x0C010000"), &c, "-o", &s(&out)]);
+    assert!(!ok, "a budget over the image linked");
+    assert!(err.contains("ERROR(flight-platform-dreamcast): the plan's budget in main RAM overlaps the image"), "{err}");
+    assert!(!elf.exists() && !bin.exists(), "a failed build left an image");
+}
