@@ -136,19 +136,44 @@ pub fn build(console: Console, sources: &Sources, out: &Path) -> Result<Vec<Path
     }
 }
 
-fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) -> Result<Vec<PathBuf>, Error> {
-    let dir = &sources.dir;
+/// The PlayStation's flags for the components' C in `dir` (the console's, the defines, the
+/// include paths; wabt's header copied into `dir/inc`).
+fn psx_flags(settings: &CToolchain, dir: &Path) -> Result<Vec<String>, Error> {
     let inc = dir.join("inc");
     wabt_header(&inc)?;
-    let cc = settings.tool("gcc");
-    let gcc_include = output(Command::new(&cc).arg("-print-file-name=include"), "locate GCC's headers")?;
-    let port = root().join("platform-psx/c");
+    let gcc_include =
+        output(Command::new(settings.tool("gcc")).arg("-print-file-name=include"), "locate GCC's headers")?;
     let mut flags = settings.cflags.clone();
     flags.extend(DEFINES.map(String::from));
     flags.extend(["-isystem".to_string(), gcc_include]);
-    for include in [port.join("include"), shared_dir().join("include"), inc, dir.clone()] {
+    for include in [root().join("platform-psx/c/include"), shared_dir().join("include"), inc, dir.to_path_buf()] {
         flags.push(format!("-I{}", include.display()));
     }
+    Ok(flags)
+}
+
+/// Compiles one C file of merged components for `console` as a build does, into `object`.
+pub fn compile(console: Console, source: &Path, object: &Path, dir: &Path) -> Result<(), Error> {
+    let target = Target::load(console.name()).map_err(|e| Error::new(e.to_string()))?;
+    let settings =
+        target.c.clone().ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
+    match console {
+        Console::Dreamcast => crate::sh4::compile_components(dir, source, object, &DEFINES, &settings),
+        Console::Psx => {
+            let cc = settings.tool("gcc");
+            run_quiet(
+                Command::new(&cc).args(psx_flags(&settings, dir)?).arg("-w").arg("-c").arg(source).arg("-o").arg(object),
+                &format!("{cc} {}", source.display()),
+            )
+        }
+    }
+}
+
+fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) -> Result<Vec<PathBuf>, Error> {
+    let dir = &sources.dir;
+    let cc = settings.tool("gcc");
+    let flags = psx_flags(settings, dir)?;
+    let port = root().join("platform-psx/c");
     let mut all = component_sources(sources);
     all.push((shared_dir().join("src/math.c"), vec![]));
     all.push((port.join("setjmp.S"), vec![]));

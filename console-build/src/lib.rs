@@ -6,12 +6,14 @@
 //!   for gxemul's Dreamcast and qemu's R2D;
 //! - [`components`]: a bootable image of merged components for the Dreamcast or the
 //!   PlayStation, from the C that wasm2c wrote for the merged modules and the plan's linker
-//!   fragment.
+//!   fragment;
+//! - [`cost`]: the instructions a bounds check adds to each access in that code.
 //!
 //! Every tool comes from the machine's packages (`cargo xtask setup` installs them); a missing
 //! one is an error naming the set-up.
 
 pub mod components;
+pub mod cost;
 pub mod sh4;
 
 use std::fmt;

@@ -640,3 +640,21 @@ pub fn components_images(
     }
     Ok(images.into_iter().map(|(p, _)| p).collect())
 }
+
+/// Compiles one C file of merged components (wasm2c's output, with `defines`, the include path
+/// `dir` and wasm2c's warnings off) as [`components_images`] does.
+pub fn compile_components(
+    dir: &Path,
+    source: &Path,
+    object: &Path,
+    defines: &[&str],
+    settings: &CToolchain,
+) -> Result<(), Error> {
+    let tests = work_dir().join("rttest");
+    mkdir(&tests)?;
+    let rt = runtime(&tests, settings, false)?;
+    let include = format!("-I{}", path_arg(dir));
+    let mut flags: Vec<&str> = defines.to_vec();
+    flags.extend(["-w", &include]);
+    run_jobs(vec![rt.compile(source, object, &flags, true)])
+}

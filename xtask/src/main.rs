@@ -19,6 +19,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use flight_console_build::components::Console;
 use flight_console_build::sh4;
 use flight_emulator_tests::RunResult;
 use flight_platform_psx::exe::PsExe;
@@ -385,6 +386,24 @@ fn build_components(steps: &mut Steps) -> Vec<components::Built> {
             steps.run("components", || Err(e));
         }
     }
+    // What a check adds to each access in the code each console runs.
+    steps.run("cost of a bounds check", || {
+        let mut figures = Vec::new();
+        for (console, isa) in [(Console::Psx, "MIPS"), (Console::Dreamcast, "SH-4")] {
+            let dir = root().join("target/components/cost").join(console.name());
+            let cost = flight_console_build::cost::measure(console, &dir).map_err(|e| Error::new(e.to_string()))?;
+            let x100 = cost.per_access_x100();
+            figures.push(format!(
+                "{isa} {}.{:02} extra instructions per access ({} checked, {} unchecked for {})",
+                x100 / 100,
+                x100 % 100,
+                cost.checked,
+                cost.unchecked,
+                flight_console_build::cost::ACCESSES
+            ));
+        }
+        Ok(figures.join("; "))
+    });
     runs
 }
 
