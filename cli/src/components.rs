@@ -230,7 +230,10 @@ pub fn c_table(
     let mut offset = None;
     for w in &plan.windows {
         let cpu = w.cpu_start.ok_or_else(|| {
-            format!("the plan's budget in `{}` has no CPU address: a console cannot run components there", w.region)
+            format!(
+                "the plan's budget in `{}` has no CPU address: a console cannot run components there",
+                w.region
+            )
         })?;
         let this = cpu.wrapping_sub(w.start);
         if offset.is_some_and(|o| o != this) {
@@ -246,7 +249,9 @@ pub fn c_table(
         "/* The merged components as the console's frame loop runs them, written by `flight build`\n   from the plan: do not edit. */\n\
          #include \"{checked_module}.h\"\n#include \"{unchecked_module}.h\"\n#include \"flight-components.h\"\n"
     );
-    for (components, module, tag) in [(checked, checked_module, "checked"), (unchecked, unchecked_module, "unchecked")] {
+    for (components, module, tag) in
+        [(checked, checked_module, "checked"), (unchecked, unchecked_module, "unchecked")]
+    {
         out += &module_table(components, module, tag)?;
     }
     out += "\nconst struct flight_window flight_windows[] = {\n";
@@ -261,7 +266,10 @@ pub fn c_table(
         );
     }
     out += &format!("}};\nconst uint32_t flight_window_count = {};\n", plan.windows.len());
-    out += &format!("const uintptr_t flight_memory_cpu = {:#x}u;\n", to_u32(offset & 0xffff_ffff, "the memory's CPU address")?);
+    out += &format!(
+        "const uintptr_t flight_memory_cpu = {:#x}u;\n",
+        to_u32(offset & 0xffff_ffff, "the memory's CPU address")?
+    );
     // Every segment a component of the merge reaches: its own and the shared regions.
     let reached: Vec<&flight_plan::Segment> = plan
         .segments

@@ -53,7 +53,10 @@ fn what_cannot_be_built_is_refused_before_anything_is_compiled() {
     let (psx, c) = (spec(&d, "psx", "1 MiB"), counter(&d));
     let out = s(&d.join("image.exe"));
     let (ok, _, err) = flight(&["build", "--console", "n64", &psx, &c, "-o", &out]);
-    assert!(!ok && err.contains("unknown console `n64`: merged components build for dreamcast, psx"), "{err}");
+    assert!(
+        !ok && err.contains("unknown console `n64`: merged components build for dreamcast, psx"),
+        "{err}"
+    );
     let (ok, _, err) = flight(&["build", "--console", "dreamcast", &psx, &c, "-o", &out]);
     assert!(!ok && err.contains("the plan is for platform `psx`, not for console `dreamcast`"), "{err}");
     let stranger = format!("stranger={}", s(&d.join("counter.wasm")));
@@ -68,7 +71,10 @@ fn what_cannot_be_built_is_refused_before_anything_is_compiled() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success() && err.contains("wasm2c is not installed: run `cargo xtask setup`"), "{err}");
+    assert!(
+        !run.status.success() && err.contains("wasm2c is not installed: run `cargo xtask setup`"),
+        "{err}"
+    );
     assert!(!Path::new(&out).exists());
 }
 
@@ -78,7 +84,8 @@ fn components_become_a_playstation_image_and_a_bad_plan_fails_at_link_time() {
     let d = dir("psx");
     let c = counter(&d);
     let out = d.join("counter.exe");
-    let (ok, stdout, err) = flight(&["build", "--console", "psx", &spec(&d, "psx", "1 MiB"), &c, "-o", &s(&out)]);
+    let (ok, stdout, err) =
+        flight(&["build", "--console", "psx", &spec(&d, "psx", "1 MiB"), &c, "-o", &s(&out)]);
     assert!(ok, "{err}");
     assert!(stdout.contains("counter.exe"), "{stdout}");
     let exe = std::fs::read(&out).unwrap();
@@ -88,12 +95,15 @@ fn components_become_a_playstation_image_and_a_bad_plan_fails_at_link_time() {
     let (ok, _, err) = flight(&["build", "--console", "psx", &spec(&d, "psx", "64 KiB"), &c, "-o", &s(&out)]);
     assert!(!ok, "a budget over the image linked");
     assert!(
-        err.contains("ERROR(flight-platform-psx): the image, its .bss and its stack do not fit below the plan's budget"),
+        err.contains(
+            "ERROR(flight-platform-psx): the image, its .bss and its stack do not fit below the plan's budget"
+        ),
         "{err}"
     );
     assert!(!out.exists(), "a failed build left an image");
     // Past the output mailbox.
-    let (ok, _, err) = flight(&["build", "--console", "psx", &spec(&d, "psx", "0x1BF000"), &c, "-o", &s(&out)]);
+    let (ok, _, err) =
+        flight(&["build", "--console", "psx", &spec(&d, "psx", "0x1BF000"), &c, "-o", &s(&out)]);
     assert!(!ok && err.contains("reaches the output mailbox"), "{err}");
 }
 
@@ -103,17 +113,34 @@ fn components_become_both_sh4_machines_images_and_a_bad_plan_fails_at_link_time(
     let d = dir("dreamcast");
     let c = counter(&d);
     let out = d.join("counter");
-    let (ok, stdout, err) =
-        flight(&["build", "--console", "dreamcast", &spec(&d, "dreamcast", "0x0C400000"), &c, "-o", &s(&out)]);
+    let (ok, stdout, err) = flight(&[
+        "build",
+        "--console",
+        "dreamcast",
+        &spec(&d, "dreamcast", "0x0C400000"),
+        &c,
+        "-o",
+        &s(&out),
+    ]);
     assert!(ok, "{err}");
     let (elf, bin) = (d.join("counter-gxemul.elf"), d.join("counter-r2d.bin"));
     assert!(stdout.contains("counter-gxemul.elf") && stdout.contains("counter-r2d.bin"), "{stdout}");
     assert_eq!(&std::fs::read(&elf).unwrap()[..4], b"\x7fELF");
     assert!(std::fs::metadata(&bin).unwrap().len() > 1024);
     // Over the Dreamcast image: refused, and neither machine's image is left.
-    let (ok, _, err) =
-        flight(&["build", "--console", "dreamcast", &spec(&d, "dreamcast", "0x0C010000"), &c, "-o", &s(&out)]);
+    let (ok, _, err) = flight(&[
+        "build",
+        "--console",
+        "dreamcast",
+        &spec(&d, "dreamcast", "0x0C010000"),
+        &c,
+        "-o",
+        &s(&out),
+    ]);
     assert!(!ok, "a budget over the image linked");
-    assert!(err.contains("ERROR(flight-platform-dreamcast): the plan's budget in main RAM overlaps the image"), "{err}");
+    assert!(
+        err.contains("ERROR(flight-platform-dreamcast): the plan's budget in main RAM overlaps the image"),
+        "{err}"
+    );
     assert!(!elf.exists() && !bin.exists(), "a failed build left an image");
 }

@@ -72,7 +72,9 @@ impl Console {
     pub fn outputs(self, out: &Path) -> Vec<PathBuf> {
         match self {
             Self::Psx => vec![out.to_path_buf()],
-            Self::Dreamcast => crate::sh4::Machine::ALL.iter().map(|m| crate::sh4::machine_image(out, *m)).collect(),
+            Self::Dreamcast => {
+                crate::sh4::Machine::ALL.iter().map(|m| crate::sh4::machine_image(out, *m)).collect()
+            }
         }
     }
 }
@@ -110,9 +112,11 @@ const DEFINES: [&str; 1] = ["-DFLIGHT_WASM_NO_BOUNDS_CHECKS"];
 /// Copies wabt's header where the shared `wasm-rt.h` includes it from.
 fn wabt_header(inc: &Path) -> Result<(), Error> {
     mkdir(inc)?;
-    write(&inc.join("wasm-rt-wabt.h"), &read(Path::new(WABT_HEADER)).map_err(|e| {
-        Error::new(format!("{e} (wabt's header: run `cargo xtask setup`)"))
-    })?)
+    write(
+        &inc.join("wasm-rt-wabt.h"),
+        &read(Path::new(WABT_HEADER))
+            .map_err(|e| Error::new(format!("{e} (wabt's header: run `cargo xtask setup`)")))?,
+    )
 }
 
 /// Builds the image of merged components for `console` from `sources` into `out` (see
@@ -131,7 +135,9 @@ pub fn build(console: Console, sources: &Sources, out: &Path) -> Result<Vec<Path
         .clone()
         .ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
     match console {
-        Console::Dreamcast => crate::sh4::components_images(&sources.dir, &component_sources(sources), &DEFINES, &settings, out),
+        Console::Dreamcast => {
+            crate::sh4::components_images(&sources.dir, &component_sources(sources), &DEFINES, &settings, out)
+        }
         Console::Psx => psx(&target, &settings, sources, out),
     }
 }
@@ -146,7 +152,9 @@ fn psx_flags(settings: &CToolchain, dir: &Path) -> Result<Vec<String>, Error> {
     let mut flags = settings.cflags.clone();
     flags.extend(DEFINES.map(String::from));
     flags.extend(["-isystem".to_string(), gcc_include]);
-    for include in [root().join("platform-psx/c/include"), shared_dir().join("include"), inc, dir.to_path_buf()] {
+    for include in
+        [root().join("platform-psx/c/include"), shared_dir().join("include"), inc, dir.to_path_buf()]
+    {
         flags.push(format!("-I{}", include.display()));
     }
     Ok(flags)
@@ -155,14 +163,22 @@ fn psx_flags(settings: &CToolchain, dir: &Path) -> Result<Vec<String>, Error> {
 /// Compiles one C file of merged components for `console` as a build does, into `object`.
 pub fn compile(console: Console, source: &Path, object: &Path, dir: &Path) -> Result<(), Error> {
     let target = Target::load(console.name()).map_err(|e| Error::new(e.to_string()))?;
-    let settings =
-        target.c.clone().ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
+    let settings = target
+        .c
+        .clone()
+        .ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
     match console {
         Console::Dreamcast => crate::sh4::compile_components(dir, source, object, &DEFINES, &settings),
         Console::Psx => {
             let cc = settings.tool("gcc");
             run_quiet(
-                Command::new(&cc).args(psx_flags(&settings, dir)?).arg("-w").arg("-c").arg(source).arg("-o").arg(object),
+                Command::new(&cc)
+                    .args(psx_flags(&settings, dir)?)
+                    .arg("-w")
+                    .arg("-c")
+                    .arg(source)
+                    .arg("-o")
+                    .arg(object),
                 &format!("{cc} {}", source.display()),
             )
         }
@@ -222,7 +238,8 @@ fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) ->
         .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
         .ok_or_else(|| Error::new(format!("cargo built no executable for {PACKAGE}")))?;
     let bytes = read(&elf)?;
-    let exe = flight_platform_psx::exe::PsExe::from_elf(&bytes).map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
+    let exe = flight_platform_psx::exe::PsExe::from_elf(&bytes)
+        .map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
     write_atomically(out, &exe.to_bytes())?;
     Ok(vec![out.to_path_buf()])
 }

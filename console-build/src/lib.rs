@@ -58,7 +58,8 @@ fn missing(program: &std::ffi::OsStr, e: &std::io::Error) -> String {
 
 /// Runs `cmd`, inheriting output; fails with `what` and the status unless it succeeds.
 pub fn run_status(cmd: &mut Command, what: &str) -> Result<(), Error> {
-    let status = cmd.status().map_err(|e| Error::new(format!("{what}: {}", missing(cmd.get_program(), &e))))?;
+    let status =
+        cmd.status().map_err(|e| Error::new(format!("{what}: {}", missing(cmd.get_program(), &e))))?;
     if status.success() { Ok(()) } else { Err(Error::new(format!("{what} failed ({status})"))) }
 }
 

@@ -104,10 +104,6 @@ fn path_arg(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-
-
-
-
 /// Runs compile jobs, as many at a time as there are CPUs; fails with the first failure.
 fn run_jobs(jobs: Vec<(Command, String)>) -> Result<(), Error> {
     let width = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -524,6 +520,79 @@ pub fn images(
     Ok((dir.join(format!("{name}.wasm")), bytes))
 }
 
+/// Builds the images of merged components: compiles `sources` (each with its own flags, all
+/// with `defines` and the include path `dir`) and the SH-4 port of the frame loop
+/// (`rt/components-port.c`) into `dir`, links them for each machine with the plan
+/// (`dir/plan.ld`, through `link/components.ld`), and writes `out`'s machine images
+/// ([`machine_image`]) once both links succeeded. Returns the files written.
+pub fn components_images(
+    dir: &Path,
+    sources: &[(PathBuf, Vec<&str>)],
+    defines: &[&str],
+    settings: &CToolchain,
+    out: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    let tests = work_dir().join("rttest");
+    mkdir(&tests)?;
+    let rt = runtime(&tests, settings, false)?;
+    let include = format!("-I{}", path_arg(dir));
+    let mut all: Vec<(PathBuf, Vec<&str>)> = sources.to_vec();
+    all.push((platform_dir().join("sh4/rt/components-port.c"), vec![]));
+    let mut jobs = Vec::new();
+    let mut objects = Vec::new();
+    for (source, extra) in &all {
+        let stem = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let object = dir.join(format!("{stem}.o"));
+        let mut flags: Vec<&str> = defines.to_vec();
+        flags.extend(extra.iter().copied());
+        flags.push(&include);
+        jobs.push(rt.compile(source, &object, &flags, true));
+        objects.push(object);
+    }
+    run_jobs(jobs)?;
+    objects.push(rt.port_object.clone());
+    let plan = vec![format!("-Wl,-L{}", path_arg(dir)), path_arg(&platform_dir().join("link/components.ld"))];
+    let mut images = Vec::new();
+    for machine in Machine::ALL {
+        let elf = dir.join(format!("components-{}.elf", machine.tag()));
+        rt.link(machine, &objects, None, &plan, &elf)?;
+        let bytes = match machine {
+            Machine::Dreamcast => read(&elf)?,
+            Machine::R2d => {
+                let bin = elf.with_extension("bin");
+                run_status(
+                    Command::new(rt.settings.tool("objcopy")).args(["-O", "binary"]).arg(&elf).arg(&bin),
+                    &format!("objcopy {}", elf.display()),
+                )?;
+                read(&bin)?
+            }
+        };
+        images.push((machine_image(out, machine), bytes));
+    }
+    for (path, bytes) in &images {
+        crate::write_atomically(path, bytes)?;
+    }
+    Ok(images.into_iter().map(|(p, _)| p).collect())
+}
+
+/// Compiles one C file of merged components (wasm2c's output, with `defines`, the include path
+/// `dir` and wasm2c's warnings off) as [`components_images`] does.
+pub fn compile_components(
+    dir: &Path,
+    source: &Path,
+    object: &Path,
+    defines: &[&str],
+    settings: &CToolchain,
+) -> Result<(), Error> {
+    let tests = work_dir().join("rttest");
+    mkdir(&tests)?;
+    let rt = runtime(&tests, settings, false)?;
+    let include = format!("-I{}", path_arg(dir));
+    let mut flags: Vec<&str> = defines.to_vec();
+    flags.extend(["-w", &include]);
+    run_jobs(vec![rt.compile(source, object, &flags, true)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,80 +650,4 @@ mod tests {
         assert_eq!(machine_image(m, Machine::Dreamcast), Path::new("/x/suite-gxemul.elf"));
         assert_eq!(machine_image(m, Machine::R2d), Path::new("/x/suite-r2d.bin"));
     }
-}
-
-/// Builds the images of merged components: compiles `sources` (each with its own flags, all
-/// with `defines` and the include path `dir`) and the SH-4 port of the frame loop
-/// (`rt/components-port.c`) into `dir`, links them for each machine with the plan
-/// (`dir/plan.ld`, through `link/components.ld`), and writes `out`'s machine images
-/// ([`machine_image`]) once both links succeeded. Returns the files written.
-pub fn components_images(
-    dir: &Path,
-    sources: &[(PathBuf, Vec<&str>)],
-    defines: &[&str],
-    settings: &CToolchain,
-    out: &Path,
-) -> Result<Vec<PathBuf>, Error> {
-    let tests = work_dir().join("rttest");
-    mkdir(&tests)?;
-    let rt = runtime(&tests, settings, false)?;
-    let include = format!("-I{}", path_arg(dir));
-    let mut all: Vec<(PathBuf, Vec<&str>)> = sources.to_vec();
-    all.push((platform_dir().join("sh4/rt/components-port.c"), vec![]));
-    let mut jobs = Vec::new();
-    let mut objects = Vec::new();
-    for (source, extra) in &all {
-        let stem = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let object = dir.join(format!("{stem}.o"));
-        let mut flags: Vec<&str> = defines.to_vec();
-        flags.extend(extra.iter().copied());
-        flags.push(&include);
-        jobs.push(rt.compile(source, &object, &flags, true));
-        objects.push(object);
-    }
-    run_jobs(jobs)?;
-    objects.push(rt.port_object.clone());
-    let plan = vec![
-        format!("-Wl,-L{}", path_arg(dir)),
-        path_arg(&platform_dir().join("link/components.ld")),
-    ];
-    let mut images = Vec::new();
-    for machine in Machine::ALL {
-        let elf = dir.join(format!("components-{}.elf", machine.tag()));
-        rt.link(machine, &objects, None, &plan, &elf)?;
-        let bytes = match machine {
-            Machine::Dreamcast => read(&elf)?,
-            Machine::R2d => {
-                let bin = elf.with_extension("bin");
-                run_status(
-                    Command::new(rt.settings.tool("objcopy")).args(["-O", "binary"]).arg(&elf).arg(&bin),
-                    &format!("objcopy {}", elf.display()),
-                )?;
-                read(&bin)?
-            }
-        };
-        images.push((machine_image(out, machine), bytes));
-    }
-    for (path, bytes) in &images {
-        crate::write_atomically(path, bytes)?;
-    }
-    Ok(images.into_iter().map(|(p, _)| p).collect())
-}
-
-/// Compiles one C file of merged components (wasm2c's output, with `defines`, the include path
-/// `dir` and wasm2c's warnings off) as [`components_images`] does.
-pub fn compile_components(
-    dir: &Path,
-    source: &Path,
-    object: &Path,
-    defines: &[&str],
-    settings: &CToolchain,
-) -> Result<(), Error> {
-    let tests = work_dir().join("rttest");
-    mkdir(&tests)?;
-    let rt = runtime(&tests, settings, false)?;
-    let include = format!("-I{}", path_arg(dir));
-    let mut flags: Vec<&str> = defines.to_vec();
-    flags.extend(["-w", &include]);
-    run_jobs(vec![rt.compile(source, object, &flags, true)])
 }

@@ -72,18 +72,36 @@ mod tests {
 
     #[test]
     fn a_run_whose_results_differ_from_the_host_fails_naming_the_line() {
-        let differs = console(&["frame 0: a=1 b=2", "trap b: write outside its memory at 0x8011_0010", "frame 1: a=4 b=trap"]);
+        let differs = console(&[
+            "frame 0: a=1 b=2",
+            "trap b: write outside its memory at 0x8011_0010",
+            "frame 1: a=4 b=trap",
+        ]);
         let e = compare(&differs, HOST).unwrap_err();
-        assert_eq!(e, "frame or trap line 3: the console printed `frame 1: a=4 b=trap`, the host `frame 1: a=3 b=trap`");
+        assert_eq!(
+            e,
+            "frame or trap line 3: the console printed `frame 1: a=4 b=trap`, the host `frame 1: a=3 b=trap`"
+        );
         // A trap the console missed, or one at another address.
         let missed = console(&["frame 0: a=1 b=2", "frame 1: a=3 b=trap"]);
         assert!(compare(&missed, HOST).unwrap_err().starts_with("frame or trap line 2:"));
-        let elsewhere = console(&["frame 0: a=1 b=2", "trap b: write outside its memory at 0x8011_0014", "frame 1: a=3 b=trap"]);
+        let elsewhere = console(&[
+            "frame 0: a=1 b=2",
+            "trap b: write outside its memory at 0x8011_0014",
+            "frame 1: a=3 b=trap",
+        ]);
         assert!(compare(&elsewhere, HOST).is_err());
         // A run cut short, one that goes on, and one that printed nothing.
         let short = console(&["frame 0: a=1 b=2"]);
-        assert!(compare(&short, HOST).unwrap_err().starts_with("the console stopped after 1 of the host's 3"));
-        let long = console(&["frame 0: a=1 b=2", "trap b: write outside its memory at 0x8011_0010", "frame 1: a=3 b=trap", "frame 2: a=5 b=6"]);
+        assert!(
+            compare(&short, HOST).unwrap_err().starts_with("the console stopped after 1 of the host's 3")
+        );
+        let long = console(&[
+            "frame 0: a=1 b=2",
+            "trap b: write outside its memory at 0x8011_0010",
+            "frame 1: a=3 b=trap",
+            "frame 2: a=5 b=6",
+        ]);
         assert!(compare(&long, HOST).unwrap_err().contains("the first extra is `frame 2: a=5 b=6`"));
         assert!(compare(&[], HOST).is_err());
         assert_eq!(compare(&[], "@@BEGIN@@\n@@END@@\n").unwrap_err(), "the host's run printed no frame");

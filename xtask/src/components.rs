@@ -117,16 +117,22 @@ fn components(settings: &Settings, set: &Set) -> Result<Vec<String>, Error> {
         let file = out.join(format!("{}.wasm", c.name));
         match (&c.rust, &c.c, &c.wat) {
             (Some(package), None, None) => {
-                let built = target_dir.join(&settings.rust.target).join("release").join(format!("{package}.wasm"));
+                let built =
+                    target_dir.join(&settings.rust.target).join("release").join(format!("{package}.wasm"));
                 std::fs::copy(&built, &file).map_err(|e| Error::new(format!("{}: {e}", built.display())))?;
             }
             (None, Some(source), None) => run_status(
-                Command::new(&settings.c.cc).args(&settings.c.cflags).arg(dir.join(source)).arg("-o").arg(&file),
+                Command::new(&settings.c.cc)
+                    .args(&settings.c.cflags)
+                    .arg(dir.join(source))
+                    .arg("-o")
+                    .arg(&file),
                 &format!("{} {}", settings.c.cc, source.display()),
             )?,
             (None, None, Some(source)) => {
                 let path = dir.join(source);
-                let wasm = wat::parse_file(&path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+                let wasm =
+                    wat::parse_file(&path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
                 std::fs::write(&file, wasm).map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
             }
             _ => {

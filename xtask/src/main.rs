@@ -391,7 +391,8 @@ fn build_components(steps: &mut Steps) -> Vec<components::Built> {
         let mut figures = Vec::new();
         for (console, isa) in [(Console::Psx, "MIPS"), (Console::Dreamcast, "SH-4")] {
             let dir = root().join("target/components/cost").join(console.name());
-            let cost = flight_console_build::cost::measure(console, &dir).map_err(|e| Error::new(e.to_string()))?;
+            let cost =
+                flight_console_build::cost::measure(console, &dir).map_err(|e| Error::new(e.to_string()))?;
             let x100 = cost.per_access_x100();
             figures.push(format!(
                 "{isa} {}.{:02} extra instructions per access ({} checked, {} unchecked for {})",

@@ -26,13 +26,20 @@ unsafe extern "C" {
 
 /// Root counter 2's mode: free-running, clocked at the system clock / 8 (bits 8-9 = 2).
 const COUNTER_2_SYSCLOCK_8: u32 = 0x0200;
-/// Its rate: 33.8688 MHz / 8.
+/// Root counter 1's mode: free-running, counting horizontal blanks (bits 8-9 = 1).
+const COUNTER_1_HBLANK: u32 = 0x0100;
+/// Counter 2's rate: 33.8688 MHz / 8.
 const TICKS_HZ: u32 = 33_868_800 / 8;
+/// Counter 2's ticks per horizontal blank (an NTSC line, 63.56 µs; a PAL line is 0.7% longer).
+const TICKS_PER_LINE: u64 = 269;
 
 fn main() -> ! {
     // SAFETY: the root counters are the console's fixed timer block; the runtime keeps
-    // interrupts masked, so counter 2's mode is ours to set.
-    unsafe { regs::timers().counters[2].mode.write(COUNTER_2_SYSCLOCK_8) };
+    // interrupts masked, so the modes of counters 1 and 2 are ours to set.
+    unsafe {
+        regs::timers().counters[2].mode.write(COUNTER_2_SYSCLOCK_8);
+        regs::timers().counters[1].mode.write(COUNTER_1_HBLANK);
+    }
     // SAFETY: the frame loop is C with no precondition; every module it runs was linked into
     // this image, placed at the plan's addresses, which the link asserted clear of the image.
     unsafe { flight_components_main() };
@@ -49,20 +56,32 @@ extern "C" fn flight_console_write(text: *const c_char, len: u32) {
     };
 }
 
-/// The last reading of the 16-bit counter and the ticks counted so far.
-static TICKS: Mutex<Cell<(u16, u64)>> = Mutex::new(Cell::new((0, 0)));
+/// The last readings of counters 2 and 1, and the ticks counted so far.
+static TICKS: Mutex<Cell<(u16, u16, u64)>> = Mutex::new(Cell::new((0, 0, 0)));
 
-/// Root counter 2 extended to 64 bits: right as long as calls come less than a wrap apart
-/// (65536 ticks, 15.5 ms), as the frame loop's do (one component's frame between two).
+/// The ticks between two readings: counter 2's 16 bits wrap every 15.5 ms, so counter 1's
+/// count of horizontal blanks (which wraps every 4.2 s) says how many times it wrapped; the
+/// number whose total lies nearest the lines' estimate is taken. Exact to the tick while calls
+/// come less than 15.5 ms apart; within a percent for gaps of seconds.
+fn elapsed(fine: u16, lines: u16) -> u64 {
+    let estimate = u64::from(lines) * TICKS_PER_LINE;
+    let fine = u64::from(fine);
+    let wraps = (estimate + 0x8000).saturating_sub(fine) >> 16;
+    fine + (wraps << 16)
+}
+
+/// Root counter 2 extended to 64 bits (see [`elapsed`]).
 #[unsafe(no_mangle)]
 extern "C" fn flight_ticks() -> u64 {
-    // SAFETY: a volatile read of the timer block.
-    let now = unsafe { regs::timers().counters[2].value.read() } as u16;
+    // SAFETY: volatile reads of the timer block.
+    let (fine, lines) = unsafe {
+        (regs::timers().counters[2].value.read() as u16, regs::timers().counters[1].value.read() as u16)
+    };
     critical_section::with(|cs| {
         let cell = TICKS.borrow(cs);
-        let (last, total) = cell.get();
-        let total = total + u64::from(now.wrapping_sub(last));
-        cell.set((now, total));
+        let (last_fine, last_lines, total) = cell.get();
+        let total = total + elapsed(fine.wrapping_sub(last_fine), lines.wrapping_sub(last_lines));
+        cell.set((fine, lines, total));
         total
     })
 }

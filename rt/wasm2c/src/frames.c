@@ -226,7 +226,7 @@ int flight_components_main(void)
   uint64_t checked = run(&flight_checked, 1, checked_each);
   uint64_t unchecked = run(&flight_unchecked, 0, unchecked_each);
   uint64_t frames = flight_frames ? flight_frames : 1;
-  uint64_t ratio = unchecked ? checked * 100 / unchecked : 0;
+  uint64_t ratio = unchecked ? (checked * 100 + unchecked / 2) / unchecked : 0;
   put(&l, "time ");
   put(&l, flight_console_name());
   put(&l, " components: frame ");
