@@ -46,9 +46,9 @@ pub struct Cost {
 }
 
 impl Cost {
-    /// The extra instructions per checked access, in hundredths.
+    /// The extra instructions per checked access, in hundredths (rounded).
     pub fn per_access_x100(self) -> u32 {
-        self.checked.saturating_sub(self.unchecked) * 100 / ACCESSES
+        (self.checked.saturating_sub(self.unchecked) * 100 + ACCESSES / 2) / ACCESSES
     }
 }
 
@@ -110,7 +110,7 @@ mod tests {
         assert_eq!(path_length(sh4, "g"), Some(3));
         assert_eq!(path_length(mips, "h"), None);
         assert_eq!(path_length("00000000 <f>:\n   0:\tnop\n\n", "f"), None);
-        let cost = Cost { checked: 83, unchecked: 35 };
-        assert_eq!(cost.per_access_x100(), 300);
+        assert_eq!(Cost { checked: 83, unchecked: 35 }.per_access_x100(), 300);
+        assert_eq!(Cost { checked: 184, unchecked: 109 }.per_access_x100(), 469);
     }
 }
