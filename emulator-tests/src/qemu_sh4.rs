@@ -7,7 +7,9 @@
 //! file ([`crate::file_console`]), as the Dreamcast runner does. The image ends by writing the FPGA's
 //! power-off register, which ends qemu with status 0 whatever happened, so the status comes
 //! from the runtime's `flight-sh4: exit N` line. `-nic none` is needed: the board's default
-//! network card wants a ROM Debian does not ship.
+//! network card wants a ROM Debian does not ship. `-icount shift=0` makes virtual time count
+//! instructions (one nanosecond each) instead of following the host's clock, so the TMU's
+//! figures are the same on every run and measure the code, not the machine running qemu.
 
 use std::fs::File;
 use std::path::Path;
@@ -46,7 +48,8 @@ pub fn run_r2d(image: &Path, timeout: Duration) -> Result<RunResult, Error> {
 
     let start = Instant::now();
     let mut cmd = Command::new(QEMU_SH4);
-    cmd.args(["-M", "r2d", "-display", "none", "-monitor", "none", "-nic", "none", "-serial", "null"])
+    cmd.args(["-M", "r2d", "-display", "none", "-monitor", "none", "-nic", "none", "-icount", "shift=0"])
+        .args(["-serial", "null"])
         .arg("-serial")
         .arg(serial_arg)
         .arg("-kernel")
