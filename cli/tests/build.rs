@@ -5,6 +5,9 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use flight_emulator_tests::Emulator;
 
 mod common;
 
@@ -39,6 +42,22 @@ fn spec(d: &Path, platform: &str, start: &str) -> String {
     )
     .unwrap();
     s(&path)
+}
+
+/// `flight run` of the counter for 3 frames, and of a counter that counts by 2.
+fn host_runs(d: &Path, platform: &str) -> (String, String) {
+    let spec = s(&d.join(format!("{platform}.toml")));
+    let (ok, host, err) = flight(&["run", &spec, &counter(d), "--frames", "3"]);
+    assert!(ok, "{err}");
+    let by_two = d.join("by-two.wasm");
+    std::fs::write(
+        &by_two,
+        wat::parse_str(COUNTER.replace("i32.const 1 i32.add", "i32.const 2 i32.add")).unwrap(),
+    )
+    .unwrap();
+    let (ok, other, err) = flight(&["run", &spec, &format!("counter={}", s(&by_two)), "--frames", "3"]);
+    assert!(ok, "{err}");
+    (host, other)
 }
 
 fn counter(d: &Path) -> String {
@@ -84,12 +103,32 @@ fn components_become_a_playstation_image_and_a_bad_plan_fails_at_link_time() {
     let d = dir("psx");
     let c = counter(&d);
     let out = d.join("counter.exe");
-    let (ok, stdout, err) =
-        flight(&["build", "--console", "psx", &spec(&d, "psx", "1 MiB"), &c, "-o", &s(&out)]);
+    let (ok, stdout, err) = flight(&[
+        "build",
+        "--console",
+        "psx",
+        &spec(&d, "psx", "1 MiB"),
+        &c,
+        "-o",
+        &s(&out),
+        "--frames",
+        "3",
+    ]);
     assert!(ok, "{err}");
     assert!(stdout.contains("counter.exe"), "{stdout}");
     let exe = std::fs::read(&out).unwrap();
     assert_eq!(&exe[..8], b"PS-X EXE");
+    // Booted, it prints what the host prints; compared with a host run of other results, it
+    // fails, naming the first line that differs.
+    let r = flight_emulator_tests::run(Emulator::Pcsxr, &out, Duration::from_secs(60)).unwrap();
+    assert!(r.passed(), "{r}");
+    let (host, other) = host_runs(&d, "psx");
+    assert_eq!(flight_emulator_tests::frames::compare(&r.console, &host), Ok(3));
+    let e = flight_emulator_tests::frames::compare(&r.console, &other).unwrap_err();
+    assert_eq!(
+        e,
+        "frame or trap line 1: the console printed `frame 0: counter=1`, the host `frame 0: counter=2`"
+    );
     // A budget over the runtime's own image: the link's assertion says so, and the image that
     // was there is gone.
     let (ok, _, err) = flight(&["build", "--console", "psx", &spec(&d, "psx", "64 KiB"), &c, "-o", &s(&out)]);
@@ -121,12 +160,19 @@ fn components_become_both_sh4_machines_images_and_a_bad_plan_fails_at_link_time(
         &c,
         "-o",
         &s(&out),
+        "--frames",
+        "3",
     ]);
     assert!(ok, "{err}");
     let (elf, bin) = (d.join("counter-gxemul.elf"), d.join("counter-r2d.bin"));
     assert!(stdout.contains("counter-gxemul.elf") && stdout.contains("counter-r2d.bin"), "{stdout}");
     assert_eq!(&std::fs::read(&elf).unwrap()[..4], b"\x7fELF");
     assert!(std::fs::metadata(&bin).unwrap().len() > 1024);
+    let r = flight_emulator_tests::run(Emulator::QemuR2d, &bin, Duration::from_secs(60)).unwrap();
+    assert!(r.passed(), "{r}");
+    let (host, other) = host_runs(&d, "dreamcast");
+    assert_eq!(flight_emulator_tests::frames::compare(&r.console, &host), Ok(3));
+    assert!(flight_emulator_tests::frames::compare(&r.console, &other).is_err());
     // Over the Dreamcast image: refused, and neither machine's image is left.
     let (ok, _, err) = flight(&[
         "build",
