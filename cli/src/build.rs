@@ -15,7 +15,7 @@ use flight_console_build::components::{self, CHECKED, Console, PLAN, Sources, TA
 /// console's tools (`cargo xtask setup`) and this repository's sources.
 #[derive(clap::Args)]
 pub struct BuildArgs {
-    /// The console: dreamcast (gxemul's Dreamcast and qemu's R2D board) or psx.
+    /// The console: dreamcast (gxemul's Dreamcast and qemu's R2D board), psp or psx.
     #[arg(long)]
     console: String,
     /// The spec (TOML, as `flight plan` reads), for the console's platform.
@@ -24,8 +24,8 @@ pub struct BuildArgs {
     /// NAME=FILE.
     #[arg(required = true, value_name = "[NAME=]FILE")]
     modules: Vec<String>,
-    /// The image: the PS-EXE; for the Dreamcast, the name its two images are made from
-    /// (`NAME-gxemul.elf`, `NAME-r2d.bin`, beside it).
+    /// The image: the PS-EXE, the EBOOT.PBP; for the Dreamcast, the name its two images are
+    /// made from (`NAME-gxemul.elf`, `NAME-r2d.bin`, beside it).
     #[arg(short, long)]
     out: PathBuf,
     /// How many frames the image runs.
@@ -46,12 +46,13 @@ pub fn run(args: &BuildArgs) -> Result<String, String> {
         }
     }
     let checked = flight_cli::components::from_spec(&args.spec, &args.modules, true)?;
-    if checked.plan.platform != console.platform() {
+    if !console.platforms().contains(&checked.plan.platform.as_str()) {
         return Err(format!(
-            "{}: the plan is for platform `{}`, not for console `{}`",
+            "{}: the plan is for platform `{}`, not for console `{}` ({})",
             args.spec.display(),
             checked.plan.platform,
-            console.name()
+            console.name(),
+            console.platforms().join(", ")
         ));
     }
     let unchecked = flight_cli::components::from_spec(&args.spec, &args.modules, false)?;

@@ -40,11 +40,28 @@ pub enum Console {
     Dreamcast,
     /// The PlayStation.
     Psx,
+    /// The PSP.
+    Psp,
+}
+
+/// A console whose image is a Rust runtime that links the components' C.
+struct RustRuntime {
+    /// The runtime's package in the images' workspace.
+    package: &'static str,
+    /// The port's C folder (`setjmp.S`, `include/setjmp.h`), from the repository's top.
+    port: &'static str,
+    /// Whether the C objects' `.MIPS.abiflags` go before the link. On the PSP, LLVM marks
+    /// Rust's objects double-float though it computes doubles in software (the Allegrex's FPU
+    /// is single precision), and ld.lld refuses GCC's honest `-msingle-float` beside them. The
+    /// two agree where it matters: floats in FPU registers, doubles in integer registers, and
+    /// no float crosses between the C and the Rust but through compiler-builtins' helpers.
+    strip_abiflags: bool,
 }
 
 impl Console {
     /// Every console, by name.
-    pub const ALL: [(&'static str, Self); 2] = [("dreamcast", Self::Dreamcast), ("psx", Self::Psx)];
+    pub const ALL: [(&'static str, Self); 3] =
+        [("dreamcast", Self::Dreamcast), ("psp", Self::Psp), ("psx", Self::Psx)];
 
     /// The console called `name`, or an error listing them.
     pub fn from_name(name: &str) -> Result<Self, Error> {
@@ -59,19 +76,40 @@ impl Console {
         match self {
             Self::Dreamcast => "dreamcast",
             Self::Psx => "psx",
+            Self::Psp => "psp",
         }
     }
 
-    /// The platform the plan must be for (its spec's `platform`).
-    pub fn platform(self) -> &'static str {
-        self.name()
+    /// The platforms a plan for it may be for (its spec's `platform`).
+    pub fn platforms(self) -> &'static [&'static str] {
+        match self {
+            Self::Dreamcast => &["dreamcast"],
+            Self::Psx => &["psx"],
+            Self::Psp => &["psp-1000", "psp-2000"],
+        }
+    }
+
+    fn rust_runtime(self) -> Option<RustRuntime> {
+        match self {
+            Self::Dreamcast => None,
+            Self::Psx => Some(RustRuntime {
+                package: "flight-psx-components",
+                port: "platform-psx/c",
+                strip_abiflags: false,
+            }),
+            Self::Psp => Some(RustRuntime {
+                package: "flight-psp-components",
+                port: "platform-psp/c",
+                strip_abiflags: true,
+            }),
+        }
     }
 
     /// The files a build of image `out` writes: the PS-EXE itself, or the Dreamcast's ELF and
     /// the R2D's binary beside it (`NAME-gxemul.elf`, `NAME-r2d.bin`).
     pub fn outputs(self, out: &Path) -> Vec<PathBuf> {
         match self {
-            Self::Psx => vec![out.to_path_buf()],
+            Self::Psx | Self::Psp => vec![out.to_path_buf()],
             Self::Dreamcast => {
                 crate::sh4::Machine::ALL.iter().map(|m| crate::sh4::machine_image(out, *m)).collect()
             }
@@ -138,13 +176,17 @@ pub fn build(console: Console, sources: &Sources, out: &Path) -> Result<Vec<Path
         Console::Dreamcast => {
             crate::sh4::components_images(&sources.dir, &component_sources(sources), &DEFINES, &settings, out)
         }
-        Console::Psx => psx(&target, &settings, sources, out),
+        Console::Psx | Console::Psp => rust_image(console, &target, &settings, sources, out),
     }
 }
 
-/// The PlayStation's flags for the components' C in `dir` (the console's, the defines, the
-/// include paths; wabt's header copied into `dir/inc`).
-fn psx_flags(settings: &CToolchain, dir: &Path) -> Result<Vec<String>, Error> {
+/// The flags for the components' C in `dir` on a console with a Rust runtime (the console's,
+/// the defines, the include paths; wabt's header copied into `dir/inc`).
+fn rust_runtime_flags(
+    runtime: &RustRuntime,
+    settings: &CToolchain,
+    dir: &Path,
+) -> Result<Vec<String>, Error> {
     let inc = dir.join("inc");
     wabt_header(&inc)?;
     let gcc_include =
@@ -153,7 +195,7 @@ fn psx_flags(settings: &CToolchain, dir: &Path) -> Result<Vec<String>, Error> {
     flags.extend(DEFINES.map(String::from));
     flags.extend(["-isystem".to_string(), gcc_include]);
     for include in
-        [root().join("platform-psx/c/include"), shared_dir().join("include"), inc, dir.to_path_buf()]
+        [root().join(runtime.port).join("include"), shared_dir().join("include"), inc, dir.to_path_buf()]
     {
         flags.push(format!("-I{}", include.display()));
     }
@@ -169,11 +211,12 @@ pub fn compile(console: Console, source: &Path, object: &Path, dir: &Path) -> Re
         .ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
     match console {
         Console::Dreamcast => crate::sh4::compile_components(dir, source, object, &DEFINES, &settings),
-        Console::Psx => {
+        Console::Psx | Console::Psp => {
+            let runtime = console.rust_runtime().ok_or_else(|| Error::new("no Rust runtime"))?;
             let cc = settings.tool("gcc");
             run_quiet(
                 Command::new(&cc)
-                    .args(psx_flags(&settings, dir)?)
+                    .args(rust_runtime_flags(&runtime, &settings, dir)?)
                     .arg("-w")
                     .arg("-c")
                     .arg(source)
@@ -185,11 +228,22 @@ pub fn compile(console: Console, source: &Path, object: &Path, dir: &Path) -> Re
     }
 }
 
-fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) -> Result<Vec<PathBuf>, Error> {
+/// The image of a console whose runtime is Rust: the components' C compiled into an archive,
+/// the runtime linked by cargo with it and the plan, the ELF written in the console's format.
+fn rust_image(
+    console: Console,
+    target: &Target,
+    settings: &CToolchain,
+    sources: &Sources,
+    out: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    let runtime = console
+        .rust_runtime()
+        .ok_or_else(|| Error::new(format!("console {} has no Rust runtime", console.name())))?;
     let dir = &sources.dir;
     let cc = settings.tool("gcc");
-    let flags = psx_flags(settings, dir)?;
-    let port = root().join("platform-psx/c");
+    let flags = rust_runtime_flags(&runtime, settings, dir)?;
+    let port = root().join(runtime.port);
     let mut all = component_sources(sources);
     all.push((shared_dir().join("src/math.c"), vec![]));
     all.push((port.join("setjmp.S"), vec![]));
@@ -201,6 +255,14 @@ fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) ->
             Command::new(&cc).args(&flags).args(extra).arg("-c").arg(source).arg("-o").arg(&object),
             &format!("{cc} {}", source.display()),
         )?;
+        if runtime.strip_abiflags {
+            run_quiet(
+                Command::new(settings.tool("objcopy"))
+                    .args(["--remove-section", ".MIPS.abiflags"])
+                    .arg(&object),
+                &format!("objcopy {}", object.display()),
+            )?;
+        }
         objects.push(object);
     }
     let archive = dir.join("libflight-components.a");
@@ -211,10 +273,10 @@ fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) ->
     )?;
 
     // The Rust runtime, linked by cargo with the archive and the plan.
-    const PACKAGE: &str = "flight-psx-components";
+    let package = runtime.package;
     let target_dir = root().join("target/console");
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.args(target.cargo_args_for(PACKAGE))
+    cmd.args(target.cargo_args_for(package))
         .arg("--manifest-path")
         .arg(root().join("emulator-tests/images/Cargo.toml"))
         .arg("--target-dir")
@@ -226,7 +288,7 @@ fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) ->
     let result = cmd.output().map_err(|e| Error::new(format!("cargo: {e}")))?;
     if !result.status.success() {
         return Err(Error::new(format!(
-            "linking the PlayStation runtime failed ({}):\n{}",
+            "linking the runtime ({package}) failed ({}):\n{}",
             result.status,
             String::from_utf8_lossy(&result.stderr).trim_end()
         )));
@@ -236,10 +298,16 @@ fn psx(target: &Target, settings: &CToolchain, sources: &Sources, out: &Path) ->
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| Error::new(format!("cargo built no executable for {PACKAGE}")))?;
-    let bytes = read(&elf)?;
-    let exe = flight_platform_psx::exe::PsExe::from_elf(&bytes)
-        .map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
-    write_atomically(out, &exe.to_bytes())?;
+        .ok_or_else(|| Error::new(format!("cargo built no executable for {package}")))?;
+    let image = match console {
+        Console::Psp => crate::eboot(&elf, "components")?,
+        _ => {
+            let bytes = read(&elf)?;
+            flight_platform_psx::exe::PsExe::from_elf(&bytes)
+                .map_err(|e| Error::new(format!("{}: {e}", elf.display())))?
+                .to_bytes()
+        }
+    };
+    write_atomically(out, &image)?;
     Ok(vec![out.to_path_buf()])
 }

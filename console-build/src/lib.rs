@@ -122,3 +122,34 @@ pub fn wasm2c(wasm: &Path, name: &str, c: &Path) -> Result<(), Error> {
         &format!("wasm2c {}", wasm.display()),
     )
 }
+
+/// Where the set-up installs tools that are no Debian package (the `cargo-psp` packers).
+pub fn tools_dir() -> PathBuf {
+    root().join(".flight/tools")
+}
+
+/// Packs a linked PSP ELF as an EBOOT.PBP with the cargo-psp packers: `prxgen` (ELF to PRX),
+/// `mksfo` (the PARAM.SFO with the title), `pack-pbp`; after
+/// `flight_platform_psp::prx::check_segments` made sure the packer loads the module where it
+/// was linked.
+pub fn eboot(elf: &Path, title: &str) -> Result<Vec<u8>, Error> {
+    let bytes = read(elf)?;
+    flight_platform_psp::prx::check_segments(&bytes)
+        .map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
+    let tmp = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
+    let bin = tools_dir().join("bin");
+    let (prx, sfo, pbp) =
+        (tmp.path().join("image.prx"), tmp.path().join("PARAM.SFO"), tmp.path().join("EBOOT.PBP"));
+    let packer = |name: &str| {
+        let path = bin.join(name);
+        if path.exists() {
+            Ok(Command::new(path))
+        } else {
+            Err(Error::new(format!("{} is not installed: run `cargo xtask setup`", path.display())))
+        }
+    };
+    run_quiet(packer("prxgen")?.arg(elf).arg(&prx), &format!("prxgen {}", elf.display()))?;
+    run_quiet(packer("mksfo")?.arg(format!("flight {title}")).arg(&sfo), "mksfo")?;
+    run_quiet(packer("pack-pbp")?.arg(&pbp).arg(&sfo).args(["NULL"; 5]).arg(&prx).arg("NULL"), "pack-pbp")?;
+    read(&pbp)
+}

@@ -5,7 +5,7 @@
 //! `.rodata.sceNid` and one 8-byte `jr $ra; nop` stub in `.sceStub.text`, which the loader
 //! rewrites into a `syscall`. Every section carries the "R" flag so `--gc-sections` keeps it.
 
-use core::arch::global_asm;
+use core::arch::{asm, global_asm};
 use core::ffi::c_void;
 
 global_asm!(
@@ -66,6 +66,8 @@ global_asm!(
     FLIGHT_IMPORT_LIB SysMemUserForUser, 0x40000000
     FLIGHT_IMPORT_FUNC 0xF919F628, sceKernelTotalFreeMemSize
     FLIGHT_IMPORT_FUNC 0xA291F107, sceKernelMaxFreeMemSize
+    FLIGHT_IMPORT_FUNC 0x237DBD4F, sceKernelAllocPartitionMemory
+    FLIGHT_IMPORT_FUNC 0x9D9A5BA1, sceKernelGetBlockHeadAddr
     FLIGHT_IMPORT_END SysMemUserForUser
 
     FLIGHT_IMPORT_LIB Kernel_Library, 0x00010000
@@ -150,6 +152,11 @@ unsafe extern "C" {
     pub fn sceKernelTotalFreeMemSize() -> u32;
     /// The largest free block of user memory, in bytes.
     pub fn sceKernelMaxFreeMemSize() -> u32;
+    /// The stub of `sceKernelAllocPartitionMemory`, which takes five arguments: call it
+    /// through [`alloc_partition_memory`], which passes the fifth where the kernel reads it.
+    fn sceKernelAllocPartitionMemory();
+    /// The first byte of block `id`.
+    pub fn sceKernelGetBlockHeadAddr(id: i32) -> *mut c_void;
     /// Suspends interrupts; returns the state to give to `sceKernelCpuResumeIntr`.
     pub fn sceKernelCpuSuspendIntr() -> u32;
     /// Restores the interrupt state `sceKernelCpuSuspendIntr` returned.
@@ -173,4 +180,67 @@ unsafe extern "C" {
     pub fn sceKernelReferThreadStatus(thid: i32, info: *mut ThreadInfo) -> i32;
     /// Writes back and invalidates the data cache over a range.
     pub fn sceKernelDcacheWritebackInvalidateRange(p: *const c_void, size: u32);
+}
+
+/// Where [`alloc_partition_memory`] puts the block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(i32)]
+pub enum BlockPlace {
+    /// The lowest free place (`PSP_SMEM_Low`).
+    Low = 0,
+    /// The highest free place (`PSP_SMEM_High`).
+    High = 1,
+    /// At the address given, or nowhere (`PSP_SMEM_Addr`).
+    At = 2,
+}
+
+/// `sceKernelAllocPartitionMemory`: allocates `size` bytes of partition `partition` (2: user
+/// memory) as a block named `name`, placed as `place` says (`addr` for [`BlockPlace::At`]).
+/// Returns the block's ID, or a negative error code.
+///
+/// The kernel takes a fifth argument in `$t0`, as the PSP's own ABI passes it; Rust's o32 would
+/// put it on the stack, where the kernel never looks. So the stub is called here with the five
+/// arguments in `$a0`-`$a3` and `$t0`, every register a system call may change marked as
+/// changed, and `$ra` kept across it.
+///
+/// # Safety
+/// `name` points to a NUL-terminated string.
+pub unsafe fn alloc_partition_memory(
+    partition: i32,
+    name: *const core::ffi::c_char,
+    place: BlockPlace,
+    size: u32,
+    addr: *mut c_void,
+) -> i32 {
+    let id: i32;
+    // SAFETY: the stub becomes a system call that reads $a0-$a3 and $t0 and returns in $v0; it
+    // may change the caller-saved registers, all declared here; the caller vouches for `name`.
+    unsafe {
+        asm!(
+            "move $16, $31",
+            "jalr {stub}",
+            "nop",
+            "move $31, $16",
+            stub = in(reg) sceKernelAllocPartitionMemory as *const (),
+            inout("$4") partition => _,
+            inout("$5") name => _,
+            inout("$6") place as i32 => _,
+            inout("$7") size => _,
+            inout("$8") addr => _,
+            lateout("$2") id,
+            lateout("$3") _,
+            lateout("$9") _,
+            lateout("$10") _,
+            lateout("$11") _,
+            lateout("$12") _,
+            lateout("$13") _,
+            lateout("$14") _,
+            lateout("$15") _,
+            lateout("$24") _,
+            lateout("$25") _,
+            // $ra, which the call sets, is kept in $s0 (which the kernel keeps) and put back.
+            out("$16") _,
+        );
+    }
+    id
 }

@@ -86,3 +86,105 @@ pub mod heap {
         HEAP.with(|heap| heap.stats())
     }
 }
+
+#[cfg(feature = "wasm2c")]
+pub mod wasm2c {
+    //! What every console's port of the shared wasm-rt (`rt/wasm2c`) answers the same way,
+    //! for C translated from WebAssembly by wasm2c inside a Rust image: a fatal runtime error,
+    //! a trap no handler catches, a failed C `assert` or an `abort` each panic, so the runners
+    //! read the usual panic report; and the two libgcc helpers compiler-builtins lacks
+    //! (`__popcountsi2`, `__popcountdi2`). Where linear memory lives is the console's
+    //! (`flight_wasm_arena`), unless the memory is placed (merged components).
+
+    use core::ffi::{CStr, c_char, c_int};
+
+    /// A trap of the WebAssembly code (wabt 1.0.32's `wasm_rt_trap_t`).
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Trap {
+        /// A memory or table access out of bounds.
+        OutOfBounds,
+        /// Integer overflow on a division or a float-to-integer truncation.
+        IntegerOverflow,
+        /// Integer division by zero.
+        DivideByZero,
+        /// A NaN converted to an integer.
+        InvalidConversion,
+        /// `unreachable` executed.
+        Unreachable,
+        /// `call_indirect` through a null or out-of-range entry, or with the wrong type.
+        CallIndirect,
+        /// An exception nobody caught.
+        UncaughtException,
+        /// The call stack's depth limit reached.
+        Exhaustion,
+    }
+
+    impl Trap {
+        /// The trap a nonzero code of the C runtime stands for; `None` for 0 (no trap) or a code
+        /// it does not define.
+        pub fn from_code(code: u32) -> Option<Self> {
+            Some(match code {
+                1 => Self::OutOfBounds,
+                2 => Self::IntegerOverflow,
+                3 => Self::DivideByZero,
+                4 => Self::InvalidConversion,
+                5 => Self::Unreachable,
+                6 => Self::CallIndirect,
+                7 => Self::UncaughtException,
+                8 => Self::Exhaustion,
+                _ => return None,
+            })
+        }
+    }
+
+    /// A C string from the runtime, for a report.
+    ///
+    /// # Safety
+    /// `s` is null or points to a NUL-terminated string.
+    unsafe fn text<'a>(s: *const c_char) -> &'a str {
+        if s.is_null() {
+            return "?";
+        }
+        // SAFETY: the caller vouches for the string.
+        unsafe { CStr::from_ptr(s) }.to_str().unwrap_or("(not UTF-8)")
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn flight_wasm_fatal(msg: *const c_char) -> ! {
+        // SAFETY: the runtime passes string literals.
+        panic!("wasm-rt: fatal: {}", unsafe { text(msg) })
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn flight_wasm_uncaught_trap(code: u32) -> ! {
+        panic!("wasm-rt: trap {:?} (code {code}) with no handler (FLIGHT_WASM_TRY)", Trap::from_code(code))
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn flight_wasm_assert_fail(expr: *const c_char, file: *const c_char, line: c_int) -> ! {
+        // SAFETY: assert() passes string literals.
+        let (expr, file) = unsafe { (text(expr), text(file)) };
+        panic!("wasm-rt: C assertion failed: {expr} at {file}:{line}")
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn abort() -> ! {
+        panic!("wasm-rt: abort() called from C")
+    }
+
+    // The libgcc helpers GCC calls for `__builtin_popcount` (wasm2c's `popcnt`) on a CPU without a
+    // population-count instruction. Rust's compiler-builtins, which provides every other helper
+    // the C needs (64-bit division and shifts, soft float, clz/ctz), has none; Debian's libgcc for
+    // this triple is MIPS32r2 with hard float and must not be linked. LLVM expands `count_ones`
+    // inline here, so these call nothing themselves.
+
+    #[unsafe(no_mangle)]
+    extern "C" fn __popcountsi2(x: u32) -> c_int {
+        x.count_ones() as c_int
+    }
+
+    #[unsafe(no_mangle)]
+    extern "C" fn __popcountdi2(x: u64) -> c_int {
+        x.count_ones() as c_int
+    }
+}

@@ -255,11 +255,13 @@ impl Target {
             (ImageFormat::Sh4Wasm2c, None) => {
                 return Err(malformed("the sh4-wasm2c image format needs a [c] table".into()));
             }
-            (ImageFormat::Sh4Wasm2c | ImageFormat::PsExe, Some(c)) => c.check().map_err(malformed)?,
+            (ImageFormat::Sh4Wasm2c | ImageFormat::PsExe | ImageFormat::Eboot, Some(c)) => {
+                c.check().map_err(malformed)?
+            }
             (_, None) => {}
             (_, Some(_)) => {
                 return Err(malformed(
-                    "a [c] table is only for the sh4-wasm2c and ps-exe image formats".into(),
+                    "a [c] table is only for the sh4-wasm2c, ps-exe and eboot image formats".into(),
                 ));
             }
         }
@@ -386,9 +388,16 @@ mod tests {
         let without = &text[..text.find("[c]").unwrap()];
         let e = Target::parse("dreamcast.toml", without).unwrap_err().to_string();
         assert!(e.ends_with("the sh4-wasm2c image format needs a [c] table"), "{e}");
-        let psp = format!("{}\n{table}", include_str!("../psp.toml"));
-        let e = Target::parse("psp.toml", &psp).unwrap_err().to_string();
-        assert!(e.ends_with("a [c] table is only for the sh4-wasm2c and ps-exe image formats"), "{e}");
+        let cortex = format!("{}\n{table}", include_str!("../cortex-m.toml"));
+        let e = Target::parse("cortex-m.toml", &cortex).unwrap_err().to_string();
+        assert!(e.ends_with("a [c] table is only for the sh4-wasm2c, ps-exe and eboot image formats"), "{e}");
+        // The PSP's C has the Allegrex's float ABI as Rust's mipsel-sony-psp has it.
+        let psp = Target::load("psp").unwrap();
+        let allegrex = psp.c.as_ref().unwrap();
+        for flag in ["-march=mips2", "-msingle-float", "-mno-abicalls", "-fno-pic", "-G0"] {
+            assert!(allegrex.cflags.iter().any(|f| f == flag), "psp.toml [c] lacks {flag}");
+        }
+        assert!(allegrex.ldflags.is_empty() && allegrex.libs.is_empty());
     }
 
     #[test]

@@ -175,6 +175,7 @@ pub fn build(settings: &Settings, set: &Set) -> Result<Vec<Built>, Error> {
         let spec = root().join(&set.dir).join(spec).display().to_string();
         let image = out_dir(set).join(console).join(match console.as_str() {
             "psx" => "components.exe",
+            "psp" => "components.pbp",
             _ => "components",
         });
         let mut args = vec!["build".to_string(), "--console".into(), console.clone(), spec.clone()];

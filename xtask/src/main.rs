@@ -131,7 +131,10 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
                 (dir.join(format!("{name}.exe")), exe_file.to_bytes())
             }
             ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
-            ImageFormat::Eboot => (dir.join(format!("{name}.pbp")), eboot(Path::new(exe), name)?),
+            ImageFormat::Eboot => (
+                dir.join(format!("{name}.pbp")),
+                flight_console_build::eboot(Path::new(exe), name).map_err(|e| Error::new(e.to_string()))?,
+            ),
             ImageFormat::Sh4Wasm2c => {
                 let settings = target.c.as_ref().ok_or_else(|| {
                     Error::new(format!(
@@ -151,34 +154,6 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
     }
     images.sort();
     Ok(images)
-}
-
-/// Packs a linked PSP ELF as an EBOOT.PBP with the cargo-psp packers: `prxgen` (ELF to PRX),
-/// `mksfo` (the PARAM.SFO with the title), `pack-pbp`.
-fn eboot(elf: &Path, title: &str) -> Result<Vec<u8>, Error> {
-    let bytes = std::fs::read(elf).map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
-    flight_platform_psp::prx::check_segments(&bytes)
-        .map_err(|e| Error::new(format!("{}: {e}", elf.display())))?;
-    let tmp = tempfile::tempdir().map_err(|e| Error::new(e.to_string()))?;
-    let bin = setup::tools_dir().join("bin");
-    let (prx, sfo, pbp) =
-        (tmp.path().join("image.prx"), tmp.path().join("PARAM.SFO"), tmp.path().join("EBOOT.PBP"));
-    let quiet = |c: &mut Command| {
-        c.stdout(Stdio::null());
-    };
-    let mut c = Command::new(bin.join("prxgen"));
-    c.arg(elf).arg(&prx);
-    quiet(&mut c);
-    run_status(&mut c, &format!("prxgen {}", elf.display()))?;
-    let mut c = Command::new(bin.join("mksfo"));
-    c.arg(format!("flight {title}")).arg(&sfo);
-    quiet(&mut c);
-    run_status(&mut c, "mksfo")?;
-    let mut c = Command::new(bin.join("pack-pbp"));
-    c.arg(&pbp).arg(&sfo).args(["NULL"; 5]).arg(&prx).arg("NULL");
-    quiet(&mut c);
-    run_status(&mut c, "pack-pbp")?;
-    std::fs::read(&pbp).map_err(|e| Error::new(format!("{}: {e}", pbp.display())))
 }
 
 /// Boots one image in one emulator (an SH-4 machine boots the image built for it).
@@ -389,7 +364,9 @@ fn build_components(steps: &mut Steps) -> Vec<components::Built> {
     // What a check adds to each access in the code each console runs.
     steps.run("cost of a bounds check", || {
         let mut figures = Vec::new();
-        for (console, isa) in [(Console::Psx, "MIPS"), (Console::Dreamcast, "SH-4")] {
+        for (console, isa) in
+            [(Console::Psx, "MIPS I"), (Console::Psp, "Allegrex"), (Console::Dreamcast, "SH-4")]
+        {
             let dir = root().join("target/components/cost").join(console.name());
             let cost =
                 flight_console_build::cost::measure(console, &dir).map_err(|e| Error::new(e.to_string()))?;

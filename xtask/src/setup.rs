@@ -307,7 +307,7 @@ const DOWNLOADS: &[Download] = &[
 
 /// `.flight/tools`: programs installed with `cargo install`.
 pub fn tools_dir() -> PathBuf {
-    crate::root().join(".flight/tools")
+    flight_console_build::tools_dir()
 }
 
 /// `npm ci` in `dir` (never running packages' scripts or downloading browsers), then the
