@@ -190,3 +190,45 @@ fn components_become_both_sh4_machines_images_and_a_bad_plan_fails_at_link_time(
     );
     assert!(!elf.exists() && !bin.exists(), "a failed build left an image");
 }
+
+#[test]
+#[ignore = "needs the consoles' C toolchains, wasm2c and PPSSPP (cargo xtask setup)"]
+fn components_become_a_psp_module_that_reserves_its_budget_from_the_kernel() {
+    let d = dir("psp");
+    let c = counter(&d);
+    let out = d.join("counter.pbp");
+    let spec_at = |start: &str| {
+        let path = d.join("psp.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "platform = \"psp-1000\"\n[[budget]]\nregion = \"main-ram\"\nstart = \"{start}\"\nsize = \"256 KiB\"\n\
+                 [[component]]\nname = \"counter\"\nsize = \"64 KiB\"\nflags = [\"wasm\"]\n"
+            ),
+        )
+        .unwrap();
+        s(&path)
+    };
+    let spec = spec_at("0x09000000");
+    let (ok, _, err) = flight(&["build", "--console", "psp", &spec, &c, "-o", &s(&out), "--frames", "3"]);
+    assert!(ok, "{err}");
+    assert_eq!(&std::fs::read(&out).unwrap()[..4], b"\0PBP");
+    let r = flight_emulator_tests::run(Emulator::Ppsspp, &out, Duration::from_secs(60)).unwrap();
+    assert!(r.passed(), "{r}");
+    let (ok, host, err) = flight(&["run", &spec, &c, "--frames", "3"]);
+    assert!(ok, "{err}");
+    assert_eq!(flight_emulator_tests::frames::compare(&r.console, &host), Ok(3));
+    // A budget over the module itself, which the kernel loaded at the start of user RAM: the
+    // runtime stops before any component runs, naming the budget.
+    let (ok, _, err) =
+        flight(&["build", "--console", "psp", &spec_at("0x08800000"), &c, "-o", &s(&out), "--frames", "3"]);
+    assert!(ok, "{err}");
+    let r = flight_emulator_tests::run(Emulator::Ppsspp, &out, Duration::from_secs(60)).unwrap();
+    assert_eq!(r.kind, flight_emulator_tests::Kind::Panic, "{r}");
+    assert!(
+        r.log.iter().any(|l| l.contains("the plan's budget 0x08800000..0x08840000 cannot be reserved")),
+        "{}",
+        r.log.join("\n")
+    );
+    assert!(!r.console.iter().any(|l| l.starts_with("frame ")), "a component ran: {r}");
+}

@@ -33,6 +33,9 @@ pub struct Set {
     frames: u32,
     specs: BTreeMap<String, PathBuf>,
     components: Vec<Component>,
+    /// Emulators it does not run on (by name), and why.
+    #[serde(default, rename = "not-on")]
+    not_on: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +75,8 @@ pub struct Built {
     pub image: PathBuf,
     /// `flight run`'s output.
     pub host: String,
+    /// Emulators it does not run on (by name), and why.
+    pub not_on: BTreeMap<String, String>,
 }
 
 /// Reads the settings.
@@ -186,7 +191,7 @@ pub fn build(settings: &Settings, set: &Set) -> Result<Vec<Built>, Error> {
         args.extend(modules.iter().cloned());
         args.extend(["--frames".into(), set.frames.to_string()]);
         let host = flight(&args)?;
-        built.push(Built { set: set.name.clone(), console: console.clone(), image, host });
+        built.push(Built { set: set.name.clone(), console: console.clone(), image, host, not_on: set.not_on.clone() });
     }
     Ok(built)
 }

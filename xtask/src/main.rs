@@ -398,6 +398,10 @@ fn boot_components(steps: &mut Steps, runs: &[components::Built]) {
             }
         };
         for &emulator in &target.emulators {
+            if let Some(why) = run.not_on.get(emulator.name()) {
+                println!("\n== {} on {}: not run in {emulator}: {why}", run.set, run.console);
+                continue;
+            }
             let version = flight_emulator_tests::version(emulator)
                 .unwrap_or_else(|e| format!("{emulator} (version unknown: {e})"));
             steps.run(&format!("{} on {} in {version}", run.set, run.console), || {
