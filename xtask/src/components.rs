@@ -191,7 +191,13 @@ pub fn build(settings: &Settings, set: &Set) -> Result<Vec<Built>, Error> {
         args.extend(modules.iter().cloned());
         args.extend(["--frames".into(), set.frames.to_string()]);
         let host = flight(&args)?;
-        built.push(Built { set: set.name.clone(), console: console.clone(), image, host, not_on: set.not_on.clone() });
+        built.push(Built {
+            set: set.name.clone(),
+            console: console.clone(),
+            image,
+            host,
+            not_on: set.not_on.clone(),
+        });
     }
     Ok(built)
 }

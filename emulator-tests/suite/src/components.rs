@@ -21,6 +21,7 @@ use core::ptr::NonNull;
 use flight_memory::alloc::{RawAllocator, Tlsf};
 use flight_memory::layout::guard::CANARY;
 use flight_memory::layout::plan::plan;
+use flight_memory::layout::ptr::Checked;
 use flight_memory::layout::{Access, Layout, SegmentFlags, SegmentRequest, Sharer, Strategy, ViolationKind};
 use flight_memory::sync::ring::{self, Consumer, Producer};
 use flight_memory::{Address, Alignment, ByteSize, Permissions, Span};
@@ -121,10 +122,16 @@ pub fn scenario(board: &Board) -> Result<Vec<String>, Failure> {
         for size in [24usize, 200, 1000, 64] {
             let layout_ = BlockLayout::from_size_align(size, 8).map_err(|_| Failure("layout".into()))?;
             let block = heap.allocate(layout_).map_err(|e| Failure(format!("{name}'s heap: {e}")))?;
-            let p = block.cast::<u8>().as_ptr() as usize;
-            layout
-                .check(who, cpu(p), size as u64, Access::Write)
+            // The component uses its block through a checked pointer: its own heap, allowed.
+            // SAFETY: the block is `size` (at least 8) bytes of the window, 8-aligned, used by
+            // nothing else.
+            let word = unsafe {
+                Checked::translated(block.cast::<u64>().as_ptr(), who, &layout, board.memory.cpu_address)
+            };
+            let value = 0x5eed_0000_0000_0000 | size as u64;
+            word.try_write(value)
                 .map_err(|v| Failure(format!("a block of {name}'s own heap is refused: {v}")))?;
+            ensure!(word.try_read() == Ok(value), "{name}'s heap block does not hold what was written");
         }
     }
 
@@ -155,46 +162,65 @@ pub fn scenario(board: &Board) -> Result<Vec<String>, Failure> {
                 Ok(g) => g,
                 Err(_) => break,
             };
-            let p = grant.as_ptr() as usize;
-            layout
-                .check(physics, cpu(p), frame.len() as u64, Access::Write)
-                .map_err(|v| Failure(format!("the physics may not write its frame: {v}")))?;
-            grant.copy_from_slice(&frame);
+            // The physics writes its frame through a checked pointer into the shared region.
+            // SAFETY: the grant is `frame.len()` bytes of the ring, this producer's alone until
+            // it commits; a byte array needs no alignment.
+            let out = unsafe {
+                Checked::translated(
+                    grant.as_mut_ptr().cast::<[u8; 52]>(),
+                    physics,
+                    &layout,
+                    board.memory.cpu_address,
+                )
+            };
+            out.try_write(frame).map_err(|v| Failure(format!("the physics may not write its frame: {v}")))?;
             grant.commit();
             next_in += 1;
         }
         for _ in 0..(round % 3) {
             let Some(record) = rx.peek().map_err(|e| Failure(format!("peek: {e}")))? else { break };
             let p = record.as_ptr() as usize;
-            // Read in place: the record lies inside the shared region, where the renderer may
-            // read and may not write.
-            layout
-                .check(renderer, cpu(p), record.len() as u64, Access::Read)
-                .map_err(|v| Failure(format!("the renderer may not read its frame: {v}")))?;
+            ensure!(record.len() == 52, "a record of {} bytes", record.len());
+            // Read in place, through a checked pointer: the record lies inside the shared
+            // region, where the renderer may read and may not write.
+            // SAFETY: the record is 52 bytes of the ring, published and not released; a byte
+            // array needs no alignment; only reads go through this pointer.
+            let view = unsafe {
+                Checked::translated(p as *mut [u8; 52], renderer, &layout, board.memory.cpu_address)
+            };
+            let bytes =
+                view.try_read().map_err(|v| Failure(format!("the renderer may not read its frame: {v}")))?;
             ensure!(
                 cpu(p).get() >= shared_cpu.get()
                     && cpu(p).get() + record.len() as u64 <= shared_cpu.get() + shared.size().get(),
                 "the record at {} is not in the shared region",
                 cpu(p)
             );
-            ensure!(record[..] == Frame::new(next_out).bytes()[..], "frame {next_out} arrived changed");
+            ensure!(bytes == Frame::new(next_out).bytes(), "frame {next_out} arrived changed");
             next_out += 1;
             record.release();
         }
     }
     ensure!(next_out > 10 && next_out <= next_in, "only {next_out} of {next_in} frames arrived");
 
-    // The deliberate violations.
+    // The deliberate violations, each an access a component makes through its checked pointer:
+    // refused, and nothing is written.
     // 1. The audio writes into the physics' segment.
-    let target = cpu(base + offset_of("physics")? + 512);
-    let v = layout
-        .check(audio, target, 4, Access::Write)
-        .err()
-        .ok_or_else(|| Failure("audio wrote physics".into()))?;
+    let into_physics = base + offset_of("physics")? + 512;
+    let target = cpu(into_physics);
+    // SAFETY: a word of the window (inside the physics' segment), 4-aligned; the checker
+    // refuses the write, so nothing is stored.
+    let stray =
+        unsafe { Checked::translated(into_physics as *mut u32, audio, &layout, board.memory.cpu_address) };
+    // SAFETY: as above; the word is readable.
+    let before = unsafe { (board.memory.read32)(target) };
+    let v = stray.try_write(0xbad0_a0d1).err().ok_or_else(|| Failure("audio wrote physics".into()))?;
     ensure!(
         v.kind == ViolationKind::OtherSegment { segment: "physics", owner: "physics" } && v.address == target,
         "audio into physics: {v}"
     );
+    // SAFETY: as above.
+    ensure!(unsafe { (board.memory.read32)(target) } == before, "the refused write reached the physics");
     caught.push(format!("{v}"));
     // 2. A component writes 8 bytes across the end of its segment (the first owned segment
     //    with a neighbour after it, whichever the plan made that): the checker refuses, and the
@@ -225,18 +251,27 @@ pub fn scenario(board: &Board) -> Result<Vec<String>, Failure> {
     // SAFETY: as above.
     unsafe { (board.memory.write32)(end, u32::from_ne_bytes([CANARY; 4])) };
     // 3. The audio, not a sharer, writes into the shared region; the renderer, a reader, too.
-    let v = layout
-        .check(audio, shared_cpu, 4, Access::Write)
-        .err()
-        .ok_or_else(|| Failure("audio wrote the ring".into()))?;
-    ensure!(v.kind == ViolationKind::NotSharer { segment: "physics-to-renderer" }, "{v}");
+    let ring_word = base + ring_at;
+    // SAFETY: the ring's first word, 4-aligned; every write through these pointers is refused.
+    let (by_audio, by_renderer) = unsafe {
+        (
+            Checked::translated(ring_word as *mut u32, audio, &layout, board.memory.cpu_address),
+            Checked::translated(ring_word as *mut u32, renderer, &layout, board.memory.cpu_address),
+        )
+    };
+    // SAFETY: as above; the word is readable.
+    let before = unsafe { (board.memory.read32)(shared_cpu) };
+    let v = by_audio.try_write(0).err().ok_or_else(|| Failure("audio wrote the ring".into()))?;
+    ensure!(
+        v.kind == ViolationKind::NotSharer { segment: "physics-to-renderer" } && v.address == shared_cpu,
+        "{v}"
+    );
     caught.push(format!("{v}"));
-    let v = layout
-        .check(renderer, shared_cpu, 4, Access::Write)
-        .err()
-        .ok_or_else(|| Failure("the renderer wrote the ring".into()))?;
+    let v = by_renderer.try_write(0).err().ok_or_else(|| Failure("the renderer wrote the ring".into()))?;
     ensure!(matches!(v.kind, ViolationKind::WrongPermission { .. }), "{v}");
     caught.push(format!("{v}"));
+    // SAFETY: as above.
+    ensure!(unsafe { (board.memory.read32)(shared_cpu) } == before, "a refused write reached the ring");
     ensure!(layout.damaged_guards(&words).next().is_none(), "a guard gap stayed damaged");
     Ok(caught)
 }

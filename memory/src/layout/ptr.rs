@@ -1,6 +1,9 @@
 //! A pointer whose accesses the layout checks.
 //!
-//! [`Checked`] carries the component that uses it and the checker to ask. With the `checked`
+//! [`Checked`] carries the component that uses it, the checker to ask and how its pointer
+//! becomes the CPU address the layout speaks of (the pointer itself where programs address
+//! memory as the CPU does; a translation where they do not, such as WebAssembly's offsets
+//! into linear memory). With the `checked`
 //! feature (or in a debug build) every [`read`](Checked::read) and [`write`](Checked::write)
 //! first asks the checker and panics with the [`Violation`] (component, address, what was hit)
 //! if the layout does not allow it; without, they compile to the plain access. The `try_`
@@ -46,7 +49,13 @@ pub struct Checked<'c, T, C: Checker + ?Sized> {
     ptr: *mut T,
     component: ComponentId,
     checker: &'c C,
+    cpu: fn(usize) -> Address,
     _t: PhantomData<T>,
+}
+
+/// The CPU address of a program pointer where the two are the same.
+fn same(p: usize) -> Address {
+    Address::new(p as u64)
 }
 
 impl<T, C: Checker + ?Sized> Clone for Checked<'_, T, C> {
@@ -68,7 +77,22 @@ impl<'c, T: Copy, C: Checker + ?Sized> Checked<'c, T, C> {
     /// memory valid for a `T` (aligned, inside one allocation or memory-mapped area, initialised
     /// for reads) and not in use by anything the access would race with.
     pub const unsafe fn new(ptr: *mut T, component: ComponentId, checker: &'c C) -> Self {
-        Self { ptr, component, checker, _t: PhantomData }
+        Self { ptr, component, checker, cpu: same, _t: PhantomData }
+    }
+
+    /// A pointer to `ptr` for `component`, on a machine where `cpu` turns a program pointer
+    /// into the CPU address the layout speaks of.
+    ///
+    /// # Safety
+    ///
+    /// As [`new`](Self::new).
+    pub const unsafe fn translated(
+        ptr: *mut T,
+        component: ComponentId,
+        checker: &'c C,
+        cpu: fn(usize) -> Address,
+    ) -> Self {
+        Self { ptr, component, checker, cpu, _t: PhantomData }
     }
 
     /// The pointer `count` elements on (wrapping: only accesses are checked).
@@ -76,9 +100,9 @@ impl<'c, T: Copy, C: Checker + ?Sized> Checked<'c, T, C> {
         Self { ptr: self.ptr.wrapping_offset(count), ..self }
     }
 
-    /// The address.
+    /// The CPU address it points to.
     pub fn address(&self) -> Address {
-        Address::new(self.ptr as usize as u64)
+        (self.cpu)(self.ptr as usize)
     }
 
     /// Whether the layout allows this component `access` to the `T` here.
