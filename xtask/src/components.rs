@@ -123,7 +123,8 @@ fn components(settings: &Settings, set: &Set) -> Result<Vec<String>, Error> {
         match (&c.rust, &c.c, &c.wat) {
             (Some(package), None, None) => {
                 let built =
-                    target_dir.join(&settings.rust.target).join("release").join(format!("{package}.wasm"));
+                    // cargo names a library after its package, `-` written `_`.
+                    target_dir.join(&settings.rust.target).join("release").join(format!("{}.wasm", package.replace('-', "_")));
                 std::fs::copy(&built, &file).map_err(|e| Error::new(format!("{}: {e}", built.display())))?;
             }
             (None, Some(source), None) => run_status(
@@ -171,12 +172,20 @@ fn flight(args: &[String]) -> Result<String, Error> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Builds `set` for every console it lists: its components, then each console's image with
-/// `flight build` and the host's run with `flight run`.
-pub fn build(settings: &Settings, set: &Set) -> Result<Vec<Built>, Error> {
+/// Builds `set` for every console it lists (or only `only`): its components, then each
+/// console's image with `flight build` and the host's run with `flight run`.
+pub fn build(settings: &Settings, set: &Set, only: Option<&str>) -> Result<Vec<Built>, Error> {
+    if let Some(console) = only.filter(|c| !set.specs.contains_key(*c)) {
+        let consoles: Vec<&str> = set.specs.keys().map(String::as_str).collect();
+        return Err(Error::new(format!(
+            "{SETTINGS}: `{}` has no spec for console `{console}` (it has: {})",
+            set.name,
+            consoles.join(", ")
+        )));
+    }
     let modules = components(settings, set)?;
     let mut built = Vec::new();
-    for (console, spec) in &set.specs {
+    for (console, spec) in set.specs.iter().filter(|(c, _)| only.is_none_or(|o| o == c.as_str())) {
         let spec = root().join(&set.dir).join(spec).display().to_string();
         let image = out_dir(set).join(console).join(match console.as_str() {
             "psx" => "components.exe",

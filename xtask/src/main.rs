@@ -71,6 +71,14 @@ enum Cmd {
         #[arg(long, default_value = "psx")]
         console: String,
     },
+    /// The example: four components merged into one console memory, built with `flight build`,
+    /// booted in the console's emulator and compared line for line with the host's run.
+    Example {
+        /// The console: psp (the layout of `flight plan`'s built-in example, in 16 MiB), psx or
+        /// dreamcast (scaled).
+        #[arg(long, default_value = "psp")]
+        console: String,
+    },
     /// Build the merged components of the test run for their consoles, boot them and compare
     /// each run with the host's (a part of `test`).
     Components,
@@ -350,7 +358,7 @@ fn build_components(steps: &mut Steps) -> Vec<components::Built> {
         Ok(settings) => {
             for set in &settings.set {
                 steps.run(&format!("build {}", set.name), || {
-                    let built = components::build(&settings, set)?;
+                    let built = components::build(&settings, set, None)?;
                     let consoles: Vec<String> = built.iter().map(|b| b.console.clone()).collect();
                     runs.extend(built);
                     Ok(format!("for {}", consoles.join(", ")))
@@ -422,6 +430,38 @@ fn boot_components(steps: &mut Steps, runs: &[components::Built]) {
     }
 }
 
+/// `cargo xtask example`: the example's set built for `console`, booted in its first emulator,
+/// its lines printed and compared with the host's.
+fn example(console: &str) -> Result<(), Error> {
+    setup::ensure(false)?;
+    setup::ensure_downloads(false)?;
+    let settings = components::settings()?;
+    let set = settings
+        .set
+        .first()
+        .ok_or_else(|| Error::new("emulator-tests/components.toml lists no set"))?;
+    let built = components::build(&settings, set, Some(console))?;
+    let run = built.first().ok_or_else(|| Error::new(format!("nothing was built for {console}")))?;
+    let target = Target::load(console).map_err(|e| Error::new(e.to_string()))?;
+    let emulator = *target
+        .emulators
+        .first()
+        .ok_or_else(|| Error::new(format!("console `{console}` has no emulator")))?;
+    println!("example: booting {} in {emulator} ...", run.image.display());
+    let r = boot(emulator, &run.image, Duration::from_secs(120))?;
+    for line in &r.console {
+        println!("{line}");
+    }
+    println!("example: {r}");
+    if !r.passed() {
+        return Err(Error::new(format!("the example did not finish: {r}")));
+    }
+    let frames = flight_emulator_tests::frames::compare(&r.console, &run.host)
+        .map_err(|e| Error::new(format!("the console's run differs from the host's: {e}")))?;
+    println!("example: {frames} frames, every frame and trap line as on the host");
+    Ok(())
+}
+
 /// `cargo xtask components`: the merged components' part of the test run alone.
 fn components_only() -> Result<(), Error> {
     setup::ensure(false)?;
@@ -447,6 +487,7 @@ fn main() -> ExitCode {
             targets.iter().try_for_each(|t| build(t).map(|_| ()))
         })(),
         Cmd::Demo { console } => demo(&console),
+        Cmd::Example { console } => example(&console),
         Cmd::Components => components_only(),
         Cmd::Test => test(),
     };
