@@ -436,10 +436,8 @@ fn example(console: &str) -> Result<(), Error> {
     setup::ensure(false)?;
     setup::ensure_downloads(false)?;
     let settings = components::settings()?;
-    let set = settings
-        .set
-        .first()
-        .ok_or_else(|| Error::new("emulator-tests/components.toml lists no set"))?;
+    let set =
+        settings.set.first().ok_or_else(|| Error::new("emulator-tests/components.toml lists no set"))?;
     let built = components::build(&settings, set, Some(console))?;
     let run = built.first().ok_or_else(|| Error::new(format!("nothing was built for {console}")))?;
     let target = Target::load(console).map_err(|e| Error::new(e.to_string()))?;
