@@ -36,15 +36,6 @@ pub struct BuildArgs {
 /// Runs `flight build`; returns what to print, or the error.
 pub fn run(args: &BuildArgs) -> Result<String, String> {
     let console = Console::from_name(&args.console).map_err(|e| e.to_string())?;
-    // A failed build leaves no image where the image belongs, not even an older one.
-    for file in console.outputs(&args.out) {
-        match std::fs::remove_file(&file) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(format!("cannot replace {}: {e}", file.display()));
-            }
-            _ => {}
-        }
-    }
     let checked = flight_cli::components::from_spec(&args.spec, &args.modules, true)?;
     if !console.platforms().contains(&checked.plan.platform.as_str()) {
         return Err(format!(
@@ -56,6 +47,31 @@ pub fn run(args: &BuildArgs) -> Result<String, String> {
         ));
     }
     let unchecked = flight_cli::components::from_spec(&args.spec, &args.modules, false)?;
+    // The image must not be one of the inputs.
+    let same = |a: &std::path::Path, b: &std::path::Path| matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b);
+    let mut inputs = vec![args.spec.clone()];
+    for arg in &args.modules {
+        inputs.push(flight_cli::components::module_arg(arg)?.1);
+    }
+    for file in console.outputs(&args.out) {
+        if let Some(input) = inputs.iter().find(|i| same(i, &file)) {
+            return Err(format!(
+                "the image {} would overwrite the input {}",
+                file.display(),
+                input.display()
+            ));
+        }
+    }
+    // A failed build leaves no image where the image belongs, not even an older one.
+    for file in console.outputs(&args.out) {
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot replace {}: {e}", file.display()));
+            }
+            _ => {}
+        }
+    }
+
     let table = flight_cli::components::c_table(&checked, &unchecked, (CHECKED, UNCHECKED), args.frames)
         .map_err(|e| format!("{}: {e}", args.spec.display()))?;
 

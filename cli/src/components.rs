@@ -21,6 +21,7 @@
 
 use std::path::{Path, PathBuf};
 
+use flight_memory::layout::trap::{Trap, TrapKind};
 use flight_plan::Plan;
 use flight_rebase::merge::{self, Input, MergeOptions};
 use flight_rebase::{RewriteOptions, Shared, SharedAccess, TRAP_EXPORT};
@@ -262,7 +263,7 @@ pub fn c_table(
             to_u32(w.start, "a budget's start")?,
             to_u32(w.end, "a budget's end")?,
             to_u32(cpu, "a budget's CPU address")?,
-            w.region
+            comment(&w.region)
         );
     }
     out += &format!("}};\nconst uint32_t flight_window_count = {};\n", plan.windows.len());
@@ -284,7 +285,7 @@ pub fn c_table(
             to_u32(s.start, "a segment's start")?,
             to_u32(s.end, "a segment's end")?,
             to_u32(cpu, "a segment's CPU address")?,
-            s.name
+            comment(&s.name)
         );
     }
     if reached.is_empty() {
@@ -292,7 +293,58 @@ pub fn c_table(
     }
     out += &format!("}};\nconst uint32_t flight_zeroed_count = {};\n", reached.len());
     out += &format!("const uint32_t flight_frames = {frames}u;\n");
+    out += &trap_words();
+    out += &format!(
+        "\n_Static_assert(FLIGHT_MAX_SHARED == {MAX_SHARED} && FLIGHT_MAX_COMPONENTS == {MAX_COMPONENTS},\n  \
+         \"flight-components.h and the table's writer disagree on their limits\");\n"
+    );
     Ok(out)
+}
+
+/// wasm2c's own traps (wabt 1.0.32's `wasm_rt_trap_t` codes) as the project names them; the
+/// code of an uncaught exception (7) is none: the runtimes support no exceptions.
+pub const WASM2C_TRAPS: [(u32, Trap); 7] = [
+    (1, Trap::OutOfBounds),
+    (2, Trap::IntegerOverflow),
+    (3, Trap::DivideByZero),
+    (4, Trap::InvalidConversion),
+    (5, Trap::Unreachable),
+    (6, Trap::IndirectCall),
+    (8, Trap::CallStackExhausted),
+];
+
+/// The trap contract's words as the frame loop prints them, by code: each check kind's
+/// (`TrapKind::describe`), the bit its code starts at, and wasm2c's own traps' (`Trap`'s
+/// `Display`).
+fn trap_words() -> String {
+    let quoted = |words: Vec<Option<String>>| -> String {
+        words
+            .iter()
+            .map(|w| w.as_ref().map_or("0".into(), |w| format!("\"{w}\"")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let kinds_len = TrapKind::ALL.iter().map(|k| *k as usize).max().unwrap_or(0) + 1;
+    let kinds: Vec<Option<String>> = (0..kinds_len)
+        .map(|code| TrapKind::ALL.iter().find(|k| **k as usize == code).map(|k| k.describe().to_string()))
+        .collect();
+    let natives_len = WASM2C_TRAPS.iter().map(|(c, _)| *c as usize).max().unwrap_or(0) + 1;
+    let natives: Vec<Option<String>> = (0..natives_len)
+        .map(|code| WASM2C_TRAPS.iter().find(|(c, _)| *c as usize == code).map(|(_, t)| t.to_string()))
+        .collect();
+    format!(
+        "\nconst char *const flight_check_kinds[] = {{{}}};\nconst uint32_t flight_check_kind_count = {kinds_len};\n\
+         const uint32_t flight_trap_shift = {};\n\
+         const char *const flight_native_traps[] = {{{}}};\nconst uint32_t flight_native_trap_count = {natives_len};\n",
+        quoted(kinds),
+        TrapKind::SHIFT,
+        quoted(natives)
+    )
+}
+
+/// Text safe inside a C comment.
+fn comment(text: &str) -> String {
+    text.replace("*/", "*_")
 }
 
 /// One module's part of the table: its instance, and each component's exports as calls on it.

@@ -20,7 +20,10 @@ use crate::components::{Component, Components};
 /// is a run that could not start (the module does not instantiate, an export is missing or has
 /// the wrong type).
 pub fn run(components: &Components, frames: u32) -> Result<String, String> {
-    let engine = Engine::default();
+    let mut config = wasmi::Config::default();
+    // As deep as the consoles' C lets calls nest, so that both trap in the same frame.
+    config.set_max_recursion_depth(flight_console_build::components::CALL_DEPTH as usize);
+    let engine = Engine::new(&config);
     let module = Module::new(&engine, &components.wasm).map_err(|e| format!("the merged module: {e}"))?;
     let mut store = Store::new(&engine, ());
     let linker = Linker::<()>::new(&engine);

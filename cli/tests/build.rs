@@ -73,7 +73,7 @@ fn what_cannot_be_built_is_refused_before_anything_is_compiled() {
     let out = s(&d.join("image.exe"));
     let (ok, _, err) = flight(&["build", "--console", "n64", &psx, &c, "-o", &out]);
     assert!(
-        !ok && err.contains("unknown console `n64`: merged components build for dreamcast, psx"),
+        !ok && err.contains("unknown console `n64`: merged components build for dreamcast, psp, psx"),
         "{err}"
     );
     let (ok, _, err) = flight(&["build", "--console", "dreamcast", &psx, &c, "-o", &out]);
@@ -83,6 +83,11 @@ fn what_cannot_be_built_is_refused_before_anything_is_compiled() {
     assert!(!ok && err.contains("stranger"), "{err}");
     let (ok, _, err) = flight(&["build", "--console", "psx", &s(&d.join("none.toml")), &c, "-o", &out]);
     assert!(!ok && err.contains("cannot read"), "{err}");
+    // An image over one of the inputs: refused, and the input is left as it was.
+    let wasm = d.join("counter.wasm");
+    let (ok, _, err) = flight(&["build", "--console", "psx", &psx, &c, "-o", &s(&wasm)]);
+    assert!(!ok && err.contains("would overwrite the input"), "{err}");
+    assert_eq!(std::fs::read(&wasm).unwrap(), wat::parse_str(COUNTER).unwrap());
     // A tool missing from the machine is named, with the set-up that installs it.
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_flight"))
         .args(["build", "--console", "psx", &psx, &c, "-o", &out])

@@ -1,5 +1,5 @@
-//! A bootable image of merged components, for the Dreamcast (gxemul's machine and qemu's R2D)
-//! or the PlayStation, from a folder `flight build` prepared ([`Sources`]).
+//! A bootable image of merged components, for the Dreamcast (gxemul's machine and qemu's R2D),
+//! the PSP or the PlayStation, from a folder `flight build` prepared ([`Sources`]).
 //!
 //! Every console links the same C: the merged module with bounds checks (wasm2c's module
 //! `components`), the same components merged without them (`unchecked`, for the frame-time
@@ -13,9 +13,11 @@
 //!
 //! - Dreamcast: compiled and linked with the SH-4 runtime ([`crate::sh4`]), into
 //!   `NAME-gxemul.elf` and `NAME-r2d.bin`.
-//! - PlayStation: compiled with the console's C toolchain into `libflight-components.a` and
-//!   linked by cargo into the Rust runtime `platform-psx/components` (start-up, output, timer,
-//!   compiler-builtins' helpers), then written as a PS-EXE.
+//! - PlayStation and PSP: compiled with the console's C toolchain into
+//!   `libflight-components.a` and linked by cargo into the console's Rust runtime
+//!   (`platform-psx/components`, `platform-psp/components`: start-up, output, timer,
+//!   compiler-builtins' helpers; on the PSP the budgets reserved from the kernel first), then
+//!   written as a PS-EXE or packed as an EBOOT.PBP.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -144,8 +146,14 @@ fn component_sources(sources: &Sources) -> Vec<(PathBuf, Vec<&'static str>)> {
     ]
 }
 
+/// How deep calls may nest in a component before it traps (`call stack exhausted`): the same
+/// on the host (`flight run`'s wasmi) and in the consoles' C (wasm2c's
+/// `WASM_RT_MAX_CALL_STACK_DEPTH`), so that both trap in the same frame. wabt's own default,
+/// which the consoles' C stacks hold.
+pub const CALL_DEPTH: u32 = 500;
+
 /// The flags every components' source gets.
-const DEFINES: [&str; 1] = ["-DFLIGHT_WASM_NO_BOUNDS_CHECKS"];
+const DEFINES: [&str; 2] = ["-DFLIGHT_WASM_NO_BOUNDS_CHECKS", "-DWASM_RT_MAX_CALL_STACK_DEPTH=500"];
 
 /// Copies wabt's header where the shared `wasm-rt.h` includes it from.
 fn wabt_header(inc: &Path) -> Result<(), Error> {
@@ -155,6 +163,16 @@ fn wabt_header(inc: &Path) -> Result<(), Error> {
         &read(Path::new(WABT_HEADER))
             .map_err(|e| Error::new(format!("{e} (wabt's header: run `cargo xtask setup`)")))?,
     )
+}
+
+/// The console's settings and its C toolchain.
+pub fn settings(console: Console) -> Result<(Target, CToolchain), Error> {
+    let target = Target::load(console.name()).map_err(|e| Error::new(e.to_string()))?;
+    let c = target
+        .c
+        .clone()
+        .ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
+    Ok((target, c))
 }
 
 /// Builds the image of merged components for `console` from `sources` into `out` (see
@@ -167,11 +185,7 @@ pub fn build(console: Console, sources: &Sources, out: &Path) -> Result<Vec<Path
             return Err(Error::new(format!("{}: missing (written by `flight build`)", path.display())));
         }
     }
-    let target = Target::load(console.name()).map_err(|e| Error::new(e.to_string()))?;
-    let settings = target
-        .c
-        .clone()
-        .ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
+    let (target, settings) = settings(console)?;
     match console {
         Console::Dreamcast => {
             crate::sh4::components_images(&sources.dir, &component_sources(sources), &DEFINES, &settings, out)
@@ -204,11 +218,7 @@ fn rust_runtime_flags(
 
 /// Compiles one C file of merged components for `console` as a build does, into `object`.
 pub fn compile(console: Console, source: &Path, object: &Path, dir: &Path) -> Result<(), Error> {
-    let target = Target::load(console.name()).map_err(|e| Error::new(e.to_string()))?;
-    let settings = target
-        .c
-        .clone()
-        .ok_or_else(|| Error::new(format!("targets/{}.toml has no [c] table", target.name)))?;
+    let (_, settings) = settings(console)?;
     match console {
         Console::Dreamcast => crate::sh4::compile_components(dir, source, object, &DEFINES, &settings),
         Console::Psx | Console::Psp => {

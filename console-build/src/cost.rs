@@ -88,8 +88,8 @@ pub fn measure(console: Console, dir: &Path) -> Result<Cost, Error> {
         std::fs::write(&wasm, rebased).map_err(|e| Error::new(format!("{}: {e}", wasm.display())))?;
         crate::wasm2c(&wasm, name, &c)?;
         components::compile(console, &c, &object, dir)?;
-        let target = flight_targets::Target::load(console.name()).map_err(|e| Error::new(e.to_string()))?;
-        let objdump = target.c.as_ref().map_or("objdump".into(), |c| c.tool("objdump"));
+        let (_, c) = components::settings(console)?;
+        let objdump = c.tool("objdump");
         let text = output(Command::new(&objdump).args(["-d", "--no-show-raw-insn"]).arg(&object), "objdump")?;
         let function = format!("Z_{name}Z_probe");
         *count = path_length(&text, &function)

@@ -105,13 +105,18 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Writes `bytes` to `path` whole or not at all: into a file beside it, renamed over it once
 /// complete, so a failed build never leaves a part of an image where the image belongs.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let part = path.with_file_name(format!(".{name}.part"));
+    let part = part_of(path);
     write(&part, bytes)?;
     std::fs::rename(&part, path).map_err(|e| {
         let _ = std::fs::remove_file(&part);
         Error::new(format!("{}: {e}", path.display()))
     })
+}
+
+/// Where a file is written before it is moved to `path`: beside it, hidden.
+fn part_of(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.part"))
 }
 
 /// Translates the WebAssembly module `wasm` to C with wasm2c as module `name`: writes `c` and

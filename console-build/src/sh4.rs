@@ -569,8 +569,22 @@ pub fn components_images(
         };
         images.push((machine_image(out, machine), bytes));
     }
+    // Both machines' images or neither: each written beside its place, then both moved there.
+    let mut parts = Vec::new();
     for (path, bytes) in &images {
-        crate::write_atomically(path, bytes)?;
+        let part = crate::part_of(path);
+        if let Err(e) = write(&part, bytes) {
+            parts.iter().chain([&part]).for_each(|p: &PathBuf| drop(std::fs::remove_file(p)));
+            return Err(e);
+        }
+        parts.push(part);
+    }
+    for ((path, _), part) in images.iter().zip(&parts) {
+        std::fs::rename(part, path).map_err(|e| {
+            parts.iter().for_each(|p| drop(std::fs::remove_file(p)));
+            images.iter().for_each(|(p, _)| drop(std::fs::remove_file(p)));
+            Error::new(format!("{}: {e}", path.display()))
+        })?;
     }
     Ok(images.into_iter().map(|(p, _)| p).collect())
 }

@@ -33,10 +33,8 @@ struct Window {
 unsafe extern "C" {
     /// The frame loop (`rt/wasm2c/src/frames.c`).
     fn flight_components_main() -> c_int;
-    /// The plan's windows, from the table `flight build` writes (the first of
-    /// `flight_window_count`).
-    static flight_windows: Window;
-    static flight_window_count: u32;
+    /// The plan's window `i` (from the table `flight build` writes), or null past the last.
+    fn flight_budget(i: u32) -> *const Window;
 }
 
 /// The kernel's user partition.
@@ -45,11 +43,14 @@ const USER_PARTITION: i32 = 2;
 /// Reserves each of the plan's budgets at its address; panics with a sentence naming the budget
 /// the kernel would not give (the runners read the panic report).
 fn reserve_budgets() {
-    // SAFETY: the table defines `flight_window_count` windows from `flight_windows` on, and
-    // nothing writes them.
-    let windows =
-        unsafe { core::slice::from_raw_parts(&raw const flight_windows, flight_window_count as usize) };
-    for w in windows {
+    for i in 0.. {
+        // SAFETY: the frame loop's accessor takes any index.
+        let w = unsafe { flight_budget(i) };
+        if w.is_null() {
+            break;
+        }
+        // SAFETY: non-null, it points into the table's constant array of windows.
+        let w = unsafe { &*w };
         let size = w.end - w.start;
         let (first, last) = (w.cpu, w.cpu + size as usize);
         // SAFETY: a system call given a string literal and plain values.

@@ -55,6 +55,18 @@ extern const uint32_t flight_zeroed_count;
 /* How many frames to run. */
 extern const uint32_t flight_frames;
 
+/* The plan's window `i` (a budget), or 0 past the last: for a port that reserves them. */
+const struct flight_window *flight_budget(uint32_t i);
+
+/* The trap contract, from the project's own (flight_memory::layout::trap), written into the
+   table: the check kinds' words by code, the bit their code starts at in a trap export, and
+   the words of wasm2c's own traps by wasm_rt_trap_t code. */
+extern const char *const flight_check_kinds[];
+extern const uint32_t flight_check_kind_count;
+extern const uint32_t flight_trap_shift;
+extern const char *const flight_native_traps[];
+extern const uint32_t flight_native_trap_count;
+
 /* The port's. */
 void flight_console_write(const char *text, uint32_t len);
 uint64_t flight_ticks(void);     /* a free-running counter */

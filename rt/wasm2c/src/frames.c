@@ -91,27 +91,15 @@ static uint64_t cpu_address(uint64_t a)
   return a;
 }
 
-/* The check kinds of flight_memory::layout::trap::TrapKind, by code, in words. */
-static const char *const check_kinds[] = {
-  0,
-  "read outside its memory",
-  "write outside its memory",
-  "write to a read-only shared region",
-};
-
-/* WebAssembly's own traps (wasm_rt_trap_t) as the host names them. */
-static const char *native_trap(int code)
+const struct flight_window *flight_budget(uint32_t i)
 {
-  switch (code) {
-  case WASM_RT_TRAP_OOB: return "out of bounds memory access";
-  case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
-  case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
-  case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
-  case WASM_RT_TRAP_UNREACHABLE: return "unreachable";
-  case WASM_RT_TRAP_CALL_INDIRECT: return "indirect call through a bad table entry";
-  case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
-  }
-  return "uncaught exception";
+  return i < flight_window_count ? &flight_windows[i] : 0;
+}
+
+/* What the table says of a code (`words[code]`), or of no code it knows. */
+static const char *words(const char *const *table, uint32_t count, uint64_t code)
+{
+  return code < count && table[code] ? table[code] : "a trap this runtime does not know";
 }
 
 /* Prints why `c` trapped (when `print`) and clears its trap export. */
@@ -126,16 +114,16 @@ static void report(const struct flight_component *c, void *instance, int code, i
   if (!print)
     return;
   static struct line l;
-  uint64_t kind = value >> 56;
+  uint64_t kind = value >> flight_trap_shift;
   put(&l, "trap ");
   put(&l, c->name);
   put(&l, ": ");
-  if (kind >= 1 && kind <= 3) {
-    put(&l, check_kinds[kind]);
+  if (value != 0) {
+    put(&l, words(flight_check_kinds, flight_check_kind_count, kind));
     put(&l, " at ");
-    put_address(&l, cpu_address(value & ((1ull << 56) - 1)));
+    put_address(&l, cpu_address(value & ((1ull << flight_trap_shift) - 1)));
   } else {
-    put(&l, native_trap(code));
+    put(&l, words(flight_native_traps, flight_native_trap_count, (uint64_t)code));
   }
   end_line(&l);
 }
