@@ -183,26 +183,6 @@ fn merged_imports(wasm: &[u8]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// The C symbol wasm2c (wabt 1.0.32) gives export `export` of a module translated with
-/// `-n module`: `Z_` and each name with every character but letters, digits and `_` (and `Z`
-/// itself) written `Z` and its two hexadecimal digits.
-pub fn wasm2c_symbol(module: &str, export: &str) -> String {
-    fn mangle(name: &str, out: &mut String) {
-        out.push_str("Z_");
-        for b in name.bytes() {
-            if (b.is_ascii_alphanumeric() && b != b'Z') || b == b'_' {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("Z{b:02X}"));
-            }
-        }
-    }
-    let mut out = String::new();
-    mangle(module, &mut out);
-    mangle(export, &mut out);
-    out
-}
-
 /// The most shared regions one component reaches in a console's table
 /// (`rt/wasm2c/include/flight-components.h`'s `FLIGHT_MAX_SHARED`).
 pub const MAX_SHARED: usize = 8;
@@ -369,13 +349,13 @@ fn module_table(components: &Components, module: &str, tag: &str) -> Result<Stri
         let frame = format!("{tag}_frame_{i}");
         out += &format!(
             "static uint32_t {frame}(void *i, uint32_t n) {{ return {}(i, n); }}\n",
-            wasm2c_symbol(module, &c.frame)
+            flight_console_build::wasm2c_symbol(module, &c.frame)
         );
         let attach = match &c.attach {
             Some(e) => {
                 out += &format!(
                     "static void {tag}_attach_{i}(void *i, uint32_t k, uint32_t a) {{ {}(i, k, a); }}\n",
-                    wasm2c_symbol(module, e)
+                    flight_console_build::wasm2c_symbol(module, e)
                 );
                 format!("{tag}_attach_{i}")
             }
@@ -385,7 +365,7 @@ fn module_table(components: &Components, module: &str, tag: &str) -> Result<Stri
             Some(e) => {
                 out += &format!(
                     "static uint64_t *{tag}_trap_{i}(void *i) {{ return {}(i); }}\n",
-                    wasm2c_symbol(module, e)
+                    flight_console_build::wasm2c_symbol(module, e)
                 );
                 format!("{tag}_trap_{i}")
             }
@@ -405,19 +385,4 @@ fn module_table(components: &Components, module: &str, tag: &str) -> Result<Stri
         components.components.len()
     );
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn symbols_are_mangled_as_wasm2c_does() {
-        assert_eq!(wasm2c_symbol("components", "frame"), "Z_componentsZ_frame");
-        assert_eq!(
-            wasm2c_symbol("components", "physics.flight.trap"),
-            "Z_componentsZ_physicsZ2EflightZ2Etrap"
-        );
-        assert_eq!(wasm2c_symbol("m", "Zed-1"), "Z_mZ_Z5AedZ2D1");
-    }
 }

@@ -33,7 +33,7 @@ pub const UNCHECKED: &str = "unchecked";
 /// The table's file.
 pub const TABLE: &str = "flight-table.c";
 /// The plan's linker fragment's file.
-pub const PLAN: &str = "plan.ld";
+pub const PLAN: &str = flight_linker::COMPONENTS_PLAN;
 
 /// A console that runs merged components.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -50,8 +50,6 @@ pub enum Console {
 struct RustRuntime {
     /// The runtime's package in the images' workspace.
     package: &'static str,
-    /// The port's C folder (`setjmp.S`, `include/setjmp.h`), from the repository's top.
-    port: &'static str,
     /// Whether the C objects' `.MIPS.abiflags` go before the link. On the PSP, LLVM marks
     /// Rust's objects double-float though it computes doubles in software (the Allegrex's FPU
     /// is single precision), and ld.lld refuses GCC's honest `-msingle-float` beside them. The
@@ -94,16 +92,8 @@ impl Console {
     fn rust_runtime(self) -> Option<RustRuntime> {
         match self {
             Self::Dreamcast => None,
-            Self::Psx => Some(RustRuntime {
-                package: "flight-psx-components",
-                port: "platform-psx/c",
-                strip_abiflags: false,
-            }),
-            Self::Psp => Some(RustRuntime {
-                package: "flight-psp-components",
-                port: "platform-psp/c",
-                strip_abiflags: true,
-            }),
+            Self::Psx => Some(RustRuntime { package: "flight-psx-components", strip_abiflags: false }),
+            Self::Psp => Some(RustRuntime { package: "flight-psp-components", strip_abiflags: true }),
         }
     }
 
@@ -196,11 +186,12 @@ pub fn build(console: Console, sources: &Sources, out: &Path) -> Result<Vec<Path
 
 /// The flags for the components' C in `dir` on a console with a Rust runtime (the console's,
 /// the defines, the include paths; wabt's header copied into `dir/inc`).
-fn rust_runtime_flags(
-    runtime: &RustRuntime,
-    settings: &CToolchain,
-    dir: &Path,
-) -> Result<Vec<String>, Error> {
+/// The MIPS consoles' `setjmp.S` and `include/setjmp.h` (the R3000's and the Allegrex's).
+fn mips_dir() -> PathBuf {
+    shared_dir().join("mips")
+}
+
+fn rust_runtime_flags(settings: &CToolchain, dir: &Path) -> Result<Vec<String>, Error> {
     let inc = dir.join("inc");
     wabt_header(&inc)?;
     let gcc_include =
@@ -208,9 +199,7 @@ fn rust_runtime_flags(
     let mut flags = settings.cflags.clone();
     flags.extend(DEFINES.map(String::from));
     flags.extend(["-isystem".to_string(), gcc_include]);
-    for include in
-        [root().join(runtime.port).join("include"), shared_dir().join("include"), inc, dir.to_path_buf()]
-    {
+    for include in [mips_dir().join("include"), shared_dir().join("include"), inc, dir.to_path_buf()] {
         flags.push(format!("-I{}", include.display()));
     }
     Ok(flags)
@@ -222,11 +211,10 @@ pub fn compile(console: Console, source: &Path, object: &Path, dir: &Path) -> Re
     match console {
         Console::Dreamcast => crate::sh4::compile_components(dir, source, object, &DEFINES, &settings),
         Console::Psx | Console::Psp => {
-            let runtime = console.rust_runtime().ok_or_else(|| Error::new("no Rust runtime"))?;
             let cc = settings.tool("gcc");
             run_quiet(
                 Command::new(&cc)
-                    .args(rust_runtime_flags(&runtime, &settings, dir)?)
+                    .args(rust_runtime_flags(&settings, dir)?)
                     .arg("-w")
                     .arg("-c")
                     .arg(source)
@@ -252,8 +240,8 @@ fn rust_image(
         .ok_or_else(|| Error::new(format!("console {} has no Rust runtime", console.name())))?;
     let dir = &sources.dir;
     let cc = settings.tool("gcc");
-    let flags = rust_runtime_flags(&runtime, settings, dir)?;
-    let port = root().join(runtime.port);
+    let flags = rust_runtime_flags(settings, dir)?;
+    let port = mips_dir();
     let mut all = component_sources(sources);
     all.push((shared_dir().join("src/math.c"), vec![]));
     all.push((port.join("setjmp.S"), vec![]));
@@ -275,7 +263,7 @@ fn rust_image(
         }
         objects.push(object);
     }
-    let archive = dir.join("libflight-components.a");
+    let archive = dir.join(flight_linker::COMPONENTS_ARCHIVE);
     let _ = std::fs::remove_file(&archive);
     run_quiet(
         Command::new(settings.tool("ar")).arg("rcs").arg(&archive).args(&objects),
@@ -293,7 +281,7 @@ fn rust_image(
         .arg(&target_dir)
         .arg("--message-format=json-render-diagnostics")
         .envs(target.cargo_env())
-        .env("FLIGHT_COMPONENTS_DIR", dir)
+        .env(flight_linker::COMPONENTS_DIR, dir)
         .stdout(Stdio::piped());
     let result = cmd.output().map_err(|e| Error::new(format!("cargo: {e}")))?;
     if !result.status.success() {

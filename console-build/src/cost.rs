@@ -91,7 +91,7 @@ pub fn measure(console: Console, dir: &Path) -> Result<Cost, Error> {
         let (_, c) = components::settings(console)?;
         let objdump = c.tool("objdump");
         let text = output(Command::new(&objdump).args(["-d", "--no-show-raw-insn"]).arg(&object), "objdump")?;
-        let function = format!("Z_{name}Z_probe");
+        let function = crate::wasm2c_symbol(name, "probe");
         *count = path_length(&text, &function)
             .ok_or_else(|| Error::new(format!("{}: no return found in {function}", object.display())))?;
     }

@@ -158,3 +158,38 @@ pub fn eboot(elf: &Path, title: &str) -> Result<Vec<u8>, Error> {
     run_quiet(packer("pack-pbp")?.arg(&pbp).arg(&sfo).args(["NULL"; 5]).arg(&prx).arg("NULL"), "pack-pbp")?;
     read(&pbp)
 }
+
+/// The C symbol wasm2c (wabt 1.0.32) gives export `export` of a module translated with
+/// `-n module`: `Z_` and each name with every character but letters, digits and `_` (and `Z`
+/// itself) written `Z` and its two hexadecimal digits.
+pub fn wasm2c_symbol(module: &str, export: &str) -> String {
+    fn mangle(name: &str, out: &mut String) {
+        out.push_str("Z_");
+        for b in name.bytes() {
+            if (b.is_ascii_alphanumeric() && b != b'Z') || b == b'_' {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("Z{b:02X}"));
+            }
+        }
+    }
+    let mut out = String::new();
+    mangle(module, &mut out);
+    mangle(export, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_are_mangled_as_wasm2c_does() {
+        assert_eq!(wasm2c_symbol("components", "frame"), "Z_componentsZ_frame");
+        assert_eq!(
+            wasm2c_symbol("components", "physics.flight.trap"),
+            "Z_componentsZ_physicsZ2EflightZ2Etrap"
+        );
+        assert_eq!(wasm2c_symbol("m", "Zed-1"), "Z_mZ_Z5AedZ2D1");
+    }
+}

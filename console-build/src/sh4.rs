@@ -532,10 +532,7 @@ pub fn components_images(
     settings: &CToolchain,
     out: &Path,
 ) -> Result<Vec<PathBuf>, Error> {
-    let tests = work_dir().join("rttest");
-    mkdir(&tests)?;
-    let rt = runtime(&tests, settings, false)?;
-    let include = format!("-I{}", path_arg(dir));
+    let rt = components_runtime(settings)?;
     let mut all: Vec<(PathBuf, Vec<&str>)> = sources.to_vec();
     all.push((platform_dir().join("sh4/rt/components-port.c"), vec![]));
     let mut jobs = Vec::new();
@@ -543,10 +540,7 @@ pub fn components_images(
     for (source, extra) in &all {
         let stem = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let object = dir.join(format!("{stem}.o"));
-        let mut flags: Vec<&str> = defines.to_vec();
-        flags.extend(extra.iter().copied());
-        flags.push(&include);
-        jobs.push(rt.compile(source, &object, &flags, true));
+        jobs.push(component_job(rt, dir, source, &object, defines, extra));
         objects.push(object);
     }
     run_jobs(jobs)?;
@@ -598,13 +592,33 @@ pub fn compile_components(
     defines: &[&str],
     settings: &CToolchain,
 ) -> Result<(), Error> {
+    let rt = components_runtime(settings)?;
+    run_jobs(vec![component_job(rt, dir, source, object, defines, &["-w"])])
+}
+
+/// The runtime as merged components' builds use it (its self-test images in `target/sh4/rttest`,
+/// built quietly).
+fn components_runtime(settings: &CToolchain) -> Result<&'static Runtime, Error> {
     let tests = work_dir().join("rttest");
     mkdir(&tests)?;
-    let rt = runtime(&tests, settings, false)?;
+    runtime(&tests, settings, false)
+}
+
+/// The compile of one components' source: the runtime's flags, `defines`, `extra` and the
+/// include path `dir`.
+fn component_job(
+    rt: &Runtime,
+    dir: &Path,
+    source: &Path,
+    object: &Path,
+    defines: &[&str],
+    extra: &[&str],
+) -> (Command, String) {
     let include = format!("-I{}", path_arg(dir));
     let mut flags: Vec<&str> = defines.to_vec();
-    flags.extend(["-w", &include]);
-    run_jobs(vec![rt.compile(source, object, &flags, true)])
+    flags.extend(extra.iter().copied());
+    flags.push(&include);
+    rt.compile(source, object, &flags, true)
 }
 
 #[cfg(test)]

@@ -41,6 +41,40 @@ pub fn use_script(name: &str) {
     println!("cargo:rustc-link-arg-bins=-T{name}");
 }
 
+/// The variable through which `flight build` names the folder holding what a components
+/// runtime links: [`COMPONENTS_ARCHIVE`] and [`COMPONENTS_PLAN`].
+pub const COMPONENTS_DIR: &str = "FLIGHT_COMPONENTS_DIR";
+/// The merged components' compiled C, in that folder.
+pub const COMPONENTS_ARCHIVE: &str = "libflight-components.a";
+/// The plan's linker fragment, in that folder.
+pub const COMPONENTS_PLAN: &str = "plan.ld";
+
+/// From the build script of a console's components runtime (`platform-*/components`): link its
+/// binary with what `flight build` prepared in [`COMPONENTS_DIR`], and with the platform's
+/// `components.ld` (which includes the plan's fragment and sets what the platform's script
+/// PROVIDEs) before `platform_script`. Without the folder the build stops with a sentence.
+pub fn link_components(platform_script: &str) {
+    println!("cargo:rerun-if-env-changed={COMPONENTS_DIR}");
+    let Some(dir) = std::env::var_os(COMPONENTS_DIR).map(PathBuf::from) else {
+        eprintln!(
+            "error: {COMPONENTS_DIR} is not set: this runtime is linked by `flight build`, which sets it"
+        );
+        std::process::exit(1);
+    };
+    let archive = dir.join(COMPONENTS_ARCHIVE);
+    for file in [&archive, &dir.join(COMPONENTS_PLAN)] {
+        if !file.exists() {
+            eprintln!("error: {} is missing (written by `flight build`)", file.display());
+            std::process::exit(1);
+        }
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    println!("cargo:rustc-link-arg-bins=-L{}", dir.display());
+    println!("cargo:rustc-link-arg-bins=-Tcomponents.ld");
+    use_script(platform_script);
+    println!("cargo:rustc-link-arg-bins={}", archive.display());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 //!   allocator over the heap the linker script leaves; without `rt` the crate links into an
 //!   existing runtime;
 //! - `wasm2c` (feature `wasm2c`; console builds): the port of the shared wasm-rt (`rt/wasm2c`)
-//!   for C translated from WebAssembly, linked into a Rust image; its C half is `c/`;
+//!   for C translated from WebAssembly, linked into a Rust image; its C half is `rt/wasm2c/mips`;
 //! - `exe` (feature `exe`, host): the PS-EXE writer that turns a linked ELF into what the BIOS
 //!   loads.
 //!

@@ -8,8 +8,8 @@
 //!   an `abort`, and the libgcc helpers compiler-builtins lacks: as every console's Rust port
 //!   does ([`flight_rt::wasm2c`], whose [`Trap`] this module re-exports).
 //!
-//! Its C half is `c/` in this crate's folder: `setjmp`/`longjmp` for the R3000 (the traps) and
-//! `setjmp.h`. Images compile it, the shared wasm-rt and their modules with the flags of
+//! Its C half is the MIPS consoles' `setjmp`/`longjmp` (the traps) and `setjmp.h`, in
+//! `rt/wasm2c/mips`. Images compile it, the shared wasm-rt and their modules with the flags of
 //! `targets/psx.toml`'s `[c]` table (see `emulator-tests/images/psx/build.rs`). Calls into the
 //! module that may trap go through C functions that set a handler (`FLIGHT_WASM_TRY`) and return
 //! the [`Trap`]; a trap unwinds only C frames, never Rust ones.

@@ -137,6 +137,18 @@ pub mod wasm2c {
         }
     }
 
+    /// The text of a line the frame loop of merged components hands its port
+    /// (`flight_console_write`): its `len` bytes from `text`, or a note where they are not
+    /// UTF-8.
+    ///
+    /// # Safety
+    /// `text` points to `len` readable bytes that stay unchanged while the result is used.
+    pub unsafe fn console_line<'a>(text: *const c_char, len: u32) -> &'a str {
+        // SAFETY: the caller vouches for the bytes.
+        let bytes = unsafe { core::slice::from_raw_parts(text.cast::<u8>(), len as usize) };
+        core::str::from_utf8(bytes).unwrap_or("(a line that is not UTF-8)\n")
+    }
+
     /// A C string from the runtime, for a report.
     ///
     /// # Safety

@@ -26,6 +26,19 @@ pub enum ImageFormat {
     Sh4Wasm2c,
 }
 
+impl ImageFormat {
+    /// The bootable file of image `name` in this format (for the SH-4's, the name its two
+    /// machines' files are made from: `NAME-gxemul.elf`, `NAME-r2d.bin`).
+    pub fn file_name(self, name: &str) -> String {
+        match self {
+            Self::PsExe => format!("{name}.exe"),
+            Self::Elf => format!("{name}.elf"),
+            Self::Eboot => format!("{name}.pbp"),
+            Self::Sh4Wasm2c => name.to_string(),
+        }
+    }
+}
+
 /// An emulator that runs a console's images.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Deserialize)]
 #[serde(try_from = "String")]

@@ -187,11 +187,9 @@ pub fn build(settings: &Settings, set: &Set, only: Option<&str>) -> Result<Vec<B
     let mut built = Vec::new();
     for (console, spec) in set.specs.iter().filter(|(c, _)| only.is_none_or(|o| o == c.as_str())) {
         let spec = root().join(&set.dir).join(spec).display().to_string();
-        let image = out_dir(set).join(console).join(match console.as_str() {
-            "psx" => "components.exe",
-            "psp" => "components.pbp",
-            _ => "components",
-        });
+        let format =
+            flight_targets::Target::load(console).map_err(|e| Error::new(e.to_string()))?.image_format;
+        let image = out_dir(set).join(console).join(format.file_name("components"));
         let mut args = vec!["build".to_string(), "--console".into(), console.clone(), spec.clone()];
         args.extend(modules.iter().cloned());
         args.extend(["-o".into(), image.display().to_string(), "--frames".into(), set.frames.to_string()]);

@@ -136,11 +136,11 @@ fn build(target: &Target) -> Result<Vec<(String, PathBuf)>, Error> {
         let (file, bytes) = match target.image_format {
             ImageFormat::PsExe => {
                 let exe_file = PsExe::from_elf(&elf).map_err(|e| Error::new(format!("{exe}: {e}")))?;
-                (dir.join(format!("{name}.exe")), exe_file.to_bytes())
+                (dir.join(target.image_format.file_name(name)), exe_file.to_bytes())
             }
-            ImageFormat::Elf => (dir.join(format!("{name}.elf")), elf),
+            ImageFormat::Elf => (dir.join(target.image_format.file_name(name)), elf),
             ImageFormat::Eboot => (
-                dir.join(format!("{name}.pbp")),
+                dir.join(target.image_format.file_name(name)),
                 flight_console_build::eboot(Path::new(exe), name).map_err(|e| Error::new(e.to_string()))?,
             ),
             ImageFormat::Sh4Wasm2c => {

@@ -65,18 +65,22 @@ pub const APT: &[Apt] = &[
     Apt { name: "zip", version: None, why: "repacks the WebAssembly cores as stored zips (faster boots)" },
     Apt { name: "gxemul", version: None, why: "the Dreamcast machine (SH-4) for the dreamcast images" },
     Apt { name: "qemu-system-misc", version: Some(QEMU), why: "qemu-system-sh4, the SH-4 R2D board" },
-    Apt { name: "wabt", version: None, why: "wasm2c, which turns the SH-4 images' WebAssembly into C" },
+    Apt {
+        name: "wabt",
+        version: None,
+        why: "wasm2c, which turns WebAssembly into C: the SH-4 images, the merged components of every console",
+    },
     Apt {
         name: "clang",
         version: None,
-        why: "compiles the C component the WebAssembly rebasing tests run (--target=wasm32)",
+        why: "compiles C components to WebAssembly (--target=wasm32): the rebasing tests' and the example's",
     },
     Apt { name: "gcc-sh4-linux-gnu", version: None, why: "the C compiler for the SH-4" },
     Apt { name: "binutils-sh4-linux-gnu", version: None, why: "the SH-4 assembler, linker and objcopy" },
     Apt {
         name: "gcc-mipsel-linux-gnu",
         version: None,
-        why: "the C compiler for the PlayStation's wasm2c images (its MIPS I, soft-float flags in targets/psx.toml)",
+        why: "the C compiler for the PlayStation's and the PSP's wasm2c code (their flags in targets/psx.toml and psp.toml)",
     },
     Apt {
         name: "gcc-12-plugin-dev-sh4-linux-gnu",

@@ -1,7 +1,7 @@
 //! Links every PSX image with the platform's script, and builds the C half of the `wasm2c`
 //! image: `wasm/test.wat` assembled (wat2wasm, MVP features only), translated to C by wasm2c
 //! (module name `test`), and compiled, with the shared wasm-rt (`rt/wasm2c`), the
-//! PlayStation's `setjmp` (`platform-psx/c`) and the embedder (`wasm/embed.c`), by the C
+//! MIPS `setjmp` (`rt/wasm2c/mips`) and the embedder (`wasm/embed.c`), by the C
 //! toolchain of `targets/psx.toml`'s `[c]` table with its flags (this script adds only include
 //! paths). The objects reach that image's link alone (`rustc-link-arg-bin`), where Rust's
 //! compiler-builtins provides the 64-bit and soft-float helpers the C calls: Debian's libgcc
@@ -50,7 +50,7 @@ fn wasm2c() -> Result<(), String> {
     let c = target.c.as_ref().ok_or("targets/psx.toml has no [c] table")?;
 
     let shared = root.join("rt/wasm2c");
-    let port = root.join("platform-psx/c");
+    let port = root.join("rt/wasm2c/mips");
     let wat = here.join("wasm/test.wat");
     let embed = here.join("wasm/embed.c");
     for input in [&shared, &port, &wat, &embed, &root.join("targets/psx.toml"), &PathBuf::from(WABT_HEADER)] {

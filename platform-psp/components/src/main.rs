@@ -90,12 +90,8 @@ fn main() -> ! {
 
 #[unsafe(no_mangle)]
 extern "C" fn flight_console_write(text: *const c_char, len: u32) {
-    // SAFETY: the frame loop passes a buffer of `len` bytes it owns.
-    let bytes = unsafe { core::slice::from_raw_parts(text.cast::<u8>(), len as usize) };
-    let _ = match core::str::from_utf8(bytes) {
-        Ok(s) => Console.write_str(s),
-        Err(_) => Console.write_str("(a line that is not UTF-8)\n"),
-    };
+    // SAFETY: the frame loop passes a buffer of `len` bytes it owns, unchanged until it returns.
+    let _ = Console.write_str(unsafe { flight_rt::wasm2c::console_line(text, len) });
 }
 
 /// The last reading of the system time's low word, and the microseconds counted so far.
