@@ -63,6 +63,8 @@ struct Req {
     align_log2: Option<u32>,
     dma: bool,
     wasm: bool,
+    /// Masked (only with `wasm`): a power of two aligned to itself, 16 free bytes after.
+    masked: bool,
 }
 
 impl Req {
@@ -78,11 +80,15 @@ impl Req {
         if self.wasm {
             flags = flags.union(SegmentFlags::WASM);
         }
+        if self.masked {
+            flags = flags.union(SegmentFlags::MASKED);
+        }
         r.with_flags(flags)
     }
 
     /// Effective (size, alignment), by the rules: no alignment takes the map's default; DMA
-    /// rounds both to max(dma, cache line); WebAssembly to 64 KiB pages.
+    /// rounds both to max(dma, cache line); WebAssembly to 64 KiB pages; masking the size to
+    /// a power of two and the alignment to the size.
     fn effective(&self, map: &MemoryMap) -> (u64, u64) {
         let a = map.alignments;
         let default = match a.page {
@@ -100,7 +106,16 @@ impl Req {
             align = align.max(WASM_PAGE);
             size = size.div_ceil(WASM_PAGE) * WASM_PAGE;
         }
+        if self.masked {
+            size = size.next_power_of_two();
+            align = align.max(size);
+        }
         (size, align)
+    }
+
+    /// The bytes kept free after it.
+    fn tail(&self) -> u64 {
+        if self.masked { 16 } else { 0 }
     }
 }
 
@@ -112,12 +127,14 @@ fn req() -> impl Strategy<Value = Req> {
         prop::option::weighted(0.4, 4u32..=14),
         prop::bool::weighted(0.2),
         prop::bool::weighted(0.12),
+        prop::bool::weighted(0.5),
     )
-        .prop_map(|(bits, r, align_log2, dma, wasm)| Req {
+        .prop_map(|(bits, r, align_log2, dma, wasm, masked)| Req {
             size: 1 + r % (1 << bits),
             align_log2,
             dma,
             wasm,
+            masked: wasm && masked,
         })
 }
 
@@ -156,7 +173,7 @@ fn windows(case: &Case) -> (&'static MemoryMap, Vec<(&'static str, Span)>) {
         .iter()
         .map(|r| {
             let (size, align) = r.effective(map);
-            size + align + case.guard
+            size + align + case.guard + r.tail()
         })
         .sum();
     let size = |w: usize| (need * case.percent[w] / 100).max(1);
@@ -231,13 +248,14 @@ fn run(case: &Case, strategy: Placement) -> (Layout<'static, 32>, Result<PlanSum
 struct Item {
     size: u64,
     align: u64,
+    tail: u64,
 }
 
 /// The end of `item` placed after a segment ending at `prev` (`None`: first, at the window's
 /// start).
 fn place(prev: Option<u64>, start: u64, guard: u64, item: Item) -> u64 {
     let base = prev.map_or(start, |end| end + guard);
-    base.div_ceil(item.align) * item.align + item.size
+    base.div_ceil(item.align) * item.align + item.size + item.tail
 }
 
 /// For every subset of `items` (a bit mask; only subsets of `eligible`), the least end of its
@@ -285,7 +303,7 @@ fn exhaustive(case: &Case) -> Verdict {
         .iter()
         .map(|r| {
             let (size, align) = r.effective(map);
-            Item { size, align }
+            Item { size, align, tail: r.tail() }
         })
         .collect();
     let n = items.len();
@@ -348,8 +366,9 @@ fn check_placement(case: &Case, layout: &Layout<'_, 32>) {
         assert_eq!((s.span.size().get(), s.align.get(), s.requested.get()), (size, align, r.size), "{s:?}");
         assert_eq!(s.span.start().get() % align, 0, "misaligned: {s:?}");
         let region = &map.regions[usize::from(s.region)];
-        let inside = spans.iter().any(|(name, w)| *name == region.name && w.contains_span(s.span));
-        assert!(inside, "outside every window: {s:?}");
+        let inside = spans.iter().any(|(name, w)| *name == region.name && w.contains_span(s.reach()));
+        assert!(inside, "outside every window (its tail included): {s:?}");
+        assert_eq!(s.reach().size().get(), size + r.tail(), "{s:?}");
         assert!(!r.dma || region.attributes.dma, "a DMA segment in a region without DMA: {s:?}");
     }
     // The guard gap separates neighbours of one window (windows are separate budgets).
@@ -359,8 +378,8 @@ fn check_placement(case: &Case, layout: &Layout<'_, 32>) {
     };
     for pair in segments.windows(2) {
         if pair[0].region == pair[1].region {
-            let (a, b) = (pair[0].span, pair[1].span);
-            assert!(b.start() >= a.end(), "overlap: {pair:?}");
+            let (a, b) = (pair[0].reach(), pair[1].span);
+            assert!(b.start() >= a.end(), "overlap (a masked tail included): {pair:?}");
             if window(&pair[0]) == window(&pair[1]) {
                 assert!(b.start().get() >= a.end().get() + case.guard, "nearer than the guard: {pair:?}");
             }
@@ -379,7 +398,7 @@ fn measured_waste(case: &Case, layout: &Layout<'_, 32>) -> u64 {
                 .iter()
                 .filter(|s| map.regions[usize::from(s.region)].name == *name && w.contains_span(s.span))
                 .collect();
-            let end = mine.iter().map(|s| s.span.end().get()).max().unwrap_or(w.start().get());
+            let end = mine.iter().map(|s| s.reach().end().get()).max().unwrap_or(w.start().get());
             end - w.start().get() - mine.iter().map(|s| s.span.size().get()).sum::<u64>()
         })
         .sum()
@@ -590,6 +609,7 @@ fn dyn_req() -> impl Strategy<Value = Req> {
             align_log2,
             dma,
             wasm,
+            masked: false,
         })
 }
 
@@ -754,7 +774,7 @@ impl DynHarness {
             }
             DynOp::Duplicate(i) if !self.live.is_empty() => {
                 let l = self.live[i % self.live.len()];
-                let req = Req { size: 16, align_log2: None, dma: false, wasm: false };
+                let req = Req { size: 16, align_log2: None, dma: false, wasm: false, masked: false };
                 let request = self.request(l.name, l.component, &req, None);
                 let e = self.dynamic.allocate(&request).copied().unwrap_err();
                 assert_eq!(e, PlanError::Layout(LayoutError::DuplicateSegment(l.name)));
@@ -934,4 +954,58 @@ fn shared_regions_of_wasm_sharers_lie_above_them() {
             assert!(span("frames").end() <= span("writer").start().max(span("reader").start()), "{what}");
         }
     }
+}
+
+/// A masked 3 MiB WebAssembly segment becomes 4 MiB aligned to 4 MiB, with 16 free bytes after
+/// it; the plan shows the rounding and the padding, a segment placed by hand in its tail is
+/// refused, and a masked segment that is not a power of two, or not on a multiple of it, or
+/// whose tail leaves its window, is a finding.
+#[test]
+fn masked_segments_are_powers_of_two_aligned_to_themselves() {
+    let masked = SegmentFlags::WASM.union(SegmentFlags::MASKED);
+    let mut layout: Layout<'_, 4> = Layout::new(&ONE_REGION, ByteSize::bytes(0));
+    layout.add_window("ram", Span::at(0x10_0000, ByteSize::mib(12))).unwrap();
+    let requests = [
+        SegmentRequest::new("a", ByteSize::mib(1)),
+        SegmentRequest::new("m", ByteSize::mib(3)).with_flags(masked),
+    ];
+    let summary = plan(&mut layout, &requests, Placement::Optimal, &mut [0; 4]).unwrap();
+    let m = *layout.segment("m").unwrap();
+    assert_eq!((m.span.start().get(), m.span.size().get()), (0x40_0000, 0x40_0000), "{m:?}");
+    assert_eq!(m.reach().end().get(), 0x80_0010);
+    assert_eq!(summary.rounding.get(), 1 << 20);
+    // `a` goes after m's tail (it would fit before m, but the order after is as good).
+    let a = layout.segment("a").unwrap();
+    assert!(a.span.end().get() <= 0x40_0000 || a.span.start().get() >= 0x80_0010, "{a:?}");
+    assert_clean(&layout);
+    let into_tail = Segment { name: "t", span: Span::at(0x80_0008, ByteSize::bytes(8)), ..*a };
+    assert!(matches!(layout.insert(into_tail), Err(LayoutError::Collides { .. })));
+
+    // By hand: not a power of two, off its size, and a tail past the window.
+    let mut bad: Layout<'_, 4> = Layout::new(&ONE_REGION, ByteSize::bytes(0));
+    bad.add_window("ram", Span::at(0x10_0000, ByteSize::mib(4))).unwrap();
+    let seg = |name, start, size| Segment { name, span: Span::at(start, ByteSize::bytes(size)), ..m };
+    bad.insert_unchecked(seg("odd", 0x10_0000, 0x30_0000)).unwrap();
+    bad.insert_unchecked(seg("last", 0x40_0000, 0x10_0000)).unwrap();
+    let report = validate_layout(&bad);
+    let findings: Vec<String> = report.findings.iter().map(|f| f.to_string()).collect();
+    assert!(findings.iter().any(|f| f.contains("`odd` is masked")), "{findings:?}");
+    assert!(findings.iter().any(|f| f.contains("`last` lies outside")), "{findings:?}");
+    assert!(!findings.iter().any(|f| f.contains("`last` is masked")), "{findings:?}");
+    assert!(layout_error(&bad, seg("x", 0x48_0000, 0x8_0000)));
+}
+
+/// Whether inserting `s` into a copy of `layout` is refused.
+fn layout_error<const N: usize>(layout: &Layout<'static, N>, s: Segment<'static>) -> bool {
+    layout.clone().insert(s).is_err()
+}
+
+/// A masked request must be a WebAssembly segment with an owner.
+#[test]
+fn masking_needs_a_webassembly_owner() {
+    let mut layout: Layout<'_, 4> = Layout::new(&ONE_REGION, ByteSize::bytes(0));
+    layout.add_window("ram", Span::at(0x10_0000, ByteSize::mib(4))).unwrap();
+    let r = SegmentRequest::new("m", ByteSize::kib(64)).with_flags(SegmentFlags::MASKED);
+    let e = plan(&mut layout, &[r], Placement::Optimal, &mut [0; 4]).unwrap_err();
+    assert!(e.to_string().contains("not flagged wasm"), "{e}");
 }

@@ -71,10 +71,12 @@ impl<'a, const N: usize, const E: usize> DynamicLayout<'a, N, E> {
         if self.layout.segments().len() == N {
             return Err(LayoutError::Full { table: "segments", capacity: N }.into());
         }
-        let Item { size, align, windows, .. } = item_for(&self.layout, request)?;
+        let Item { size, align, tail, windows, .. } = item_for(&self.layout, request)?;
         let invalid =
             PlanError::Invalid { segment: request.name, why: "it is too large for this CPU's address space" };
-        let block_size = size.checked_add(self.layout.guard().get()).ok_or(invalid)?;
+        // The block holds the segment, a masked one's tail and the guard gap behind them.
+        let block_size =
+            size.checked_add(tail).and_then(|s| s.checked_add(self.layout.guard().get())).ok_or(invalid)?;
         let block = BlockLayout::from_size_align(
             usize::try_from(block_size).map_err(|_| invalid)?,
             usize::try_from(align).map_err(|_| invalid)?,
@@ -143,7 +145,7 @@ impl<'a, const N: usize, const E: usize> DynamicLayout<'a, N, E> {
             .ok_or(LayoutError::OutsideWindows(segment.name))?;
         let block = Span::at(
             segment.span.start().get(),
-            ByteSize::bytes(segment.span.size().get() + self.layout.guard().get()),
+            ByteSize::bytes(segment.reach().size().get() + self.layout.guard().get()),
         );
         if let Some(heap) = self.heaps.get_mut(w) {
             heap.free(block).map_err(|_| LayoutError::UnknownSegment(segment.name))?;

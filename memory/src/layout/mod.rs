@@ -54,6 +54,12 @@ pub use plan::{PlanError, PlanSummary, SegmentRequest, Strategy};
 /// to a page.
 pub const WASM_PAGE: ByteSize = ByteSize::kib(64);
 
+/// The bytes a masked component's access may run past the end of its segment
+/// ([`SegmentFlags::MASKED`]): a masked address is at most the segment's last byte, and the
+/// widest access (a 16-byte vector) starting there ends 15 bytes further on. The layout keeps
+/// them free, outside every other segment and inside the segment's window.
+pub const MASK_TAIL: ByteSize = ByteSize::bytes(16);
+
 /// The most components one segment's access list can name (its owner included).
 pub const MAX_SHARERS: usize = 8;
 
@@ -80,6 +86,11 @@ impl SegmentFlags {
     pub const WASM: Self = Self(4);
     /// Sound memory: only [`RegionKind::Audio`] regions.
     pub const AUDIO: Self = Self(8);
+    /// A WebAssembly component confined by masking rather than bounds checks: each address is
+    /// masked into the segment, so its size is a power of two and it is aligned to it, and
+    /// the [`MASK_TAIL`] bytes after it stay free (an access at its last byte runs into them).
+    /// Only with [`WASM`](Self::WASM).
+    pub const MASKED: Self = Self(16);
 
     /// Both sets of flags.
     pub const fn union(self, other: Self) -> Self {
@@ -93,10 +104,16 @@ impl SegmentFlags {
 
     /// The flags' names, for tables and plans.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        [(Self::DMA, "dma"), (Self::VIDEO, "video"), (Self::WASM, "wasm"), (Self::AUDIO, "audio")]
-            .into_iter()
-            .filter(move |(f, _)| self.contains(*f))
-            .map(|(_, n)| n)
+        [
+            (Self::DMA, "dma"),
+            (Self::VIDEO, "video"),
+            (Self::WASM, "wasm"),
+            (Self::AUDIO, "audio"),
+            (Self::MASKED, "masked"),
+        ]
+        .into_iter()
+        .filter(move |(f, _)| self.contains(*f))
+        .map(|(_, n)| n)
     }
 
     /// The flag called `name` (as [`names`](Self::names) spells it).
@@ -106,6 +123,7 @@ impl SegmentFlags {
             "video" | "vram" => Some(Self::VIDEO),
             "wasm" => Some(Self::WASM),
             "audio" => Some(Self::AUDIO),
+            "masked" => Some(Self::MASKED),
             _ => None,
         }
     }
@@ -192,6 +210,21 @@ pub struct Segment<'a> {
     pub flags: SegmentFlags,
     /// Who may touch it, and how.
     pub access: AccessList,
+}
+
+impl Segment<'_> {
+    /// The bytes its owner's accesses may reach: its span, and for a masked segment the
+    /// [`MASK_TAIL`] after it.
+    pub fn reach(&self) -> Span {
+        if self.flags.contains(SegmentFlags::MASKED) {
+            Span::at(
+                self.span.start().get(),
+                ByteSize::bytes(self.span.size().get().saturating_add(MASK_TAIL.get())),
+            )
+        } else {
+            self.span
+        }
+    }
 }
 
 /// The part of a region a layout may use: its budget there.
@@ -486,12 +519,13 @@ impl<'a, const N: usize> Layout<'a, N> {
 
     /// Inserts a segment at a place already decided, keeping the table sorted. Refused if its
     /// name is taken, if it lies outside every window of its region, or if it overlaps a
-    /// segment or comes nearer to one than the guard size.
+    /// segment or comes nearer to one than the guard size (for a masked segment, its
+    /// [`reach`](Segment::reach) counts).
     pub fn insert(&mut self, segment: Segment<'a>) -> Result<usize, LayoutError<'a>> {
         if self.segment(segment.name).is_some() {
             return Err(LayoutError::DuplicateSegment(segment.name));
         }
-        if self.window_of(segment.region, segment.span).is_none() {
+        if self.window_of(segment.region, segment.reach()).is_none() {
             return Err(LayoutError::OutsideWindows(segment.name));
         }
         let at = self.position(segment.region, segment.span.start());
@@ -503,7 +537,7 @@ impl<'a, const N: usize> Layout<'a, N> {
             }
             let (lo, hi) =
                 if other.span.start() < segment.span.start() { (other, &segment) } else { (&segment, other) };
-            let apart = hi.span.start().get().checked_sub(lo.span.end().get());
+            let apart = hi.span.start().get().checked_sub(lo.reach().end().get());
             // Overlaps are refused everywhere; the guard gap separates segments of one window
             // (windows are separate budgets: what lies between them is not the layout's).
             let near = self.same_window(lo, hi) && apart.is_some_and(|gap| gap < guard);

@@ -31,7 +31,7 @@
 
 use core::fmt;
 
-use super::{Layout, LayoutError, SegmentFlags, Sharer, WASM_PAGE};
+use super::{Layout, LayoutError, MASK_TAIL, SegmentFlags, Sharer, WASM_PAGE};
 use crate::map::Permissions;
 use crate::units::{Alignment, ByteSize, Span};
 
@@ -220,6 +220,8 @@ impl core::error::Error for PlanError<'_> {}
 pub(crate) struct Item {
     pub(crate) size: u64,
     pub(crate) align: u64,
+    /// Bytes kept free after it: [`MASK_TAIL`] for a masked segment, else 0.
+    pub(crate) tail: u64,
     /// Bit w set: window w may hold it.
     pub(crate) windows: u8,
     /// A shared region a WebAssembly sharer reaches: it must lie above that sharer's segment
@@ -229,7 +231,7 @@ pub(crate) struct Item {
 }
 
 /// The end of a segment of `item` placed after a segment ending at `prev` (`None`: first in the
-/// window starting at `start`); `INFEASIBLE` on overflow.
+/// window starting at `start`), its tail included; `INFEASIBLE` on overflow.
 fn place(prev: Option<u64>, start: u64, guard: u64, item: &Item) -> u64 {
     let base = match prev {
         None => Some(start),
@@ -237,7 +239,7 @@ fn place(prev: Option<u64>, start: u64, guard: u64, item: &Item) -> u64 {
     };
     base.and_then(|b| b.checked_add(item.align - 1))
         .map(|b| b & !(item.align - 1))
-        .and_then(|a| a.checked_add(item.size))
+        .and_then(|a| a.checked_add(item.size + item.tail))
         .filter(|&e| e < INFEASIBLE)
         .unwrap_or(INFEASIBLE)
 }
@@ -432,6 +434,23 @@ pub(crate) fn item_for<'a, const N: usize>(
         align = align.max(page);
         size = page.round_up(size).ok_or(invalid("its size overflows"))?;
     }
+    let mut tail = 0;
+    if r.flags.contains(SegmentFlags::MASKED) {
+        if !r.flags.contains(SegmentFlags::WASM) {
+            return Err(invalid(
+                "it is masked, which confines a WebAssembly component, but it is not flagged wasm",
+            ));
+        }
+        if r.owner.is_none() {
+            return Err(invalid(
+                "it is masked, but a shared region has no owner whose accesses a mask confines",
+            ));
+        }
+        // A power of two, aligned to itself: the mask keeps every address inside.
+        size = size.checked_next_power_of_two().filter(|&p| p < INFEASIBLE).ok_or(invalid(PAST_THE_END))?;
+        align = align.max(Alignment::new(size).map_err(|_| invalid(PAST_THE_END))?);
+        tail = MASK_TAIL.get();
+    }
     if size >= INFEASIBLE {
         return Err(invalid("it is larger than any address space"));
     }
@@ -461,7 +480,7 @@ pub(crate) fn item_for<'a, const N: usize>(
     if windows == 0 {
         return Err(PlanError::NoWindow { segment: r.name, why });
     }
-    Ok(Item { size, align: align.get(), windows, late: false })
+    Ok(Item { size, align: align.get(), tail, windows, late: false })
 }
 
 /// Places each request, in order, at the lowest address where it fits.
@@ -498,7 +517,7 @@ fn first_fit<'a, const N: usize>(
                         s.flags.contains(SegmentFlags::WASM)
                             && r.sharers.iter().any(|sh| owner == Some(sh.component))
                     })
-                    .map(|s| s.span.end().get())
+                    .map(|s| s.reach().end().get())
                     .max()
             } else {
                 None
@@ -506,7 +525,7 @@ fn first_fit<'a, const N: usize>(
             let mut prev: Option<u64> = None;
             let mut found = None;
             for s in inside
-                .map(|s| s.span)
+                .map(|s| s.reach())
                 .chain(core::iter::once(Span::at(window.span.end().get(), ByteSize::ZERO)))
             {
                 if floor.is_some_and(|f| s.end().get() <= f && s.size() != ByteSize::ZERO) {
@@ -521,7 +540,7 @@ fn first_fit<'a, const N: usize>(
                     s.start().get().saturating_sub(guard)
                 };
                 if end <= limit {
-                    found = Some(end - item.size);
+                    found = Some(end - item.tail - item.size);
                     break;
                 }
                 if end < INFEASIBLE && end - limit < shortest {
@@ -640,7 +659,7 @@ fn optimal<'a, const N: usize>(
             let segment = layout.segment_for(
                 r,
                 region,
-                seg_end - item.size,
+                seg_end - item.tail - item.size,
                 ByteSize::bytes(item.size),
                 Alignment::of(item.align),
             )?;
@@ -711,7 +730,10 @@ fn summarize<const N: usize>(
             s.guards = ByteSize::bytes(s.guards.get() + g);
             s.padding = ByteSize::bytes(s.padding.get() + gap - g);
             s.used = ByteSize::bytes(s.used.get() + seg.span.size().get());
-            prev = Some(seg.span.end().get());
+            // A masked segment's tail is kept free: padding it costs.
+            let tail = seg.reach().end().get() - seg.span.end().get();
+            s.padding = ByteSize::bytes(s.padding.get() + tail);
+            prev = Some(seg.reach().end().get());
         }
     }
     s.rounding = ByteSize::bytes(s.used.get().saturating_sub(requested));

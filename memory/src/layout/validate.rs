@@ -9,7 +9,7 @@
 use core::fmt;
 
 use super::guard::{Damage, GuardMemory};
-use super::{Layout, MAX_WINDOWS, Window};
+use super::{Layout, MAX_WINDOWS, SegmentFlags, Window};
 use crate::units::{Alignment, ByteSize};
 
 /// The most findings one report keeps (it counts the rest).
@@ -64,6 +64,12 @@ pub enum Finding<'a> {
         /// What the segments need: their bytes and a guard gap between each two.
         needed: ByteSize,
     },
+    /// A masked segment's size is not a power of two, or it does not start on a multiple of
+    /// its size: masking an address would not keep it inside the segment.
+    NotMaskable {
+        /// The segment.
+        segment: &'a str,
+    },
     /// A guard gap's canary was overwritten.
     DamagedGuard(Damage<'a>),
 }
@@ -90,6 +96,10 @@ impl fmt::Display for Finding<'_> {
                     "region `{region}` is over budget: its segments and guard gaps need {needed}, the budget is {budget}"
                 )
             }
+            Self::NotMaskable { segment } => write!(
+                f,
+                "segment `{segment}` is masked, but its size is not a power of two or it does not start on a multiple of it"
+            ),
             Self::DamagedGuard(d) => write!(
                 f,
                 "the guard gap between `{}` and `{}` was overwritten at {}",
@@ -192,17 +202,23 @@ pub fn validate_layout<'a, const N: usize>(layout: &Layout<'a, N>) -> Report<'a>
         if let Some(why) = layout.region_refuses(region, s.flags, rights) {
             report.add(Finding::WrongRegion { segment: s.name, region: region.name, why });
         }
-        if layout.window_of(s.region, s.span).is_none() {
+        if s.flags.contains(SegmentFlags::MASKED) {
+            let size = s.span.size().get();
+            if !size.is_power_of_two() || !s.span.start().get().is_multiple_of(size) {
+                report.add(Finding::NotMaskable { segment: s.name });
+            }
+        }
+        if layout.window_of(s.region, s.reach()).is_none() {
             report.add(Finding::OutsideWindows { segment: s.name });
         }
         // The table is sorted, so an overlap shows between neighbours or with a later segment
-        // that starts before this one ends.
+        // that starts before this one ends (for a masked one, before its reach ends).
         for other in segments[i + 1..].iter().take_while(|o| o.region == s.region) {
             let start = other.span.start().get();
-            if start < s.span.end().get() {
+            if start < s.reach().end().get() {
                 report.add(Finding::Overlap { first: s.name, second: other.name });
             } else {
-                let gap = start - s.span.end().get();
+                let gap = start - s.reach().end().get();
                 if gap < guard && layout.same_window(s, other) {
                     report.add(Finding::GuardTooSmall {
                         first: s.name,
