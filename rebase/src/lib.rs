@@ -59,6 +59,18 @@
 //!   (pushed just before it) and that lies within the initial memory or a shared region is
 //!   proven at rebase time and gets no check; one that can never be in the module's memory traps
 //!   (or goes to the shared regions) without a test.
+//! - **Masking** ([`RewriteOptions::masking`]), instead of bounds checks: in a segment whose
+//!   size `S` is a power of two and whose base is a multiple of `S`, each access's address
+//!   becomes `(address + offset) & (S - 1)` (`i32.const offset`, `i32.add` when the offset is
+//!   not 0, then `i32.const S-1`, `i32.and`) and its static offset the base. No branch, no
+//!   trap: an access within the module's memory is unchanged, and one past it (or wrapping
+//!   around 4 GiB) lands in the module's own segment, never in another's. An access at the
+//!   segment's last bytes runs up to 15 bytes past it (the widest access is 16 bytes), so the
+//!   layout keeps [`MASK_TAIL`] bytes free after a masked segment. An access whose offset and
+//!   size alone pass the segment can only trap in the original, and becomes `unreachable`;
+//!   one whose constant address lies in the segment keeps its plain offset. Operands above the
+//!   address are set aside as for the checks. Bulk instructions still check their ranges (and
+//!   trap), and shared regions are refused: a mask reaches nothing outside the segment.
 //! - **Shared regions** ([`Options::shared`]): absolute ranges the module may also touch. Since
 //!   accesses only add `base`, a module reaches absolute address `A` at module address `A - base`,
 //!   so a shared region must lie at or above the base (beyond the segment, or inside it: a
@@ -168,6 +180,7 @@ use std::ops::Range;
 pub use access::AccessKind;
 pub use analysis::{Access, Analysis, Bulk, DataMode, DataSegment, Memory, Site, analyse};
 pub use error::Error;
+pub use flight_memory::layout::MASK_TAIL;
 pub use flight_memory::layout::trap::{TRAP_EXPORT, TrapKind};
 pub use merge::{MergeOptions, Merged, merge};
 pub use relocs::{Counts, Helper, Relocation, RelocationKind, Relocations};
@@ -189,6 +202,12 @@ pub const FEATURES: wasmparser::WasmFeatures =
 pub struct RewriteOptions {
     /// Check every access that is not proven in bounds at rebase time (see the crate's docs).
     pub bounds_checks: bool,
+    /// Confine every access by masking its address into the segment instead (see *Masking*
+    /// in the crate's docs): branch-free, and an access past the module's memory lands
+    /// inside its own segment rather than trapping. The segment's size must be a power of
+    /// two and its base a multiple of it, with the [`MASK_TAIL`] bytes after it kept free,
+    /// and the module may have no shared regions. Not with `bounds_checks`.
+    pub masking: bool,
     /// Accept a declared maximum larger than the segment and treat the segment as the maximum
     /// (`memory.grow` fails past it). Off: such a module is an error
     /// ([`Error::MaximumTooLarge`]), as its author asked for more than the segment gives.
@@ -211,10 +230,11 @@ pub struct RewriteOptions {
 }
 
 impl Default for RewriteOptions {
-    /// Validated, every change listed, no bounds checks, declared maxima not clamped.
+    /// Validated, every change listed, no bounds checks or masking, declared maxima not clamped.
     fn default() -> Self {
         Self {
             bounds_checks: false,
+            masking: false,
             clamp_maximum: false,
             validate: true,
             relocation_entries: true,
@@ -304,6 +324,12 @@ impl Options {
         self
     }
 
+    /// The same with masking on or off ([`RewriteOptions::masking`]).
+    pub fn with_masking(mut self, on: bool) -> Self {
+        self.rewrite.masking = on;
+        self
+    }
+
     /// The same with a shared region `range` (absolute addresses) the module may read and
     /// write.
     pub fn with_shared(self, range: Range<u64>) -> Self {
@@ -338,6 +364,23 @@ impl Options {
         }
         if self.base.checked_add(self.size).is_none_or(|end| end > FOUR_GIB) {
             return bad(format!("[{:#x}, +{:#x}) ends past 4 GiB", self.base, self.size));
+        }
+        if self.rewrite.masking {
+            if self.rewrite.bounds_checks {
+                return bad("masking and bounds checks are two ways to confine a module: choose one".into());
+            }
+            if !self.size.is_power_of_two() || !self.base.is_multiple_of(self.size) {
+                return bad(format!(
+                    "masking needs a segment whose size is a power of two and whose base is a multiple of it; \
+                     [{:#x}, +{:#x}) is not one",
+                    self.base, self.size
+                ));
+            }
+            if !self.shared.is_empty() {
+                return bad(
+                    "a masked module reaches only its own segment: shared regions need bounds checks".into(),
+                );
+            }
         }
         let mut shared = Vec::new();
         for &Shared { ref range, access } in &self.shared {

@@ -14,6 +14,8 @@ pub struct Relocations {
     pub size: u64,
     /// Whether accesses are bounds-checked.
     pub bounds_checks: bool,
+    /// Whether accesses are masked into the segment ([`RewriteOptions::masking`](crate::RewriteOptions::masking)).
+    pub masking: bool,
     /// The shared regions the module may also reach, as module-relative addresses (absolute
     /// address minus `base`), with what it may do there.
     pub shared: Vec<crate::Shared>,
@@ -43,6 +45,8 @@ pub struct Counts {
     pub memargs: u64,
     /// Of those, the ones a bounds check now guards.
     pub checked: u64,
+    /// Of those, the ones whose address is now masked into the segment.
+    pub masked: u64,
     /// Memory instructions that became `unreachable` ([`RelocationKind::Trap`]).
     pub traps: u64,
     /// `memory.size` instructions replaced ([`RelocationKind::Pages`]).
@@ -61,9 +65,10 @@ impl Counts {
     /// Counts one change.
     pub(crate) fn add(&mut self, change: &RelocationKind) {
         match change {
-            RelocationKind::Memarg { checked, .. } => {
+            RelocationKind::Memarg { checked, masked, .. } => {
                 self.memargs += 1;
                 self.checked += u64::from(*checked);
+                self.masked += u64::from(*masked);
             }
             RelocationKind::Trap { .. } => self.traps += 1,
             RelocationKind::Pages { .. } => self.pages += 1,
@@ -89,6 +94,7 @@ impl Counts {
     pub(crate) fn merge(&mut self, other: Counts) {
         self.memargs += other.memargs;
         self.checked += other.checked;
+        self.masked += other.masked;
         self.traps += other.traps;
         self.pages += other.pages;
         self.calls += other.calls;
@@ -134,6 +140,9 @@ pub enum RelocationKind {
         new_offset: u64,
         /// Whether a bounds check now runs before it.
         checked: bool,
+        /// Whether its address is now masked into the segment (its offset folded into the
+        /// address first, so `new_offset` is the base).
+        masked: bool,
     },
     /// A memory instruction whose offset plus the base lies past 4 GiB: it could only ever trap,
     /// and does, as `unreachable`.
@@ -211,10 +220,14 @@ impl fmt::Display for Maybe {
 
 impl fmt::Display for Relocations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let checks = if self.bounds_checks { "on" } else { "off" };
+        let checks = match (self.bounds_checks, self.masking) {
+            (_, true) => "addresses masked",
+            (true, false) => "bounds checks on",
+            (false, false) => "bounds checks off",
+        };
         writeln!(
             f,
-            "segment [{:#x}, {:#x}) ({} pages), bounds checks {checks}",
+            "segment [{:#x}, {:#x}) ({} pages), {checks}",
             self.base,
             self.base + self.size,
             self.size / crate::PAGE
@@ -255,8 +268,12 @@ impl fmt::Display for Relocation {
         };
         write!(f, "{place:<10} @{:#08x}  ", self.offset)?;
         match &self.change {
-            RelocationKind::Memarg { instruction, old_offset, new_offset, checked } => {
-                let checked = if *checked { "  checked" } else { "" };
+            RelocationKind::Memarg { instruction, old_offset, new_offset, checked, masked } => {
+                let checked = match (checked, masked) {
+                    (true, _) => "  checked",
+                    (false, true) => "  masked",
+                    (false, false) => "",
+                };
                 write!(f, "{instruction:<26} offset {old_offset:#x} -> {new_offset:#x}{checked}")
             }
             RelocationKind::Trap { instruction, old_offset } => {

@@ -102,6 +102,8 @@ pub(crate) struct Plan {
     total_pages: u64,
     /// Bounds checks before accesses.
     checks: bool,
+    /// The segment's size, if accesses are masked into it (a power of two).
+    masked: Option<u64>,
     /// Shared regions, module-relative.
     shared: Vec<Shared>,
     /// The page-count global (i32), if the module grows its memory.
@@ -171,6 +173,7 @@ impl Plan {
             max_pages,
             total_pages,
             checks: options.rewrite.bounds_checks,
+            masked: options.rewrite.masking.then_some(options.size),
             shared,
             pages_global,
             bytes_global: pages_global.map(|g| g + 1),
@@ -740,6 +743,7 @@ impl<'m> Rewriter<'m> {
             base: options.base,
             size: options.size,
             bounds_checks: options.rewrite.bounds_checks,
+            masking: options.rewrite.masking,
             shared: self.plan.shared.clone(),
             pages_global: self.plan.pages_global,
             bytes_global: self.plan.bytes_global,
@@ -1055,8 +1059,9 @@ impl<'m> BodyWriter<'m> {
     /// Writes the rewritten body of `body` to `out`; `ops` is scratch space.
     fn body(&mut self, body: &Body, ops: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), Error> {
         let mut scratch = Scratch::new(body.locals);
-        // Without checks no local is added: the instructions go straight after the locals.
-        let direct = !self.plan.checks;
+        // Without checks or masks no local is added: the instructions go straight after the
+        // locals.
+        let direct = !self.plan.checks && self.plan.masked.is_none();
         let target = if direct {
             out.extend_from_slice(self.bytes(body.range.start, body.ops));
             &mut *out
@@ -1143,7 +1148,10 @@ impl<'m> BodyWriter<'m> {
         // Saturating: an unvalidated module may have a 64-bit offset on its 32-bit memory.
         let new_offset = offset.saturating_add(self.plan.base);
         let place = |change| Relocation { function: Some(function), offset: patch.start, change };
-        if new_offset > u64::from(u32::MAX) {
+        // Masked, an access whose offset and size alone pass the segment (so past the
+        // original's memory, which is no larger) can only trap too.
+        let past = self.plan.masked.is_some_and(|size| offset.saturating_add(u64::from(m.size)) > size);
+        if new_offset > u64::from(u32::MAX) || past {
             // The effective address is past 4 GiB whatever the dynamic address: the original
             // traps too, its memory being no larger than the segment.
             if self.plan.trap_global.is_some() {
@@ -1158,6 +1166,9 @@ impl<'m> BodyWriter<'m> {
         }
         let end = offset + u64::from(m.size);
         let write = matches!(m.kind, AccessKind::Store | AccessKind::ReadModifyWrite);
+        if let Some(size) = self.plan.masked {
+            return self.masked(function, patch, op, address, size, scratch, out);
+        }
         let checked = self.plan.checks
             && !address
                 .is_some_and(|a| self.plan.proven(a.saturating_add(offset), a.saturating_add(end), write));
@@ -1186,7 +1197,65 @@ impl<'m> BodyWriter<'m> {
             old_offset: offset,
             new_offset,
             checked,
+            masked: false,
         }));
+        Ok(())
+    }
+
+    /// Writes a memory access whose address is masked into a segment of `size` bytes (a power
+    /// of two): `(address + offset) & (size - 1)`, at the base. An access at a constant
+    /// address inside the segment keeps its address and its offset, moved by the base.
+    #[allow(clippy::too_many_arguments)] // the access's own parts, as `access` has them
+    fn masked(
+        &mut self,
+        function: u32,
+        patch: &Patch,
+        op: MemoryOp,
+        address: Option<u64>,
+        size: u64,
+        scratch: &mut Scratch,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let m = op.info;
+        let offset = op.memarg.offset;
+        let inside = address.is_some_and(|a| a + offset + u64::from(m.size) <= size);
+        let new_offset = if inside { offset + self.plan.base } else { self.plan.base };
+        if !inside {
+            // Set the operands above the address aside, mask the address, put them back.
+            let mut slots = [0u32; 2];
+            let mut seen = [0usize; 5];
+            for (slot, t) in slots.iter_mut().zip(m.above) {
+                *slot = scratch.operand(*t, seen[t.index()]);
+                seen[t.index()] += 1;
+            }
+            let slots = &slots[..m.above.len()];
+            for s in slots.iter().rev() {
+                Instruction::LocalSet(*s).encode(out);
+            }
+            if offset != 0 {
+                // Below the segment's size (checked by the caller), so it fits in 32 bits.
+                Instruction::I32Const(offset as u32 as i32).encode(out);
+                Instruction::I32Add.encode(out);
+            }
+            Instruction::I32Const((size - 1) as u32 as i32).encode(out);
+            Instruction::I32And.encode(out);
+            for s in slots {
+                Instruction::LocalGet(*s).encode(out);
+            }
+        }
+        memarg_with_offset(self.bytes(patch.start, patch.end), new_offset, out)
+            .map_err(|e| Error::parse(&e, Some(function)))?;
+        self.record(Relocation {
+            function: Some(function),
+            offset: patch.start,
+            change: RelocationKind::Memarg {
+                instruction: m.name,
+                old_offset: offset,
+                new_offset,
+                checked: false,
+                masked: !inside,
+            },
+        });
         Ok(())
     }
 }

@@ -99,12 +99,22 @@ pub struct Input<'a> {
     /// The shared regions this module may reach (absolute addresses in the merged memory, each
     /// at or above `base`), with what it may do in each: a reader's writes there trap.
     pub shared: Vec<Shared>,
+    /// Confine this module by masking its addresses into its segment instead of as
+    /// [`MergeOptions::rewrite`] says ([`RewriteOptions::masking`]: the segment a power of
+    /// two on a multiple of itself, no shared regions).
+    pub masked: bool,
 }
 
 impl<'a> Input<'a> {
     /// `wasm` as component `name` in `[base, base + size)`, with no shared region.
     pub fn new(name: impl Into<String>, wasm: &'a [u8], base: u64, size: u64) -> Self {
-        Self { name: name.into(), wasm, base, size, shared: Vec::new() }
+        Self { name: name.into(), wasm, base, size, shared: Vec::new(), masked: false }
+    }
+
+    /// The same, masked into its segment or not ([`Input::masked`]).
+    pub fn with_masking(mut self, on: bool) -> Self {
+        self.masked = on;
+        self
     }
 
     /// The same, reaching `range` as `access` says.
@@ -380,8 +390,13 @@ fn rebase_all(
     inputs
         .iter()
         .map(|i| {
+            let mut rewrite = options.rewrite.clone();
+            if i.masked {
+                rewrite.masking = true;
+                rewrite.bounds_checks = false;
+            }
             let o = Options {
-                rewrite: options.rewrite.clone(),
+                rewrite,
                 shared: i.shared.clone(),
                 ..Options::new(i.base, i.size)
             }
