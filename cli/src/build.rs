@@ -2,16 +2,18 @@
 
 use std::path::PathBuf;
 
-use flight_console_build::components::{self, CHECKED, Console, PLAN, Sources, TABLE, UNCHECKED};
+use flight_cli::components::Confinement;
+use flight_console_build::components::{self, CHECKED, Console, PLAN, PLANNED, Sources, TABLE, UNCHECKED};
 
 /// Build a console image of components: plan the spec, merge the components into their
-/// segments with bounds checks (and, for the frame-time comparison, without), translate both
-/// merged modules to C with wasm2c, compile them for the console with its runtime, the shared
+/// segments, each with bounds checks or masked as the spec says (and, for the frame-time
+/// comparison, every one checked and none), translate the merged modules to C with wasm2c, compile them for the console with its runtime, the shared
 /// frame loop and the table of the plan, and link them with the plan's linker fragment, whose
 /// assertions fail the link when the plan and the image overlap.
 ///
 /// The image runs the frames as `flight run` does on the host and prints the same lines, then
-/// the frame time of the checked and the unchecked build in the console's ticks. Needs the
+/// the frame time of the planned, the all-checked and the unchecked build in the console's
+/// ticks. Needs the
 /// console's tools (`cargo xtask setup`) and this repository's sources.
 #[derive(clap::Args)]
 pub struct BuildArgs {
@@ -36,17 +38,22 @@ pub struct BuildArgs {
 /// Runs `flight build`; returns what to print, or the error.
 pub fn run(args: &BuildArgs) -> Result<String, String> {
     let console = Console::from_name(&args.console).map_err(|e| e.to_string())?;
-    let checked = flight_cli::components::from_spec(&args.spec, &args.modules, true)?;
-    if !console.platforms().contains(&checked.plan.platform.as_str()) {
+    let planned = flight_cli::components::from_spec(&args.spec, &args.modules, Confinement::Planned)?;
+    if !console.platforms().contains(&planned.plan.platform.as_str()) {
         return Err(format!(
             "{}: the plan is for platform `{}`, not for console `{}` ({})",
             args.spec.display(),
-            checked.plan.platform,
+            planned.plan.platform,
             console.name(),
             console.platforms().join(", ")
         ));
     }
-    let unchecked = flight_cli::components::from_spec(&args.spec, &args.modules, false)?;
+    let checked = if planned.components.iter().any(|c| c.masked) {
+        Some(flight_cli::components::from_spec(&args.spec, &args.modules, Confinement::Checks)?)
+    } else {
+        None
+    };
+    let unchecked = flight_cli::components::from_spec(&args.spec, &args.modules, Confinement::Nothing)?;
     // The image must not be one of the inputs.
     let same = |a: &std::path::Path, b: &std::path::Path| matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b);
     let mut inputs = vec![args.spec.clone()];
@@ -72,8 +79,14 @@ pub fn run(args: &BuildArgs) -> Result<String, String> {
         }
     }
 
-    let table = flight_cli::components::c_table(&checked, &unchecked, (CHECKED, UNCHECKED), args.frames)
-        .map_err(|e| format!("{}: {e}", args.spec.display()))?;
+    let table = flight_cli::components::c_table(
+        &planned,
+        checked.as_ref(),
+        &unchecked,
+        (PLANNED, CHECKED, UNCHECKED),
+        args.frames,
+    )
+    .map_err(|e| format!("{}: {e}", args.spec.display()))?;
 
     // A fresh work folder per image (named after its path), under the repository's target
     // folder.
@@ -90,18 +103,22 @@ pub fn run(args: &BuildArgs) -> Result<String, String> {
         let path = dir.join(name);
         std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
     };
-    for (module, merged) in [(CHECKED, &checked), (UNCHECKED, &unchecked)] {
+    let mut modules = vec![(PLANNED, &planned)];
+    modules.extend(checked.as_ref().map(|c| (CHECKED, c)));
+    modules.push((UNCHECKED, &unchecked));
+    for (module, merged) in modules {
         let wasm = format!("{module}.wasm");
         write(&wasm, &merged.wasm)?;
         flight_console_build::wasm2c(&dir.join(&wasm), module, &dir.join(format!("{module}.c")))
             .map_err(|e| e.to_string())?;
     }
     write(TABLE, table.as_bytes())?;
-    write(PLAN, checked.linker.as_bytes())?;
+    write(PLAN, planned.linker.as_bytes())?;
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    let written = components::build(console, &Sources { dir }, &args.out).map_err(|e| e.to_string())?;
+    let written = components::build(console, &Sources { dir, checked_apart: checked.is_some() }, &args.out)
+        .map_err(|e| e.to_string())?;
     let mut out = String::new();
     for file in written {
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);

@@ -15,9 +15,10 @@
 //!   regions, from 0), with the address at which the component reaches the region.
 //!
 //! It imports nothing: the runtimes provide no functions (a component that imports one is
-//! refused, naming the import). Every component runs in its segment, with bounds checks when
-//! asked: a check that stops a component is reported through its trap export
-//! ([`TRAP_EXPORT`]).
+//! refused, naming the import). Every component runs in its segment, confined as asked
+//! ([`Confinement`]): with bounds checks, a check that stops a component is reported through
+//! its trap export ([`TRAP_EXPORT`]); masked (`isolation = "mask"` in the spec), its addresses
+//! wrap inside its segment and nothing traps.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,18 @@ pub const FRAME_EXPORT: &str = "frame";
 /// The export a runtime calls with each shared region's address before the first frame.
 pub const ATTACH_EXPORT: &str = "attach";
 
+/// How the components of a merge are kept in their segments.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Confinement {
+    /// As the plan says: bounds checks, or masks for the segments the plan marks masked.
+    Planned,
+    /// Bounds checks for every component, masked or not: the comparison masks are measured
+    /// against.
+    Checks,
+    /// Neither: a component can reach any byte of the memory.
+    Nothing,
+}
+
 /// One component of a merged module.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Component {
@@ -44,6 +57,8 @@ pub struct Component {
     pub attach: Option<String>,
     /// The merged module's name for its trap export, if it is checked.
     pub trap: Option<String>,
+    /// Whether its addresses are masked into its segment.
+    pub masked: bool,
     /// Its segment's first byte in the merged memory.
     pub base: u64,
     /// Its segment's size.
@@ -92,11 +107,13 @@ pub fn module_arg(arg: &str) -> Result<(String, PathBuf), String> {
 }
 
 /// Each module as the merge takes it: in its segment of `plan`, reaching the shared regions
-/// the plan lists it in with its rights there. `plan_name` names the plan in errors.
+/// the plan lists it in with its rights there, and masked if the plan marks its segment so
+/// (and `masks` allows). `plan_name` names the plan in errors.
 pub fn inputs<'a>(
     plan: &Plan,
     plan_name: &str,
     modules: &'a [(String, Vec<u8>)],
+    masks: bool,
 ) -> Result<Vec<Input<'a>>, String> {
     modules
         .iter()
@@ -109,14 +126,19 @@ pub fn inputs<'a>(
                     access: if a.writes() { SharedAccess::ReadWrite } else { SharedAccess::Read },
                 })
                 .collect();
-            Ok(Input { shared, ..Input::new(name.clone(), wasm, segment.start, segment.size) })
+            let masked = masks && segment.flags.iter().any(|f| f == "masked");
+            Ok(Input { shared, masked, ..Input::new(name.clone(), wasm, segment.start, segment.size) })
         })
         .collect()
 }
 
 /// Plans the spec at `spec_path` and merges `modules` (`[NAME=]FILE` arguments) into their
-/// segments, with bounds checks or without.
-pub fn from_spec(spec_path: &Path, modules: &[String], checks: bool) -> Result<Components, String> {
+/// segments, confined as `confinement` says.
+pub fn from_spec(
+    spec_path: &Path,
+    modules: &[String],
+    confinement: Confinement,
+) -> Result<Components, String> {
     let shown = spec_path.display().to_string();
     let source = std::fs::read_to_string(spec_path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let spec = Spec::parse(&source).map_err(|e| e.located(&shown, &source))?;
@@ -134,9 +156,12 @@ pub fn from_spec(spec_path: &Path, modules: &[String], checks: bool) -> Result<C
         let wasm = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         loaded.push((name, wasm));
     }
-    let inputs = inputs(&plan, &shown, &loaded)?;
+    let inputs = inputs(&plan, &shown, &loaded, confinement == Confinement::Planned)?;
     let options = MergeOptions {
-        rewrite: RewriteOptions { bounds_checks: checks, ..RewriteOptions::default() },
+        rewrite: RewriteOptions {
+            bounds_checks: confinement != Confinement::Nothing,
+            ..RewriteOptions::default()
+        },
         memory_pages: None,
     };
     let merged = merge::merge(&inputs, &options).map_err(|e| e.to_string())?;
@@ -156,6 +181,7 @@ pub fn from_spec(spec_path: &Path, modules: &[String], checks: bool) -> Result<C
             frame,
             attach: export(ATTACH_EXPORT),
             trap: export(TRAP_EXPORT),
+            masked: input.masked,
             base: input.base,
             size: input.size,
             shared,
@@ -190,22 +216,25 @@ pub const MAX_SHARED: usize = 8;
 pub const MAX_COMPONENTS: usize = 32;
 
 /// The C table a console's frame loop runs the components from (`rt/wasm2c/include/
-/// flight-components.h`): `checked` translated by wasm2c as module `checked_module` and
-/// `unchecked` (the same components merged without checks) as `unchecked_module`, each
-/// declared in the header of that name (`NAME.h`); the plan's windows, the segments and shared
-/// regions to zero, and the number of frames. A console runs the merged memory as one view of
-/// its RAM: every window of the plan must have a CPU address, all at the same offset.
+/// flight-components.h`): `planned` (each component confined as the plan says) translated by
+/// wasm2c as module `planned_module`, `checked` (every component bounds-checked; `None` when
+/// the plan masks nothing, and `planned` is that module) as `checked_module` and `unchecked`
+/// (the same components merged without checks) as `unchecked_module`, each declared in the
+/// header of that name (`NAME.h`); the plan's windows, the segments and shared regions to
+/// zero, and the number of frames. A console runs the merged memory as one view of its RAM:
+/// every window of the plan must have a CPU address, all at the same offset.
 pub fn c_table(
-    checked: &Components,
+    planned: &Components,
+    checked: Option<&Components>,
     unchecked: &Components,
-    (checked_module, unchecked_module): (&str, &str),
+    (planned_module, checked_module, unchecked_module): (&str, &str, &str),
     frames: u32,
 ) -> Result<String, String> {
-    let plan = &checked.plan;
-    if checked.components.len() > MAX_COMPONENTS {
+    let plan = &planned.plan;
+    if planned.components.len() > MAX_COMPONENTS {
         return Err(format!(
             "{} components: a console runs at most {MAX_COMPONENTS} in one image",
-            checked.components.len()
+            planned.components.len()
         ));
     }
     let mut offset = None;
@@ -226,14 +255,25 @@ pub fn c_table(
     let to_u32 = |v: u64, what: &str| {
         u32::try_from(v).map_err(|_| format!("{what} ({v:#x}) is past a 32-bit console's address space"))
     };
-    let mut out = format!(
-        "/* The merged components as the console's frame loop runs them, written by `flight build`\n   from the plan: do not edit. */\n\
-         #include \"{checked_module}.h\"\n#include \"{unchecked_module}.h\"\n#include \"flight-components.h\"\n"
+    let mut out = String::from(
+        "/* The merged components as the console's frame loop runs them, written by `flight build`\n   from the plan: do not edit. */\n",
     );
-    for (components, module, tag) in
-        [(checked, checked_module, "checked"), (unchecked, unchecked_module, "unchecked")]
-    {
+    let mut modules = vec![(planned, planned_module, "planned")];
+    modules.extend(checked.map(|c| (c, checked_module, "checked")));
+    modules.push((unchecked, unchecked_module, "unchecked"));
+    for (_, module, _) in &modules {
+        out += &format!("#include \"{module}.h\"\n");
+    }
+    out += "#include \"flight-components.h\"\n";
+    for (components, module, tag) in modules {
         out += &module_table(components, module, tag)?;
+    }
+    if checked.is_none() {
+        out += &format!(
+            "/* Nothing is masked: the planned module is the checked one. */\n\
+             const struct flight_module flight_checked = {{planned_instantiate, planned_components, {}}};\n",
+            planned.components.len()
+        );
     }
     out += "\nconst struct flight_window flight_windows[] = {\n";
     for w in &plan.windows {
@@ -255,11 +295,11 @@ pub fn c_table(
     let reached: Vec<&flight_plan::Segment> = plan
         .segments
         .iter()
-        .filter(|s| s.access.iter().any(|a| checked.components.iter().any(|c| c.name == a.component)))
+        .filter(|s| s.access.iter().any(|a| planned.components.iter().any(|c| c.name == a.component)))
         .collect();
     out += "\nconst struct flight_window flight_zeroed[] = {\n";
     for s in &reached {
-        let cpu = checked.cpu(s.start).ok_or_else(|| format!("segment `{}` has no CPU address", s.name))?;
+        let cpu = planned.cpu(s.start).ok_or_else(|| format!("segment `{}` has no CPU address", s.name))?;
         out += &format!(
             "  {{{:#x}u, {:#x}u, {:#x}u}}, /* {} */\n",
             to_u32(s.start, "a segment's start")?,
@@ -373,8 +413,9 @@ fn module_table(components: &Components, module: &str, tag: &str) -> Result<Stri
         };
         let shared: Vec<String> = c.shared.iter().map(|(_, address, _)| format!("{address:#x}u")).collect();
         rows.push(format!(
-            "  {{\"{}\", {frame}, {attach}, {trap}, {}, {{{}}}}},\n",
+            "  {{\"{}\", {frame}, {attach}, {trap}, {}, {}, {{{}}}}},\n",
             c.name,
+            u8::from(c.masked),
             c.shared.len(),
             if shared.is_empty() { "0".to_string() } else { shared.join(", ") }
         ));

@@ -50,7 +50,8 @@ pub fn run(args: &MergeArgs) -> Result<String, String> {
         let (name, file) = module_arg(arg)?;
         modules.push((name, read(&file)?));
     }
-    let inputs = inputs(&plan, &args.plan.display().to_string(), &modules)?;
+    // Segments the plan marks masked are masked, whatever the checks.
+    let inputs = inputs(&plan, &args.plan.display().to_string(), &modules, true)?;
     let memory_pages = match &args.memory {
         Some(text) => Some(
             flight_cli::spec::parse_size(text)

@@ -3,7 +3,7 @@
 
 use flight_memory::layout::plan::{PlanError, PlanSummary, Strategy};
 use flight_memory::layout::validate::{Report, validate_layout};
-use flight_memory::layout::{Layout, LayoutError, Sharer};
+use flight_memory::layout::{Layout, LayoutError, SegmentFlags, Sharer};
 use flight_memory::{Address, AddressSpace, Span};
 
 use crate::spec::{Spec, SpecError};
@@ -27,6 +27,9 @@ pub struct Planned<'s> {
     pub layout: Box<PlanLayout<'s>>,
     /// What the plan cost.
     pub summary: PlanSummary,
+    /// What the same plan costs with no segment masked (each checked instead), when some is:
+    /// the difference is what masking costs. `None` if none is, or if that plan fails.
+    pub unmasked: Option<PlanSummary>,
     /// The layout's validation report.
     pub report: Report<'s>,
 }
@@ -65,10 +68,19 @@ pub fn plan<'s>(spec: &'s Spec, sharers: &'s [Vec<Sharer<'s>>]) -> Result<Planne
     }
     let requests = spec.requests(sharers);
     let mut scratch = vec![0u64; SCRATCH_WORDS];
+    let empty = layout.clone();
     let summary = flight_memory::layout::plan::plan(&mut layout, &requests, Strategy::Optimal, &mut scratch)
         .map_err(|e| plan_error(spec, &e))?;
     let report = validate_layout(&layout);
-    Ok(Planned { spec, layout, summary, report })
+    let masked = SegmentFlags::MASKED;
+    let unmasked = if requests.iter().any(|r| r.flags.contains(masked)) {
+        let mut plain = empty;
+        let plain_requests: Vec<_> = requests.iter().map(|r| r.with_flags(r.flags.without(masked))).collect();
+        flight_memory::layout::plan::plan(&mut plain, &plain_requests, Strategy::Optimal, &mut scratch).ok()
+    } else {
+        None
+    };
+    Ok(Planned { spec, layout, summary, unmasked, report })
 }
 
 /// A planner's error, placed at the segment it names.

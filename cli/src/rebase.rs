@@ -40,6 +40,11 @@ pub(crate) struct Rewrite {
     /// Check every access that is not proven in bounds at rebase time.
     #[arg(long)]
     pub checks: bool,
+    /// Mask every address into the segment instead: branch-free, an access past the module's
+    /// memory wraps inside its segment. The segment's size must be a power of two and its base
+    /// a multiple of it, with 16 free bytes after it; no shared regions.
+    #[arg(long, conflicts_with = "checks")]
+    pub mask: bool,
     /// Accept a declared maximum larger than the segment (Emscripten declares 2 or 4 GiB):
     /// memory.grow then fails at the segment's end.
     #[arg(long)]
@@ -55,6 +60,7 @@ impl Rewrite {
     pub fn options(&self) -> RewriteOptions {
         RewriteOptions {
             bounds_checks: self.checks,
+            masking: self.mask,
             clamp_maximum: self.clamp_max,
             validate: !self.no_validate,
             // The summary needs only the counts; the entries cost time and memory for --relocs alone.

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-/// Run components on the host: plan the spec, merge the components into their segments (with
-/// bounds checks unless --unchecked) and run frames under wasmi, printing each frame's results
+/// Run components on the host: plan the spec, merge the components into their segments (each
+/// with bounds checks, or masked where the spec says `isolation = "mask"`; neither with
+/// --unchecked) and run frames under wasmi, printing each frame's results
 /// and every trap, exactly as a console's run prints them.
 ///
 /// Each component exports `frame(n: i32) -> i32` and may export `attach(index: i32, address:
@@ -21,13 +22,15 @@ pub struct RunArgs {
     /// How many frames.
     #[arg(long, default_value_t = 300)]
     frames: u32,
-    /// Merge without bounds checks (a component can then reach any byte of the memory).
+    /// Merge without bounds checks or masks (a component can then reach any byte of the memory).
     #[arg(long)]
     unchecked: bool,
 }
 
 /// Runs `flight run`; returns what to print, or the error.
 pub fn run(args: &RunArgs) -> Result<String, String> {
-    let components = flight_cli::components::from_spec(&args.spec, &args.modules, !args.unchecked)?;
+    use flight_cli::components::Confinement;
+    let confinement = if args.unchecked { Confinement::Nothing } else { Confinement::Planned };
+    let components = flight_cli::components::from_spec(&args.spec, &args.modules, confinement)?;
     flight_cli::host::run(&components, args.frames)
 }

@@ -192,6 +192,7 @@ struct RawComponent {
     permissions: Option<Spanned<String>>,
     region: Option<Spanned<String>>,
     segment: Option<Spanned<String>>,
+    isolation: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -285,6 +286,25 @@ fn permissions_of(v: &Spanned<String>, what: &str) -> Result<Permissions, SpecEr
     })
 }
 
+/// How a WebAssembly component is kept inside its segment: the flags `isolation = "..."` adds.
+fn isolation_of(v: &Spanned<String>, flags: SegmentFlags, what: &str) -> Result<SegmentFlags, SpecError> {
+    match v.get_ref().as_str() {
+        "checks" => Ok(SegmentFlags::NONE),
+        "mask" if flags.contains(SegmentFlags::WASM) => Ok(SegmentFlags::MASKED),
+        "mask" => Err(SpecError::at(
+            v.span(),
+            format!("{what}: masking confines a WebAssembly component's accesses; add the `wasm` flag"),
+        )),
+        other => Err(SpecError::at(
+            v.span(),
+            format!(
+                "{what}: unknown isolation `{other}` (known: checks, a bounds check before each access; \
+                 mask, each address masked into a power-of-two segment)"
+            ),
+        )),
+    }
+}
+
 /// The flags `v`, or an error naming `what`.
 fn flags_of(v: &[Spanned<String>], what: &str) -> Result<SegmentFlags, SpecError> {
     v.iter().try_fold(SegmentFlags::NONE, |flags, f| {
@@ -368,6 +388,10 @@ impl Spec {
         for c in &raw.component {
             let what = |field: &str| format!("component `{}`, field `{field}`", c.name.get_ref());
             let name_field = c.segment.as_ref().unwrap_or(&c.name);
+            let mut flags = flags_of(&c.flags, &what("flags"))?;
+            if let Some(i) = &c.isolation {
+                flags = flags.union(isolation_of(i, flags, &what("isolation"))?);
+            }
             segments.push(SegmentSpec {
                 name: name_of(name_field, &what(if c.segment.is_some() { "segment" } else { "name" }))?,
                 owner: Some(name_of(&c.name, &what("name"))?),
@@ -378,7 +402,7 @@ impl Spec {
                 sharers: Vec::new(),
                 size: ByteSize::bytes(size_of(&c.size, &what("size"))?),
                 align: c.align.as_ref().map(|a| align_of(a, &what("align"))).transpose()?,
-                flags: flags_of(&c.flags, &what("flags"))?,
+                flags,
                 region: c.region.as_ref().map(|r| region_of(platform, r, &what("region"))).transpose()?,
                 span: name_field.span(),
             });
@@ -413,6 +437,24 @@ impl Spec {
             });
         }
         check_segments(&segments)?;
+        // A mask reaches nothing outside the component's segment.
+        for s in &segments {
+            for (sharer, _) in &s.sharers {
+                if segments
+                    .iter()
+                    .any(|m| m.owner.as_ref() == Some(sharer) && m.flags.contains(SegmentFlags::MASKED))
+                {
+                    return Err(SpecError::at(
+                        s.span.clone(),
+                        format!(
+                            "shared `{}`: component `{sharer}` is masked (isolation = \"mask\"), and a mask reaches \
+                             only its own segment; give it isolation = \"checks\" to share",
+                            s.name
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(Self { platform: platform.name, map: platform, guard, budgets, segments })
     }
 

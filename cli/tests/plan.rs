@@ -224,7 +224,26 @@ fn a_malformed_spec_names_line_column_and_field() {
         (
             format!("{PSP}{component}size = 1\ncolour = \"red\"\n"),
             "bad.toml:8:1: error: unknown field `colour`, expected one of `name`, `size`, `align`, \
-             `flags`, `permissions`, `region`, `segment`\n",
+             `flags`, `permissions`, `region`, `segment`, `isolation`\n",
+        ),
+        (
+            format!("{PSP}{component}size = 1\nisolation = \"mask\"\n"),
+            "bad.toml:8:13: error: component `physics`, field `isolation`: masking confines a WebAssembly \
+             component's accesses; add the `wasm` flag\n",
+        ),
+        (
+            format!("{PSP}{component}size = 1\nflags = [\"wasm\"]\nisolation = \"paging\"\n"),
+            "bad.toml:9:13: error: component `physics`, field `isolation`: unknown isolation `paging` \
+             (known: checks, a bounds check before each access; mask, each address masked into a \
+             power-of-two segment)\n",
+        ),
+        (
+            format!(
+                "{PSP}{component}size = 1\nflags = [\"wasm\"]\nisolation = \"mask\"\n\
+                 [[shared]]\nname = \"s\"\nsize = 16\nsharers = {{ physics = \"r\" }}\n"
+            ),
+            "bad.toml:11:8: error: shared `s`: component `physics` is masked (isolation = \"mask\"), and a \
+             mask reaches only its own segment; give it isolation = \"checks\" to share\n",
         ),
         (
             format!("{PSP}{component}size = [1]\n"),

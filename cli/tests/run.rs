@@ -108,3 +108,51 @@ fn components_the_runtime_cannot_run_are_refused_with_a_sentence() {
     let (ok, _, err) = flight(&["run", &spec, &w, &format!("stranger={}", s(&d.join("r.wasm")))]);
     assert!(!ok && err.contains("stranger"), "{err}");
 }
+
+/// A masked component (`isolation = "mask"`) whose stray writes, one at each 64 KiB block of
+/// the memory above and below it, all land in its own segment: its neighbour's running sum,
+/// kept where those writes point, is what it is alone; unmasked, the writes corrupt it. The
+/// plan shows the segment masked and what masking costs.
+#[test]
+fn a_masked_component_stays_in_its_segment() {
+    let d = dir("mask");
+    let spec = "platform = \"psx\"\nguard = \"4 KiB\"\n\
+        [[budget]]\nregion = \"main-ram\"\nstart = \"1 MiB\"\nsize = \"512 KiB\"\n\
+        [[component]]\nname = \"sum\"\nsize = \"64 KiB\"\nflags = [\"wasm\"]\n\
+        [[component]]\nname = \"wild\"\nsize = \"64 KiB\"\nflags = [\"wasm\"]\nisolation = \"mask\"\n";
+    std::fs::write(d.join("game.toml"), spec).unwrap();
+    let sum = r#"(module (memory 1) (func (export "frame") (param i32) (result i32)
+        i32.const 16 i32.const 16 i32.load local.get 0 i32.add i32.const 7 i32.mul i32.store
+        i32.const 16 i32.load))"#;
+    let wild = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulator-tests/components/wild.wat"),
+    )
+    .unwrap();
+    std::fs::write(d.join("sum.wasm"), wat::parse_str(sum).unwrap()).unwrap();
+    std::fs::write(d.join("wild.wasm"), wat::parse_str(&wild).unwrap()).unwrap();
+    let (spec, sum, wild) = (
+        s(&d.join("game.toml")),
+        format!("sum={}", s(&d.join("sum.wasm"))),
+        format!("wild={}", s(&d.join("wild.wasm"))),
+    );
+    let (ok, alone, err) = flight(&["run", &spec, &sum, "--frames", "4"]);
+    assert!(ok, "{err}");
+    let (ok, both, err) = flight(&["run", &spec, &sum, &wild, "--frames", "4"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        alone,
+        "@@BEGIN@@\nframe 0: sum=0\nframe 1: sum=7\nframe 2: sum=63\nframe 3: sum=462\n@@END@@\n"
+    );
+    assert_eq!(
+        both,
+        "@@BEGIN@@\nframe 0: sum=0 wild=1\nframe 1: sum=7 wild=2\nframe 2: sum=63 wild=3\nframe 3: sum=462 wild=4\n@@END@@\n"
+    );
+    // Unmasked, the writes reach the neighbour's sum (and past the memory's end).
+    let (ok, unmasked, err) = flight(&["run", &spec, &sum, &wild, "--frames", "4", "--unchecked"]);
+    assert!(ok, "{err}");
+    assert!(unmasked.contains("frame 1: sum=14 "), "{unmasked}");
+    let (ok, plan, err) = flight(&["plan", &spec, "--out-dir", &s(&d)]);
+    assert!(ok, "{err}");
+    assert!(plan.lines().any(|l| l.starts_with("wild ") && l.ends_with("wasm masked")), "{plan}");
+    assert!(plan.lines().any(|l| l.starts_with("masking ")), "{plan}");
+}

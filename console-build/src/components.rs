@@ -26,9 +26,13 @@ use flight_targets::{CToolchain, Target};
 
 use crate::{Error, WABT_HEADER, mkdir, output, read, root, run_quiet, write, write_atomically};
 
-/// The module names wasm2c gives the two merged modules.
-pub const CHECKED: &str = "components";
-/// See [`CHECKED`].
+/// The module names wasm2c gives the merged modules: each component confined as the plan
+/// says (bounds checks, or masks where it asks for them), what the image runs and prints.
+pub const PLANNED: &str = "components";
+/// Every component bounds-checked, for the frame-time comparison, when the plan masks some
+/// (otherwise the planned module is this one).
+pub const CHECKED: &str = "checked";
+/// Nothing confined, for the frame-time comparison.
 pub const UNCHECKED: &str = "unchecked";
 /// The table's file.
 pub const TABLE: &str = "flight-table.c";
@@ -109,12 +113,22 @@ impl Console {
     }
 }
 
-/// The folder `flight build` prepared: `components.c`/`.h` and `unchecked.c`/`.h` from
-/// wasm2c, [`TABLE`] and [`PLAN`].
+/// The folder `flight build` prepared: each of [`Sources::modules`] as wasm2c wrote it
+/// (`NAME.c`, `NAME.h`), [`TABLE`] and [`PLAN`].
 #[derive(Clone, Debug)]
 pub struct Sources {
     /// The folder; the build's objects go there too.
     pub dir: PathBuf,
+    /// Whether the folder holds an all-checked module of its own ([`CHECKED`]): the plan
+    /// masks some component.
+    pub checked_apart: bool,
+}
+
+impl Sources {
+    /// The merged modules' names, as wasm2c's files are called.
+    pub fn modules(&self) -> Vec<&'static str> {
+        if self.checked_apart { vec![PLANNED, CHECKED, UNCHECKED] } else { vec![PLANNED, UNCHECKED] }
+    }
 }
 
 /// The wasm-rt and frame loop every console shares.
@@ -127,13 +141,14 @@ fn component_sources(sources: &Sources) -> Vec<(PathBuf, Vec<&'static str>)> {
     let shared = shared_dir().join("src");
     // wasm2c's output discards values and leaves labels unused by design: no warnings for it.
     let generated = vec!["-w"];
-    vec![
-        (sources.dir.join(format!("{CHECKED}.c")), generated.clone()),
-        (sources.dir.join(format!("{UNCHECKED}.c")), generated),
+    let mut files: Vec<(PathBuf, Vec<&'static str>)> =
+        sources.modules().iter().map(|m| (sources.dir.join(format!("{m}.c")), generated.clone())).collect();
+    files.extend([
         (sources.dir.join(TABLE), vec![]),
         (shared.join("wasm-rt.c"), vec!["-DFLIGHT_WASM_PLACED_MEMORY"]),
         (shared.join("frames.c"), vec![]),
-    ]
+    ]);
+    files
 }
 
 /// How deep calls may nest in a component before it traps (`call stack exhausted`): the same
@@ -169,7 +184,8 @@ pub fn settings(console: Console) -> Result<(Target, CToolchain), Error> {
 /// [`Console::outputs`]); returns the files written. Nothing is written at `out` unless the
 /// whole build succeeds.
 pub fn build(console: Console, sources: &Sources, out: &Path) -> Result<Vec<PathBuf>, Error> {
-    for file in [format!("{CHECKED}.c"), format!("{UNCHECKED}.c"), TABLE.into(), PLAN.into()] {
+    let modules = sources.modules().into_iter().map(|m| format!("{m}.c"));
+    for file in modules.chain([TABLE.into(), PLAN.into()]) {
         let path = sources.dir.join(&file);
         if !path.exists() {
             return Err(Error::new(format!("{}: missing (written by `flight build`)", path.display())));

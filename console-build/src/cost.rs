@@ -1,7 +1,8 @@
-//! What a bounds check costs in the code each console runs: a probe of [`ACCESSES`] loads and
-//! stores, rebased into a segment with checks and without, translated by wasm2c and compiled
-//! as a components' build compiles it; the instructions on its path from entry to return
-//! (the checks' trap calls lie off it) are counted in the console's disassembly.
+//! What a bounds check and a mask cost in the code each console runs: a probe of
+//! [`ACCESSES`] loads and stores, rebased into a segment with checks, with masks and with
+//! neither, translated by wasm2c and compiled as a components' build compiles it; the
+//! instructions on its path from entry to return (the checks' trap calls lie off it) are
+//! counted in the console's disassembly.
 
 use std::path::Path;
 use std::process::Command;
@@ -41,14 +42,25 @@ const PROBE: &str = r#"(module (memory 1)
 pub struct Cost {
     /// Instructions on the probe's path, checked.
     pub checked: u32,
-    /// The same, unchecked.
+    /// The same, masked.
+    pub masked: u32,
+    /// The same, neither.
     pub unchecked: u32,
 }
 
 impl Cost {
     /// The extra instructions per checked access, in hundredths (rounded).
     pub fn per_access_x100(self) -> u32 {
-        (self.checked.saturating_sub(self.unchecked) * 100 + ACCESSES / 2) / ACCESSES
+        Self::extra_x100(self.checked, self.unchecked)
+    }
+
+    /// The extra instructions per masked access, in hundredths (rounded).
+    pub fn per_masked_access_x100(self) -> u32 {
+        Self::extra_x100(self.masked, self.unchecked)
+    }
+
+    fn extra_x100(confined: u32, unconfined: u32) -> u32 {
+        (confined.saturating_sub(unconfined) * 100 + ACCESSES / 2) / ACCESSES
     }
 }
 
@@ -77,12 +89,15 @@ pub fn path_length(disassembly: &str, function: &str) -> Option<u32> {
 pub fn measure(console: Console, dir: &Path) -> Result<Cost, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
     let probe = wat::parse_str(PROBE).map_err(|e| Error::new(format!("the probe: {e}")))?;
-    let mut counts = [0; 2];
-    for (count, checks) in counts.iter_mut().zip([true, false]) {
-        let options = Options::new(0x10_0000, 0x1_0000).with_bounds_checks(checks);
+    let mut counts = [0; 3];
+    for (count, (name, checks, masks)) in counts.iter_mut().zip([
+        ("checked", true, false),
+        ("masked", false, true),
+        ("unchecked", false, false),
+    ]) {
+        let options = Options::new(0x10_0000, 0x1_0000).with_bounds_checks(checks).with_masking(masks);
         let (rebased, _) =
             flight_rebase::rebase(&probe, &options).map_err(|e| Error::new(format!("the probe: {e}")))?;
-        let name = if checks { "checked" } else { "unchecked" };
         let (wasm, c, object) =
             (dir.join(format!("{name}.wasm")), dir.join(format!("{name}.c")), dir.join(format!("{name}.o")));
         std::fs::write(&wasm, rebased).map_err(|e| Error::new(format!("{}: {e}", wasm.display())))?;
@@ -95,7 +110,7 @@ pub fn measure(console: Console, dir: &Path) -> Result<Cost, Error> {
         *count = path_length(&text, &function)
             .ok_or_else(|| Error::new(format!("{}: no return found in {function}", object.display())))?;
     }
-    Ok(Cost { checked: counts[0], unchecked: counts[1] })
+    Ok(Cost { checked: counts[0], masked: counts[1], unchecked: counts[2] })
 }
 
 #[cfg(test)]
@@ -110,7 +125,8 @@ mod tests {
         assert_eq!(path_length(sh4, "g"), Some(3));
         assert_eq!(path_length(mips, "h"), None);
         assert_eq!(path_length("00000000 <f>:\n   0:\tnop\n\n", "f"), None);
-        assert_eq!(Cost { checked: 83, unchecked: 35 }.per_access_x100(), 300);
-        assert_eq!(Cost { checked: 184, unchecked: 109 }.per_access_x100(), 469);
+        assert_eq!(Cost { checked: 83, masked: 67, unchecked: 35 }.per_access_x100(), 300);
+        assert_eq!(Cost { checked: 83, masked: 67, unchecked: 35 }.per_masked_access_x100(), 200);
+        assert_eq!(Cost { checked: 184, masked: 0, unchecked: 109 }.per_access_x100(), 469);
     }
 }

@@ -95,7 +95,9 @@ fn stores_land_where_the_mask_puts_them() {
                 let at = model(address, off) as usize;
                 let written: Vec<usize> = (0..memory.len()).filter(|&i| memory[i] != 0).collect();
                 assert_eq!(written, (at..at + size as usize).collect::<Vec<_>>(), "{name}({address:#x})");
-                assert!(at >= BASE as usize && at + size as usize <= (BASE + SIZE + MASK_TAIL.get()) as usize);
+                assert!(
+                    at >= BASE as usize && at + size as usize <= (BASE + SIZE + MASK_TAIL.get()) as usize
+                );
             }
         }
     }

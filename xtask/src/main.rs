@@ -369,8 +369,8 @@ fn build_components(steps: &mut Steps) -> Vec<components::Built> {
             steps.run("components", || Err(e));
         }
     }
-    // What a check adds to each access in the code each console runs.
-    steps.run("cost of a bounds check", || {
+    // What a check and a mask add to each access in the code each console runs.
+    steps.run("cost of a bounds check and a mask", || {
         let mut figures = Vec::new();
         for (console, isa) in
             [(Console::Psx, "MIPS I"), (Console::Psp, "Allegrex"), (Console::Dreamcast, "SH-4")]
@@ -378,12 +378,15 @@ fn build_components(steps: &mut Steps) -> Vec<components::Built> {
             let dir = root().join("target/components/cost").join(console.name());
             let cost =
                 flight_console_build::cost::measure(console, &dir).map_err(|e| Error::new(e.to_string()))?;
-            let x100 = cost.per_access_x100();
+            let (checked, masked) = (cost.per_access_x100(), cost.per_masked_access_x100());
             figures.push(format!(
-                "{isa} {}.{:02} extra instructions per access ({} checked, {} unchecked for {})",
-                x100 / 100,
-                x100 % 100,
+                "{isa} {}.{:02} extra instructions per checked access, {}.{:02} per masked one ({} checked, {} masked, {} neither for {})",
+                checked / 100,
+                checked % 100,
+                masked / 100,
+                masked % 100,
                 cost.checked,
+                cost.masked,
                 cost.unchecked,
                 flight_console_build::cost::ACCESSES
             ));

@@ -96,6 +96,27 @@ pub fn table(planned: &Planned<'_>, name: &str) -> String {
         ("order", order.to_string()),
     ]
     .into_iter()
+    .chain(planned.unmasked.map(|u| {
+        // What the masked segments' powers of two and alignment cost over checks.
+        let more = |a: ByteSize, b: ByteSize| a.get() as i64 - b.get() as i64;
+        let (rounding, padding) = (more(s.rounding, u.rounding), more(s.padding, u.padding));
+        let signed = |n: i64| {
+            if n < 0 {
+                format!("-{}", ByteSize::bytes(n.unsigned_abs()))
+            } else {
+                format!("+{}", ByteSize::bytes(n as u64))
+            }
+        };
+        (
+            "masking",
+            format!(
+                "{} ({} rounding, {} padding) against the same plan with every segment checked",
+                signed(rounding + padding),
+                signed(rounding),
+                signed(padding)
+            ),
+        )
+    }))
     .map(|(k, v)| vec![k.to_string(), v])
     .collect();
     out.push('\n');

@@ -97,6 +97,11 @@ impl SegmentFlags {
         Self(self.0 | other.0)
     }
 
+    /// These flags but those of `other`.
+    pub const fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
     /// Whether every flag of `other` is set.
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
@@ -116,14 +121,14 @@ impl SegmentFlags {
         .map(|(_, n)| n)
     }
 
-    /// The flag called `name` (as [`names`](Self::names) spells it).
+    /// The flag called `name` (as [`names`](Self::names) spells it), but [`MASKED`](Self::MASKED),
+    /// which a spec asks for as a component's isolation.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "dma" => Some(Self::DMA),
             "video" | "vram" => Some(Self::VIDEO),
             "wasm" => Some(Self::WASM),
             "audio" => Some(Self::AUDIO),
-            "masked" => Some(Self::MASKED),
             _ => None,
         }
     }

@@ -395,12 +395,8 @@ fn rebase_all(
                 rewrite.masking = true;
                 rewrite.bounds_checks = false;
             }
-            let o = Options {
-                rewrite,
-                shared: i.shared.clone(),
-                ..Options::new(i.base, i.size)
-            }
-            .with_memory_pages(pages);
+            let o = Options { rewrite, shared: i.shared.clone(), ..Options::new(i.base, i.size) }
+                .with_memory_pages(pages);
             crate::rebase(i.wasm, &o).map_err(|e| in_module(&i.name, e))
         })
         .collect()

@@ -24,6 +24,7 @@ struct flight_component {
   uint32_t (*frame)(void *instance, uint32_t n);
   void (*attach)(void *instance, uint32_t index, uint32_t address); /* 0: none */
   uint64_t *(*trap)(void *instance);                                /* 0: unchecked */
+  uint32_t masked; /* 1: its addresses are masked into its segment in this module */
   uint32_t shared_count;
   uint32_t shared[FLIGHT_MAX_SHARED]; /* each region's address as the component reaches it */
 };
@@ -42,8 +43,10 @@ struct flight_module {
 };
 
 /* What `flight build` writes (flight-table.c). */
-extern const struct flight_module flight_checked;   /* merged with bounds checks */
-extern const struct flight_module flight_unchecked; /* the same components, merged without */
+extern const struct flight_module flight_planned;   /* each confined as the plan says */
+extern const struct flight_module flight_checked;   /* each with bounds checks (the planned
+                                                       module itself when nothing is masked) */
+extern const struct flight_module flight_unchecked; /* the same components, neither */
 /* The plan's windows (budgets); the merged memory's address 0 is at the CPU address
    flight_memory_cpu, which every window shares (data = flight_memory_cpu + address). */
 extern const struct flight_window flight_windows[];
@@ -73,8 +76,8 @@ uint64_t flight_ticks(void);     /* a free-running counter */
 uint32_t flight_ticks_hz(void);  /* its rate */
 const char *flight_console_name(void);
 
-/* Runs the checked module for flight_frames frames, printing the protocol (begin marker,
-   frame and trap lines, end marker), then times the unchecked one; prints a `time` line of
-   both. Returns 0. */
+/* Runs the planned module for flight_frames frames, printing the protocol (begin marker,
+   frame and trap lines, end marker), then times the checked one (if it is another) and the
+   unchecked one; prints `time` lines of all. Returns 0. */
 int flight_components_main(void);
 #endif
