@@ -61,12 +61,14 @@
 //!   (or goes to the shared regions) without a test.
 //! - **Masking** ([`RewriteOptions::masking`]), instead of bounds checks: in a segment whose
 //!   size `S` is a power of two and whose base is a multiple of `S`, each access's address
-//!   becomes `(address + offset) & (S - 1)` (`i32.const offset`, `i32.add` when the offset is
-//!   not 0, then `i32.const S-1`, `i32.and`) and its static offset the base. No branch, no
-//!   trap: an access within the module's memory is unchanged, and one past it (or wrapping
-//!   around 4 GiB) lands in the module's own segment, never in another's. An access at the
-//!   segment's last bytes runs up to 15 bytes past it (the widest access is 16 bytes), so the
-//!   layout keeps [`MASK_TAIL`] bytes free after a masked segment. An access whose offset and
+//!   becomes `(address + offset) & (S - 1)` (`i32.const offset`, `i32.add`, `i32.const S-1`,
+//!   `i32.and`) and its static offset the base; when the offset and the access's size add up
+//!   to at most [`MASK_TAIL`] (a field of a structure, say), only the address is masked
+//!   (`i32.const S-1`, `i32.and`) and the static offset becomes `base + offset`, so that a
+//!   compiler masks a pointer once for all its fields. No branch, no trap: an access within
+//!   the module's memory is unchanged, and one past it (or wrapping around 4 GiB) lands in the
+//!   module's own segment or in the [`MASK_TAIL`] bytes after it, which the layout keeps
+//!   free, never in another's. An access whose offset and
 //!   size alone pass the segment can only trap in the original, and becomes `unreachable`;
 //!   one whose constant address lies in the segment keeps its plain offset. Operands above the
 //!   address are set aside as for the checks. Bulk instructions still check their ranges (and

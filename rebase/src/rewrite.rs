@@ -19,7 +19,7 @@ use crate::access::{AccessKind, MemoryOp, Operand};
 use crate::analysis::{Body, Change, DataMode, MAX_LOCALS, Patch, Scan};
 use crate::relocs::{Counts, Helper, Relocation, RelocationKind, Relocations};
 use crate::threads::{PARALLEL_BYTES, on_threads, split};
-use crate::{Error, FEATURES, Options, PAGE, Shared, TRAP_EXPORT, TrapKind};
+use crate::{Error, FEATURES, MASK_TAIL, Options, PAGE, Shared, TRAP_EXPORT, TrapKind};
 
 /// The signatures helpers use.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
@@ -1203,8 +1203,10 @@ impl<'m> BodyWriter<'m> {
     }
 
     /// Writes a memory access whose address is masked into a segment of `size` bytes (a power
-    /// of two): `(address + offset) & (size - 1)`, at the base. An access at a constant
-    /// address inside the segment keeps its address and its offset, moved by the base.
+    /// of two): `(address + offset) & (size - 1)` at the base, or, when the offset and the
+    /// access end within [`MASK_TAIL`], `address & (size - 1)` at the base plus the offset. An
+    /// access at a constant address inside the segment keeps its address and its offset,
+    /// moved by the base.
     #[allow(clippy::too_many_arguments)] // the access's own parts, as `access` has them
     fn masked(
         &mut self,
@@ -1219,7 +1221,10 @@ impl<'m> BodyWriter<'m> {
         let m = op.info;
         let offset = op.memarg.offset;
         let inside = address.is_some_and(|a| a + offset + u64::from(m.size) <= size);
-        let new_offset = if inside { offset + self.plan.base } else { self.plan.base };
+        // A small offset stays in the instruction: the masked address plus it ends within the
+        // tail the layout keeps free, and accesses off one pointer share one mask.
+        let small = offset + u64::from(m.size) <= MASK_TAIL.get();
+        let new_offset = if inside || small { offset + self.plan.base } else { self.plan.base };
         if !inside {
             // Set the operands above the address aside, mask the address, put them back.
             let mut slots = [0u32; 2];
@@ -1232,7 +1237,7 @@ impl<'m> BodyWriter<'m> {
             for s in slots.iter().rev() {
                 Instruction::LocalSet(*s).encode(out);
             }
-            if offset != 0 {
+            if !small {
                 // Below the segment's size (checked by the caller), so it fits in 32 bits.
                 Instruction::I32Const(offset as u32 as i32).encode(out);
                 Instruction::I32Add.encode(out);

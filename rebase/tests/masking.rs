@@ -1,5 +1,6 @@
 //! Masking: every load and store of every width, at every offset, lands where the model says,
-//! `base + ((address + offset) mod 2^32 & (size - 1))`, whatever the address (past the
+//! `base + ((address + offset) mod 2^32 & (size - 1))`, or `base + (address & (size - 1)) +
+//! offset` for an offset and width within the 16-byte tail, whatever the address (past the
 //! module's memory, past the segment, carried past 4 GiB), touches nothing outside the
 //! segment and the 16 bytes after it, and never traps but where the offset alone passes the
 //! segment; loads read what is there; constant addresses in the segment keep their offset;
@@ -20,7 +21,7 @@ const SIZES: [(u32, &str, &str, &str); 5] = [
     (8, "i64.load", "i64.store", "i64.const -1"),
     (16, "v128.load", "v128.store", "v128.const i64x2 -1 -1"),
 ];
-const OFFSETS: [u32; 6] = [0, 1, 0xFFFF, 0x3_FFF0, 0x4_0000, 0xFFFF_FFF0];
+const OFFSETS: [u32; 8] = [0, 1, 12, 15, 0xFFFF, 0x3_FFF0, 0x4_0000, 0xFFFF_FFF0];
 
 /// The segment: four pages at eight pages (a multiple of its size), in a memory of 13 pages.
 const BASE: u64 = 8 * PAGE;
@@ -57,9 +58,14 @@ fn masked() -> (Vec<u8>, flight_rebase::Relocations) {
     flight_rebase::rebase(&module(), &options).unwrap()
 }
 
-/// Where the model puts an access at `address` with `offset`.
-fn model(address: u32, offset: u32) -> u64 {
-    BASE + (u64::from(address.wrapping_add(offset)) & (SIZE - 1))
+/// Where the model puts an access of `size` bytes at `address` with `offset`: the address
+/// masked and then the offset added when both end within the tail, else their sum masked.
+fn model(address: u32, offset: u32, size: u32) -> u64 {
+    if u64::from(offset + size) <= MASK_TAIL.get() {
+        BASE + (u64::from(address) & (SIZE - 1)) + u64::from(offset)
+    } else {
+        BASE + (u64::from(address.wrapping_add(offset)) & (SIZE - 1))
+    }
 }
 
 fn addresses(rng: &mut Rng, offset: u32, size: u32) -> Vec<u32> {
@@ -92,7 +98,7 @@ fn stores_land_where_the_mask_puts_them() {
                     continue;
                 }
                 assert!(matches!(outcome, Outcome::Values(_)), "{name}({address:#x}): {outcome:?}");
-                let at = model(address, off) as usize;
+                let at = model(address, off, size) as usize;
                 let written: Vec<usize> = (0..memory.len()).filter(|&i| memory[i] != 0).collect();
                 assert_eq!(written, (at..at + size as usize).collect::<Vec<_>>(), "{name}({address:#x})");
                 assert!(
@@ -117,7 +123,7 @@ fn loads_read_where_the_mask_puts_them() {
     for (size, ..) in SIZES {
         for off in OFFSETS.into_iter().filter(|&o| u64::from(o) + u64::from(size) <= SIZE) {
             for address in addresses(&mut rng, off, size) {
-                let at = model(address, off) as usize;
+                let at = model(address, off, size) as usize;
                 let mut bytes = [0u8; 8];
                 let n = size.min(8) as usize;
                 bytes[..n].copy_from_slice(&memory[at..at + n]);
