@@ -77,7 +77,7 @@ uint32_t flight_ticks_hz(void);  /* its rate */
 const char *flight_console_name(void);
 
 /* Runs the planned module for flight_frames frames, printing the protocol (begin marker,
-   frame and trap lines, end marker), then times the checked one (if it is another) and the
-   unchecked one; prints `time` lines of all. Returns 0. */
+   frame and trap lines, end marker), then times it again without printing, the checked one
+   (if it is another) and the unchecked one alike; prints `time` lines of all. Returns 0. */
 int flight_components_main(void);
 #endif

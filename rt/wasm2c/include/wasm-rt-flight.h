@@ -22,6 +22,10 @@ extern int flight_wasm_try_active;
   } while (0)
 #define FLIGHT_WASM_END() (flight_wasm_try_active = 0)
 
+/* Gives every function table back to the pool: for a runner that instantiates one module
+   after another, once no instance it made before is used again. */
+void flight_wasm_release_tables(void);
+
 /* The port: each console provides these (the SH-4's in C, the PlayStation's in Rust). */
 
 /* Where the one linear memory lives: its first byte, and in *pages how many whole 64 KiB pages
