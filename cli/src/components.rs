@@ -300,10 +300,13 @@ pub fn c_table(
     out += "\nconst struct flight_window flight_zeroed[] = {\n";
     for s in &reached {
         let cpu = planned.cpu(s.start).ok_or_else(|| format!("segment `{}` has no CPU address", s.name))?;
+        // A masked segment's tail too: a stray access reads it, as zero on the host.
+        let tail =
+            if s.flags.iter().any(|f| f == "masked") { flight_memory::layout::MASK_TAIL.get() } else { 0 };
         out += &format!(
             "  {{{:#x}u, {:#x}u, {:#x}u}}, /* {} */\n",
             to_u32(s.start, "a segment's start")?,
-            to_u32(s.end, "a segment's end")?,
+            to_u32(s.end + tail, "a segment's end")?,
             to_u32(cpu, "a segment's CPU address")?,
             comment(&s.name)
         );

@@ -309,9 +309,14 @@ fn isolation_of(v: &Spanned<String>, flags: SegmentFlags, what: &str) -> Result<
 fn flags_of(v: &[Spanned<String>], what: &str) -> Result<SegmentFlags, SpecError> {
     v.iter().try_fold(SegmentFlags::NONE, |flags, f| {
         let flag = SegmentFlags::parse(f.get_ref()).ok_or_else(|| {
+            let hint = if f.get_ref() == "masked" {
+                "; a component is masked with `isolation = \"mask\"`"
+            } else {
+                ""
+            };
             SpecError::at(
                 f.span(),
-                format!("{what}: unknown flag `{}` (known: dma, video, wasm, audio)", f.get_ref()),
+                format!("{what}: unknown flag `{}` (known: dma, video, wasm, audio){hint}", f.get_ref()),
             )
         })?;
         Ok(flags.union(flag))

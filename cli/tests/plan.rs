@@ -227,6 +227,11 @@ fn a_malformed_spec_names_line_column_and_field() {
              `flags`, `permissions`, `region`, `segment`, `isolation`\n",
         ),
         (
+            format!("{PSP}{component}size = 1\nflags = [\"wasm\", \"masked\"]\n"),
+            "bad.toml:8:18: error: component `physics`, field `flags`: unknown flag `masked` \
+             (known: dma, video, wasm, audio); a component is masked with `isolation = \"mask\"`\n",
+        ),
+        (
             format!("{PSP}{component}size = 1\nisolation = \"mask\"\n"),
             "bad.toml:8:13: error: component `physics`, field `isolation`: masking confines a WebAssembly \
              component's accesses; add the `wasm` flag\n",

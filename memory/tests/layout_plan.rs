@@ -1009,3 +1009,33 @@ fn masking_needs_a_webassembly_owner() {
     let e = plan(&mut layout, &[r], Placement::Optimal, &mut [0; 4]).unwrap_err();
     assert!(e.to_string().contains("not flagged wasm"), "{e}");
 }
+
+/// The guard gap after a masked segment starts past its tail, so no canary lies where a masked
+/// access may land, and the checker calls an access there a guard-gap violation.
+#[test]
+fn the_guard_gap_after_a_masked_segment_starts_past_its_tail() {
+    use flight_memory::layout::{Access, MASK_TAIL, ViolationKind};
+    let masked = SegmentFlags::WASM.union(SegmentFlags::MASKED);
+    let mut layout: Layout<'_, 4> = Layout::new(&ONE_REGION, ByteSize::kib(4));
+    layout.add_window("ram", Span::at(0x10_0000, ByteSize::mib(4))).unwrap();
+    let requests = [
+        SegmentRequest::new("m", ByteSize::kib(64)).with_flags(masked),
+        SegmentRequest::new("n", ByteSize::kib(64)).with_flags(SegmentFlags::WASM),
+    ];
+    plan(&mut layout, &requests, Placement::Optimal, &mut [0; 4]).unwrap();
+    let m = *layout.segment("m").unwrap();
+    let n = *layout.segment("n").unwrap();
+    let (lo, hi) = if m.span.start() < n.span.start() { (m, n) } else { (n, m) };
+    let first = layout.guards().next().unwrap();
+    assert_eq!(first.span.start().get(), lo.reach().end().get(), "{first:?}");
+    assert!(first.span.end() <= hi.span.start());
+    assert_clean(&layout);
+    if lo.name == "m" {
+        let tail = layout.cpu_address(&m).unwrap().get() + m.span.size().get();
+        let component = layout.component("n").unwrap();
+        let v = layout
+            .check(component, flight_memory::Address::new(tail), MASK_TAIL.get(), Access::Read)
+            .unwrap_err();
+        assert!(matches!(v.kind, ViolationKind::GuardGap { .. }), "{v:?}");
+    }
+}

@@ -98,7 +98,7 @@ pub enum Error {
     Overlap {
         /// One component.
         first: String,
-        /// Its segment `[start, end)`.
+        /// Its segment `[start, end)` (with a masked module's tail).
         first_segment: (u64, u64),
         /// The other.
         second: String,

@@ -65,8 +65,8 @@
 //!   `i32.and`) and its static offset the base; when the offset and the access's size add up
 //!   to at most [`MASK_TAIL`] (a field of a structure, say), only the address is masked
 //!   (`i32.const S-1`, `i32.and`) and the static offset becomes `base + offset`, so that a
-//!   compiler masks a pointer once for all its fields. No branch, no trap: an access within
-//!   the module's memory is unchanged, and one past it (or wrapping around 4 GiB) lands in the
+//!   compiler masks a pointer once for all its fields. No branch: an access within the
+//!   module's memory is unchanged, and one past it (or wrapping around 4 GiB) lands in the
 //!   module's own segment or in the [`MASK_TAIL`] bytes after it, which the layout keeps
 //!   free, never in another's. An access whose offset and
 //!   size alone pass the segment can only trap in the original, and becomes `unreachable`;
@@ -205,8 +205,9 @@ pub struct RewriteOptions {
     /// Check every access that is not proven in bounds at rebase time (see the crate's docs).
     pub bounds_checks: bool,
     /// Confine every access by masking its address into the segment instead (see *Masking*
-    /// in the crate's docs): branch-free, and an access past the module's memory lands
-    /// inside its own segment rather than trapping. The segment's size must be a power of
+    /// in the crate's docs): no branch per access, and an access past the module's memory
+    /// lands inside its own segment (or the tail after it) rather than trapping; the bulk
+    /// instructions still check their ranges. The segment's size must be a power of
     /// two and its base a multiple of it, with the [`MASK_TAIL`] bytes after it kept free,
     /// and the module may have no shared regions. Not with `bounds_checks`.
     pub masking: bool,
@@ -351,6 +352,11 @@ impl Options {
         self
     }
 
+    /// The end of what the module may touch: its segment, and a masked one's tail.
+    fn reach_end(&self) -> u64 {
+        self.base + self.size + if self.rewrite.masking { MASK_TAIL.get() } else { 0 }
+    }
+
     /// Checks the segment; returns the shared regions with module-relative ranges.
     fn check(&self) -> Result<Vec<Shared>, Error> {
         let bad = |m: String| Err(Error::Options(m));
@@ -383,6 +389,14 @@ impl Options {
                     "a masked module reaches only its own segment: shared regions need bounds checks".into(),
                 );
             }
+            if self.reach_end() > FOUR_GIB {
+                return bad(format!(
+                    "[{:#x}, +{:#x}) ends at 4 GiB, leaving no room for the {} bytes a masked access may run past it",
+                    self.base,
+                    self.size,
+                    MASK_TAIL.get()
+                ));
+            }
         }
         let mut shared = Vec::new();
         for &Shared { ref range, access } in &self.shared {
@@ -403,8 +417,7 @@ impl Options {
             shared.push(Shared { range: r.start - self.base..r.end - self.base, access });
         }
         if let Some(pages) = self.memory_pages {
-            let end =
-                self.shared.iter().map(|r| r.range.end).chain([self.base + self.size]).max().unwrap_or(0);
+            let end = self.shared.iter().map(|r| r.range.end).chain([self.reach_end()]).max().unwrap_or(0);
             if pages > FOUR_GIB / PAGE || pages * PAGE < end {
                 return bad(format!(
                     "a memory of {pages} pages does not hold the segment and the shared regions (up to {end:#x}), \

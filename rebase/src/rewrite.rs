@@ -164,7 +164,7 @@ impl Plan {
             }
         }
         let helpers = kinds.iter().enumerate().map(|(i, k)| (*k, a.functions + i as u32)).collect();
-        let needed = options.base + options.size;
+        let needed = options.base + options.size + if options.rewrite.masking { MASK_TAIL.get() } else { 0 };
         let shared_end = shared.iter().map(|r| r.range.end + options.base).max().unwrap_or(0);
         let total_pages = options.memory_pages.unwrap_or_else(|| needed.max(shared_end).div_ceil(PAGE));
         Self {
@@ -1220,7 +1220,9 @@ impl<'m> BodyWriter<'m> {
     ) -> Result<(), Error> {
         let m = op.info;
         let offset = op.memarg.offset;
-        let inside = address.is_some_and(|a| a + offset + u64::from(m.size) <= size);
+        let inside = address
+            .and_then(|a| a.checked_add(offset)?.checked_add(u64::from(m.size)))
+            .is_some_and(|end| end <= size);
         // A small offset stays in the instruction: the masked address plus it ends within the
         // tail the layout keeps free, and accesses off one pointer share one mask.
         let small = offset + u64::from(m.size) <= MASK_TAIL.get();

@@ -174,3 +174,61 @@ fn masking_refuses_what_it_cannot_confine() {
         "shared regions need bounds checks",
     );
 }
+
+/// Operands above the address (a lane store's vector, a lane load's) are set aside and taken
+/// back in order: each lands where the model puts it, with the value it had; a
+/// compare-exchange's two are masked too and validate (wasmi runs no atomics).
+#[test]
+fn operands_above_the_address_keep_their_order() {
+    let atomics = wat::parse_str(
+        r#"(module (memory 1 1 shared)
+        (func (export "cmpxchg") (param i32 i64 i64) (result i64)
+          local.get 0 local.get 1 local.get 2 i64.atomic.rmw.cmpxchg offset=8))"#,
+    )
+    .unwrap();
+    let options = Options::new(BASE, SIZE).with_masking(true).with_memory_pages(13);
+    let (rebased, relocs) = flight_rebase::rebase(&atomics, &options).unwrap();
+    common::validate(&rebased);
+    assert_eq!(relocs.counts.masked, 1, "{relocs}");
+
+    let lanes = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+        (func (export "lane") (param i32 i32)
+          local.get 0 local.get 1 i32x4.splat i32.const 7 i32x4.replace_lane 1 v128.store32_lane offset=4 1)
+        (func (export "load lane") (param i32) (result i32)
+          local.get 0 v128.const i32x4 0 0 0 0 v128.load32_lane offset=4 2 i32x4.extract_lane 2))"#,
+    )
+    .unwrap();
+    let (rebased, relocs) = flight_rebase::rebase(&lanes, &options).unwrap();
+    common::validate(&rebased);
+    assert_eq!(relocs.counts.masked, 2, "{relocs}");
+    let engine = common::engine();
+    let mut run = Run::new(&engine, &rebased, u64::MAX).unwrap();
+    let address = (SIZE + 0x100) as i32; // past the segment: masked to 0x100
+    assert!(matches!(run.call("lane", &[Val::I32(address), Val::I32(3)], u64::MAX), Outcome::Values(_)));
+    let lane = model(address as u32, 4, 4) as usize;
+    assert_eq!(run.memory().unwrap()[lane..lane + 4], 7u32.to_le_bytes());
+    assert_eq!(run.call("load lane", &[Val::I32(address)], u64::MAX), Outcome::Values(vec![7]));
+}
+
+/// In a merge, a masked module's tail belongs to no other module's segment, and the memory
+/// holds it.
+#[test]
+fn a_merge_keeps_the_tail_of_a_masked_module() {
+    use flight_rebase::merge::{Input, MergeOptions, merge};
+    let store = wat::parse_str(
+        r#"(module (memory 1) (func (export "frame") (param i32) (result i32)
+        i32.const -1 i32.const 1 i32.store i32.const 0))"#,
+    )
+    .unwrap();
+    let next = Input::new("next", &store, BASE + SIZE, SIZE);
+    let masked = Input::new("masked", &store, BASE, SIZE).with_masking(true);
+    let e = merge(&[masked.clone(), next], &MergeOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("overlap"), "{e}");
+    // Alone and highest: the memory ends past its tail, so the store at -1 does not trap.
+    let merged = merge(std::slice::from_ref(&masked), &MergeOptions::default()).unwrap();
+    assert_eq!(merged.relocations.memory_pages, (BASE + SIZE).div_ceil(PAGE) + 1);
+    let engine = common::engine();
+    let mut run = Run::new(&engine, &merged.wasm, u64::MAX).unwrap();
+    assert_eq!(run.call("frame", &[Val::I32(0)], u64::MAX), Outcome::Values(vec![0]));
+}

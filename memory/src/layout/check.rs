@@ -290,7 +290,8 @@ impl<const N: usize> Layout<'_, N> {
             return ViolationKind::Outside;
         }
         let guard = self.guard().get();
-        let in_guard = at < prev.span.end().get().saturating_add(guard)
+        // A masked segment's tail and the guard gap after it.
+        let in_guard = at < prev.reach().end().get().saturating_add(guard)
             || at >= next.span.start().get().saturating_sub(guard);
         if in_guard {
             ViolationKind::GuardGap { after: prev.name, before: next.name }

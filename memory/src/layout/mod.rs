@@ -608,7 +608,7 @@ impl<'a, const N: usize> Layout<'a, N> {
     }
 
     /// The guard gaps: for each pair of neighbouring segments of a window, the `guard` bytes
-    /// after the first and the `guard` bytes before the second (one gap when they are nearer
+    /// after the first (after its tail, for a masked one) and the `guard` bytes before the second (one gap when they are nearer
     /// than twice the guard size; alignment padding between the two is free space). Segments
     /// of two windows are never neighbours: what lies between windows is not the layout's.
     pub fn guards(&self) -> impl Iterator<Item = Guard> + '_ {
@@ -618,7 +618,8 @@ impl<'a, const N: usize> Layout<'a, N> {
             .enumerate()
             .filter(move |(_, w)| g > 0 && self.same_window(&w[0], &w[1]))
             .flat_map(move |(i, w)| {
-                let (end, next) = (w[0].span.end().get(), w[1].span.start().get());
+                // After a masked segment, the gap starts past its tail.
+                let (end, next) = (w[0].reach().end().get(), w[1].span.start().get());
                 let gap = next.saturating_sub(end);
                 let mk = |start: u64, size: u64| Guard {
                     region: w[0].region,

@@ -702,7 +702,7 @@ fn greedy_assignment<const N: usize>(
             .filter(|&w| item.windows & (1 << w) != 0)
             .max_by_key(|&w| (room[w], core::cmp::Reverse(w)));
         if let Some(w) = best {
-            room[w] = room[w].saturating_sub(item.size + guard);
+            room[w] = room[w].saturating_sub(item.size + item.tail + guard);
             assignment[usize::from(i)] = w as u8;
         }
     }

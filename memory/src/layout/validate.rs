@@ -65,7 +65,8 @@ pub enum Finding<'a> {
         needed: ByteSize,
     },
     /// A masked segment's size is not a power of two, or it does not start on a multiple of
-    /// its size: masking an address would not keep it inside the segment.
+    /// its size (masking an address would not keep it inside the segment), or it is not a
+    /// WebAssembly component's own.
     NotMaskable {
         /// The segment.
         segment: &'a str,
@@ -98,7 +99,8 @@ impl fmt::Display for Finding<'_> {
             }
             Self::NotMaskable { segment } => write!(
                 f,
-                "segment `{segment}` is masked, but its size is not a power of two or it does not start on a multiple of it"
+                "segment `{segment}` is masked, but it is not a WebAssembly component's own, or its size is not a power \
+                 of two, or it does not start on a multiple of it"
             ),
             Self::DamagedGuard(d) => write!(
                 f,
@@ -204,7 +206,8 @@ pub fn validate_layout<'a, const N: usize>(layout: &Layout<'a, N>) -> Report<'a>
         }
         if s.flags.contains(SegmentFlags::MASKED) {
             let size = s.span.size().get();
-            if !size.is_power_of_two() || !s.span.start().get().is_multiple_of(size) {
+            let owned = s.access.owner().is_some() && s.flags.contains(SegmentFlags::WASM);
+            if !owned || !size.is_power_of_two() || !s.span.start().get().is_multiple_of(size) {
                 report.add(Finding::NotMaskable { segment: s.name });
             }
         }

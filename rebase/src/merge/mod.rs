@@ -73,7 +73,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::{Error, Options, PAGE, Relocations, RewriteOptions, Shared, SharedAccess};
+use crate::{Error, MASK_TAIL, Options, PAGE, Relocations, RewriteOptions, Shared, SharedAccess};
 
 mod custom;
 mod indices;
@@ -338,14 +338,19 @@ fn check(inputs: &[Input<'_>], options: &MergeOptions) -> Result<u64, Error> {
             return Err(Error::Merge(format!("two modules are named `{}`", i.name)));
         }
     }
+    // What each module may touch: its segment, and a masked one's tail after it.
+    let masked = |i: &Input<'_>| i.masked || options.rewrite.masking;
+    let reach = |i: &Input<'_>| {
+        i.base.saturating_add(i.size).saturating_add(if masked(i) { MASK_TAIL.get() } else { 0 })
+    };
     let mut sorted: Vec<&Input<'_>> = inputs.iter().collect();
     sorted.sort_by_key(|i| i.base);
     for w in sorted.windows(2) {
         let (a, b) = (w[0], w[1]);
-        if a.base.saturating_add(a.size) > b.base {
+        if reach(a) > b.base {
             return Err(Error::Overlap {
                 first: a.name.clone(),
-                first_segment: (a.base, a.base.saturating_add(a.size)),
+                first_segment: (a.base, reach(a)),
                 second: b.name.clone(),
                 second_segment: (b.base, b.base.saturating_add(b.size)),
             });
@@ -354,22 +359,20 @@ fn check(inputs: &[Input<'_>], options: &MergeOptions) -> Result<u64, Error> {
     // A shared region is nobody's segment: reaching into one would be reaching into its owner.
     for i in inputs {
         for r in &i.shared {
-            if let Some(o) =
-                inputs.iter().find(|o| r.range.start < o.base.saturating_add(o.size) && o.base < r.range.end)
-            {
+            if let Some(o) = inputs.iter().find(|o| r.range.start < reach(o) && o.base < r.range.end) {
                 return Err(Error::Merge(format!(
                     "the shared region [{:#x}, {:#x}) of `{}` overlaps the segment [{:#x}, {:#x}) of `{}`",
                     r.range.start,
                     r.range.end,
                     i.name,
                     o.base,
-                    o.base.saturating_add(o.size),
+                    reach(o),
                     o.name
                 )));
             }
         }
     }
-    let segments = inputs.iter().map(|i| i.base.saturating_add(i.size));
+    let segments = inputs.iter().map(reach);
     let regions = inputs.iter().flat_map(|i| i.shared.iter().map(|r| r.range.end));
     let end = segments.chain(regions).max().unwrap_or(0);
     let pages = options.memory_pages.unwrap_or_else(|| end.div_ceil(PAGE));
