@@ -181,6 +181,39 @@ impl RawAllocator for Linear<'_> {
         Ok(())
     }
 
+    /// The newest block (above the current floor) grows or shrinks in place; any other moves.
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        let addr = ptr.as_ptr() as usize;
+        let floor = self.floor();
+        let newest = self.last.filter(|&(last, prev_top)| {
+            last == addr
+                && old.size() > 0
+                && new.size() > 0
+                && prev_top >= floor
+                && addr.is_multiple_of(new.align())
+        });
+        if let Some((_, prev_top)) = newest {
+            let Some(end) = addr.checked_add(new.size()).filter(|&end| end <= self.end) else {
+                self.stats.failures += 1;
+                return Err(AllocError::Exhausted {
+                    layout: new,
+                    free: self.end - self.top,
+                    largest: self.end - addr,
+                });
+            };
+            self.stats.on_resize((self.top - prev_top, old.size()), (end - prev_top, new.size()));
+            self.top = end;
+            return Ok(block(addr, new.size()));
+        }
+        // SAFETY: forwarded under this method's contract.
+        unsafe { super::move_block(self, ptr, old, new) }
+    }
+
     fn stats(&self) -> Stats {
         self.stats
     }

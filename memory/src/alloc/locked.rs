@@ -85,7 +85,13 @@ impl Locked<Tlsf<'static>> {
         Self::new(Tlsf::empty())
     }
 
-    /// Hands the heap the CPU memory `span` covers; returns the bytes it added.
+    /// Hands the heap `memory` for good; returns the bytes it added.
+    pub fn add_memory(&self, memory: &'static mut [core::mem::MaybeUninit<u8>]) -> usize {
+        self.with(|heap| heap.claim(memory))
+    }
+
+    /// Hands the heap the CPU memory `span` covers (the span between two linker symbols, say);
+    /// returns the bytes it added.
     ///
     /// # Safety
     /// The memory must be valid for reads and writes for the rest of the program and used by
@@ -95,6 +101,132 @@ impl Locked<Tlsf<'static>> {
         self.with(|heap| unsafe {
             heap.extend(span.start().get() as usize as *mut u8, span.size().get() as usize)
         })
+    }
+}
+
+/// A global heap with a buffer of its own, claimed on the first allocation: installing it is
+/// one safe line, and nothing needs to run before `main`.
+///
+/// ```
+/// use flight_memory::alloc::StaticHeap;
+///
+/// // #[global_allocator]
+/// static HEAP: StaticHeap<{ 64 * 1024 }> = StaticHeap::new();
+///
+/// let mut v = allocator_api2::vec::Vec::new_in(&HEAP);
+/// v.extend_from_slice(&[1u32, 2, 3]);
+/// assert!(HEAP.capacity() > 60 * 1024);
+/// assert_eq!(HEAP.with(|h| flight_memory::alloc::RawAllocator::stats(h).live), 1);
+/// ```
+pub struct StaticHeap<const N: usize> {
+    heap: GlobalHeap,
+    memory: core::cell::UnsafeCell<core::mem::MaybeUninit<[u8; N]>>,
+    /// Whether the heap has the buffer: read and written only inside the heap's critical
+    /// section.
+    claimed: Cell<bool>,
+}
+
+// SAFETY: the buffer is touched only by the TLSF heap inside the critical section (claimed there
+// once) and by the owners of the blocks it hands out, which are disjoint; `claimed` only inside
+// the heap's critical section, which excludes every other context.
+unsafe impl<const N: usize> Sync for StaticHeap<N> {}
+
+impl<const N: usize> StaticHeap<N> {
+    /// A heap of `N` bytes, not claimed yet; `const`, for a `static`.
+    pub const fn new() -> Self {
+        Self {
+            heap: GlobalHeap::empty(),
+            memory: core::cell::UnsafeCell::new(core::mem::MaybeUninit::uninit()),
+            claimed: Cell::new(false),
+        }
+    }
+
+    /// Runs `f` with the heap inside its critical section, the buffer handed over first if it
+    /// is not yet.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Tlsf<'static>) -> R) -> R {
+        self.heap.with(|h| {
+            if !self.claimed.get() {
+                self.claimed.set(true);
+                let start = self.memory.get().cast::<u8>();
+                // SAFETY: the buffer is this value's and nothing else's; it is handed over once
+                // (the flag, inside the critical section) and from then on only the heap and the
+                // owners of its blocks touch it. A block cannot outlive the value: `allocator_api2`
+                // borrows it, and a `static` lives for the rest of the program.
+                unsafe { h.extend(start, N) };
+            }
+            f(h)
+        })
+    }
+
+    /// The heap, its buffer claimed: for [`Locked::free_errors`].
+    pub fn heap(&self) -> &GlobalHeap {
+        self.with(|_| ());
+        &self.heap
+    }
+
+    /// The bytes the heap manages (its buffer, less the heap's own overhead).
+    pub fn capacity(&self) -> usize {
+        self.with(|h| h.stats().capacity)
+    }
+}
+
+impl<const N: usize> Default for StaticHeap<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// SAFETY: forwarded to the claimed `GlobalHeap`, which upholds GlobalAlloc's contract.
+unsafe impl<const N: usize> GlobalAlloc for StaticHeap<N> {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.with(|h| h.allocate(layout)).map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.with(|h| h.allocate_zeroed(layout)).map_or(ptr::null_mut(), |b| b.cast::<u8>().as_ptr())
+    }
+
+    // A block exists only once the buffer is claimed: the rest go straight to the heap.
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded under the caller's contract.
+        unsafe { self.heap.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded under the caller's contract.
+        unsafe { self.heap.realloc(ptr, layout, new_size) }
+    }
+}
+
+// SAFETY: forwarded to the claimed `GlobalHeap`, which upholds Allocator's contract.
+unsafe impl<const N: usize> allocator_api2::alloc::Allocator for StaticHeap<N> {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        self.with(|h| h.allocate(layout)).map_err(|_| allocator_api2::alloc::AllocError)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded under the caller's contract.
+        unsafe { allocator_api2::alloc::Allocator::deallocate(&self.heap, ptr, layout) }
+    }
+
+    unsafe fn grow(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        // SAFETY: forwarded under the caller's contract.
+        unsafe { allocator_api2::alloc::Allocator::grow(&self.heap, ptr, old, new) }
+    }
+
+    unsafe fn shrink(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        // SAFETY: forwarded under the caller's contract.
+        unsafe { allocator_api2::alloc::Allocator::shrink(&self.heap, ptr, old, new) }
     }
 }
 
@@ -140,6 +272,62 @@ unsafe impl<A: RawAllocator> allocator_api2::alloc::Allocator for Locked<A> {
         // SAFETY: Allocator's contract: `ptr` is live, from this allocator, with `layout`.
         let result = self.with(|a| unsafe { a.deallocate(ptr, layout) });
         self.record(result);
+    }
+
+    unsafe fn grow(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        // SAFETY: Allocator's contract, as `resize` asks.
+        unsafe { self.resize(ptr, old, new) }
+    }
+
+    unsafe fn grow_zeroed(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        // SAFETY: Allocator's contract, as `resize` asks.
+        let block = unsafe { self.resize(ptr, old, new) }?;
+        // SAFETY: the block is live, the caller's, and at least `new.size() >= old.size()` long.
+        unsafe { block.cast::<u8>().as_ptr().add(old.size()).write_bytes(0, block.len() - old.size()) };
+        Ok(block)
+    }
+
+    unsafe fn shrink(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        // SAFETY: Allocator's contract, as `resize` asks.
+        unsafe { self.resize(ptr, old, new) }
+    }
+}
+
+impl<A: RawAllocator> Locked<A> {
+    /// The allocator's own reallocation (in place where it can) for one alignment; across
+    /// alignments, a new block, a copy and a free.
+    ///
+    /// # Safety
+    /// `ptr` is live, from this allocator, with `old` (the Allocator trait's contract).
+    unsafe fn resize(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        let moved = if old.align() == new.align() {
+            // SAFETY: forwarded under this method's contract.
+            self.with(|a| unsafe { a.reallocate(ptr, old, new) })
+        } else {
+            // SAFETY: forwarded under this method's contract.
+            self.with(|a| unsafe { super::move_block(a, ptr, old, new) })
+        };
+        moved.map_err(|_| allocator_api2::alloc::AllocError)
     }
 }
 

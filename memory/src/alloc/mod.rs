@@ -42,7 +42,7 @@ pub use buddy::{Buddy, MIN_BLOCK};
 pub use device::{DeviceHeap, TABLE_FULL};
 pub use frames::Frames;
 pub use linear::{Checkpoint, Linear, MAX_CHECKPOINTS};
-pub use locked::{GlobalHeap, Locked};
+pub use locked::{GlobalHeap, Locked, StaticHeap};
 pub use pool::{ObjectPool, Pool};
 pub use stack::{Marker, Stack};
 pub use tlsf::Tlsf;
@@ -177,6 +177,19 @@ impl Stats {
         self.peak = self.peak.max(self.used);
     }
 
+    /// Records a block resized in place: it reserved `old_reserved` bytes for a request of
+    /// `old_requested`, and now `new_reserved` for `new_requested`.
+    #[inline]
+    pub(crate) fn on_resize(
+        &mut self,
+        (old_reserved, old_requested): (usize, usize),
+        (new_reserved, new_requested): (usize, usize),
+    ) {
+        self.used = self.used - old_reserved + new_reserved;
+        self.requested = self.requested - old_requested + new_requested;
+        self.peak = self.peak.max(self.used);
+    }
+
     /// Records a free of a block that reserved `reserved` bytes for a request of `requested`.
     #[inline]
     pub(crate) fn on_free(&mut self, reserved: usize, requested: usize) {
@@ -258,9 +271,15 @@ pub(crate) unsafe fn move_block<A: RawAllocator + ?Sized>(
     // within the shorter of the two.
     unsafe {
         ptr.as_ptr().copy_to_nonoverlapping(block.cast::<u8>().as_ptr(), old.size().min(new.size()));
-        // A refused free of a block the caller vouched for cannot happen; if it did, the old
-        // block simply stays allocated.
-        let _ = a.deallocate(ptr, old);
+        if a.deallocate(ptr, old).is_err() {
+            // An allocator that cannot free the old block here (an order it keeps) must move
+            // blocks itself; rather than leak the old block, give the new one back and fail.
+            let _ = a.deallocate(block.cast(), new);
+            return Err(AllocError::Unsupported {
+                layout: new,
+                why: "this allocator cannot free the block it moves from",
+            });
+        }
     }
     Ok(block)
 }
@@ -296,6 +315,23 @@ impl<A: RawAllocator, H: OomHandler<A>> RawAllocator for WithOom<A, H> {
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         // SAFETY: forwarded under the caller's contract.
         unsafe { self.allocator.deallocate(ptr, layout) }
+    }
+
+    /// The allocator's own reallocation (in place where it can), retried as `allocate` is.
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        loop {
+            // SAFETY: forwarded under the caller's contract; a failed attempt leaves the block
+            // as it was.
+            match unsafe { self.allocator.reallocate(ptr, old, new) } {
+                Err(AllocError::Exhausted { .. }) if self.handler.handle_oom(&mut self.allocator, new) => {}
+                other => return other,
+            }
+        }
     }
 
     fn stats(&self) -> Stats {

@@ -151,6 +151,25 @@ impl RawAllocator for Pool<'_> {
         Ok(())
     }
 
+    /// In place whenever the new size fits the block (every block is the same size), so a
+    /// full pool resizes too; a request larger than a block is refused as `allocate` refuses it.
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        if new.size() > self.block_size || new.align() > self.align {
+            self.stats.failures += 1;
+            return Err(AllocError::Unsupported {
+                layout: new,
+                why: "larger or more aligned than the pool's blocks",
+            });
+        }
+        self.stats.on_resize((self.block_size, old.size()), (self.block_size, new.size()));
+        Ok(block(ptr.as_ptr() as usize, self.block_size))
+    }
+
     fn stats(&self) -> Stats {
         self.stats
     }

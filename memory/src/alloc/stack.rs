@@ -5,6 +5,10 @@
 //! [`Marker`]) restores the exact earlier state. Freeing any other block is refused with
 //! [`FreeError::OutOfOrder`], naming the block that must go first; nothing changes.
 //!
+//! Reallocating the most recent block resizes it in place. Any other block moves to the top,
+//! and the old one is marked moved: it is counted free at once, and its bytes come back when
+//! the blocks above it are freed (a free, or a marker, pops every moved block it uncovers).
+//!
 //! ```text
 //! start   [hdr|block A][pad|hdr|block B]  top                end
 //!           ^ prev: start, none   ^ prev: end of A, A
@@ -23,11 +27,17 @@ use super::{AllocError, FreeError, RawAllocator, Stats, align_up, block};
 struct Header {
     prev_top: usize,
     prev_last: usize,
-    /// The size the block was asked for, so that freeing to a marker keeps the counters exact.
+    /// The size the block was asked for, so that freeing to a marker keeps the counters exact;
+    /// with [`MOVED`] set once `reallocate` has moved the block away.
     size: usize,
 }
 
 const HEADER: usize = size_of::<Header>();
+
+/// The top bit of a header's size: the block was moved away by `reallocate`, is counted free,
+/// and goes when the blocks above it do. (A layout's size is at most `isize::MAX`, so the bit
+/// is never part of one.)
+const MOVED: usize = 1 << (usize::BITS - 1);
 
 /// A LIFO allocator over memory the caller hands it.
 #[derive(Debug)]
@@ -72,6 +82,20 @@ impl<'a> Stack<'a> {
         }
     }
 
+    /// Pops the moved blocks at the top (see the module's docs): their counters went when they
+    /// moved.
+    fn pop_moved(&mut self) {
+        while self.last != 0 {
+            // SAFETY: `last` is a block of this stack, so the header `allocate` wrote precedes it.
+            let header = unsafe { ((self.last - HEADER) as *const Header).read() };
+            if header.size & MOVED == 0 {
+                break;
+            }
+            self.top = header.prev_top;
+            self.last = header.prev_last;
+        }
+    }
+
     /// The current point.
     pub fn marker(&self) -> Marker {
         Marker { top: self.top, last: self.last }
@@ -94,9 +118,12 @@ impl<'a> Stack<'a> {
             // SAFETY: `cur` is a live block of this stack (the chain starts at the most recent
             // block and follows the headers `allocate` wrote), so its header precedes it.
             let header = unsafe { ((cur - HEADER) as *const Header).read() };
-            reserved += end - header.prev_top;
-            requested += header.size;
-            count += 1;
+            // A moved block was counted free when it moved.
+            if header.size & MOVED == 0 {
+                reserved += end - header.prev_top;
+                requested += header.size;
+                count += 1;
+            }
             end = header.prev_top;
             above = Some(header);
             cur = header.prev_last;
@@ -114,6 +141,7 @@ impl<'a> Stack<'a> {
         self.stats.frees += count as u64;
         self.top = marker.top;
         self.last = marker.last;
+        self.pop_moved();
         Ok(())
     }
 }
@@ -167,7 +195,48 @@ impl RawAllocator for Stack<'_> {
         self.stats.on_free(self.top - header.prev_top, layout.size());
         self.top = header.prev_top;
         self.last = header.prev_last;
+        self.pop_moved();
         Ok(())
+    }
+
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        let addr = ptr.as_ptr() as usize;
+        if addr == self.last && addr.is_multiple_of(new.align()) {
+            // The most recent block: it ends where the stack does, so it resizes in place.
+            let Some(end) = addr.checked_add(new.size()).filter(|&end| end <= self.end) else {
+                self.stats.failures += 1;
+                return Err(AllocError::Exhausted {
+                    layout: new,
+                    free: self.end - self.top,
+                    largest: self.end - addr,
+                });
+            };
+            // SAFETY: the most recent block's header, written by `allocate`, precedes it inside
+            // the memory; nothing else refers to it.
+            let header = unsafe { &mut *((addr - HEADER) as *mut Header) };
+            self.stats
+                .on_resize((self.top - header.prev_top, header.size), (end - header.prev_top, new.size()));
+            header.size = new.size();
+            self.top = end;
+            return Ok(block(addr, new.size()));
+        }
+        // Below the top: a new block at the top takes the contents; the old one is marked moved.
+        let moved = self.allocate(new)?;
+        // SAFETY: `ptr` is a live block of this stack (the caller's contract), so its header
+        // precedes it and nothing else refers to it; the new block is distinct and at least
+        // as long as the copy.
+        unsafe {
+            ptr.as_ptr().copy_to_nonoverlapping(moved.cast::<u8>().as_ptr(), old.size().min(new.size()));
+            let header = &mut *((addr - HEADER) as *mut Header);
+            self.stats.on_free(addr + header.size - header.prev_top, header.size);
+            header.size |= MOVED;
+        }
+        Ok(moved)
     }
 
     fn stats(&self) -> Stats {
