@@ -1,4 +1,4 @@
-//! The allocator benchmark: flight-memory's heaps against talc, rlsf, linked_list_allocator,
+//! The allocator benchmark: flight-memory's heaps against talc (5, and 4), rlsf, linked_list_allocator,
 //! embedded-alloc (both heaps) and buddy_system_allocator, in one process, on the same memory
 //! and the same action sequences, and a plain-text report on stdout.
 //!
@@ -144,7 +144,10 @@ fn run(config: Config) {
     println!("notes:");
     println!("- every heap is built fresh over the same page-aligned, pre-touched arena and sees the same");
     println!("  action sequence; \"ratio = other / ours\" compares with ours: Tlsf (> 1: ours is faster)");
-    println!("- competitors unlocked: talc::Talc (ErrOnOom), rlsf::Tlsf<usize, usize, 52, 64> (talc's");
+    println!(
+        "- competitors unlocked: talc 5's base::Talc (Manual, default binning), talc 4's Talc (ErrOnOom),"
+    );
+    println!("  rlsf::Tlsf<usize, usize, 52, 64> (talc's");
     println!("  configuration), linked_list_allocator::Heap, buddy_system_allocator::Heap<32>;");
     println!("  (L) = embedded-alloc, which only has locked heaps: every call takes a critical-section");
     println!("  lock, {lock_ns:.1} ns per acquire+release here (critical-section's std implementation),");

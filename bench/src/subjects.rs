@@ -47,7 +47,9 @@ pub enum Kind {
     Tlsf,
     /// flight-memory's buddy allocator (ours).
     Buddy,
-    /// `talc::Talc` with `ErrOnOom`.
+    /// `talc::Talc` 5 with `Manual` (its memory claimed up front) and its default binning.
+    Talc5,
+    /// `talc::Talc` 4 with `ErrOnOom`.
     Talc,
     /// `rlsf::Tlsf`, configured as talc's benchmarks configure it.
     Rlsf,
@@ -63,9 +65,10 @@ pub enum Kind {
 
 impl Kind {
     /// Every heap, ours first.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Tlsf,
         Kind::Buddy,
+        Kind::Talc5,
         Kind::Talc,
         Kind::Rlsf,
         Kind::LinkedList,
@@ -79,7 +82,8 @@ impl Kind {
         match self {
             Kind::Tlsf => "ours: Tlsf",
             Kind::Buddy => "ours: Buddy",
-            Kind::Talc => "talc",
+            Kind::Talc5 => "talc 5",
+            Kind::Talc => "talc 4",
             Kind::Rlsf => "rlsf",
             Kind::LinkedList => "linked_list_allocator",
             Kind::EmbeddedLlff => "embedded-alloc Llff (L)",
@@ -111,6 +115,13 @@ pub fn with_subject<V: Visit>(kind: Kind, memory: &mut [MaybeUninit<u8>], visit:
             unsafe { talc.claim(talc::Span::from_base_size(start, len)) }
                 .expect("talc refused the benchmark's memory");
             visit.visit(&mut TalcHeap(talc))
+        }
+        Kind::Talc5 => {
+            let mut talc =
+                talc5::base::Talc::<talc5::source::Manual, talc5::DefaultBinning>::new(talc5::source::Manual);
+            // SAFETY: as for talc 4.
+            unsafe { talc.claim(start, len) }.expect("talc 5 refused the benchmark's memory");
+            visit.visit(&mut Talc5Heap(talc))
         }
         Kind::Rlsf => {
             let mut tlsf: RlsfHeap<'_> = rlsf::Tlsf::new();
@@ -205,6 +216,44 @@ impl Subject for TalcHeap {
                 }
                 std::cmp::Ordering::Equal => ptr,
             }
+        }
+    }
+}
+
+/// `talc::Talc` 5, resized as its own `GlobalAlloc` (`TalcLock`) resizes: in place when it
+/// can, else a new block, a copy and a free.
+struct Talc5Heap(talc5::base::Talc<talc5::source::Manual, talc5::DefaultBinning>);
+
+impl Subject for Talc5Heap {
+    #[inline]
+    fn alloc(&mut self, layout: Layout) -> *mut u8 {
+        // SAFETY: `allocate` only requires a non-zero size, which the caller guarantees.
+        unsafe { self.0.allocate(layout) }.map_or(ptr::null_mut(), NonNull::as_ptr)
+    }
+
+    #[inline]
+    unsafe fn dealloc(&mut self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract.
+        unsafe { self.0.deallocate(ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&mut self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract: `ptr` is live with `layout`; the new block, if any, is
+        // distinct and at least as long as the copy.
+        unsafe {
+            if new_size <= layout.size() {
+                self.0.shrink(ptr, layout, new_size);
+                return ptr;
+            }
+            if self.0.try_grow_in_place(ptr, layout, new_size) {
+                return ptr;
+            }
+            let new = Layout::from_size_align_unchecked(new_size, layout.align());
+            let Some(moved) = self.0.allocate(new) else { return ptr::null_mut() };
+            ptr.copy_to_nonoverlapping(moved.as_ptr(), layout.size());
+            self.0.deallocate(ptr, layout);
+            moved.as_ptr()
         }
     }
 }

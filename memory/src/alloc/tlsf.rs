@@ -486,23 +486,38 @@ impl<'a> Tlsf<'a> {
     }
 
     /// The O(1) search, then the exact walk: a free block for `need` bytes aligned to `align`,
-    /// with its size and the gap to leave before the allocated block.
-    fn find_fit(&self, need: usize, align: usize) -> Option<(*mut u8, usize, usize)> {
-        let search = if align <= GRANULE {
-            Some(need)
-        } else {
-            need.checked_add(align).and_then(|s| s.checked_add(GRANULE))
-        };
-        if let Some((fl, sl)) = search.and_then(class_at_least)
+    /// with its size, the gap to leave before the allocated block, and its class when it is
+    /// the head of that class's list (the O(1) search's find).
+    #[inline]
+    fn find_fit(&self, need: usize, align: usize) -> Option<Fit> {
+        if align <= GRANULE {
+            // Every block of the class found holds `need`, and payloads are granule-aligned:
+            // the head fits with no gap.
+            if let Some((fl, sl)) = class_at_least(need)
+                && let Some((fl, sl)) = self.non_empty_from(fl, sl)
+            {
+                let block = self.heads[fl][sl];
+                // SAFETY: list heads are free blocks inside regions.
+                let size = unsafe { header_of(block) } & !FLAGS;
+                return Some((block, size, 0, Some((fl, sl))));
+            }
+        } else if let Some((fl, sl)) =
+            need.checked_add(align).and_then(|s| s.checked_add(GRANULE)).and_then(class_at_least)
             && let Some((fl, sl)) = self.non_empty_from(fl, sl)
         {
             let block = self.heads[fl][sl];
             // SAFETY: list heads are free blocks inside regions.
             let size = unsafe { header_of(block) } & !FLAGS;
             if let Some(gap) = fit(block, size, need, align) {
-                return Some((block, size, gap));
+                return Some((block, size, gap, Some((fl, sl))));
             }
         }
+        self.walk_fit(need, align)
+    }
+
+    /// The exact walk of [`find_fit`](Self::find_fit), on the way to failing.
+    #[cold]
+    fn walk_fit(&self, need: usize, align: usize) -> Option<Fit> {
         let (mut fl, mut sl) = class_of(need);
         while let Some((f, s)) = self.non_empty_from(fl, sl) {
             let mut block = self.heads[f][s];
@@ -510,7 +525,7 @@ impl<'a> Tlsf<'a> {
                 // SAFETY: blocks on the free lists are free blocks inside regions.
                 let size = unsafe { header_of(block) } & !FLAGS;
                 if let Some(gap) = fit(block, size, need, align) {
-                    return Some((block, size, gap));
+                    return Some((block, size, gap, None));
                 }
                 // SAFETY: as above.
                 block = unsafe { next_of(block) };
@@ -563,6 +578,28 @@ impl<'a> Tlsf<'a> {
         self.fl_bitmap |= 1 << fl;
     }
 
+    /// Takes the head of the list of class `(fl, sl)` off it.
+    ///
+    /// # Safety
+    /// The list is not empty.
+    #[inline]
+    unsafe fn pop_head(&mut self, fl: usize, sl: usize) {
+        let block = self.heads[fl][sl];
+        // SAFETY: the head and the block after it are free blocks inside regions.
+        unsafe {
+            let next = next_of(block);
+            self.heads[fl][sl] = next;
+            if next.is_null() {
+                self.sl_bitmap[fl] &= !(1 << sl);
+                if self.sl_bitmap[fl] == 0 {
+                    self.fl_bitmap &= !(1 << fl);
+                }
+            } else {
+                set_prev(next, ptr::null_mut());
+            }
+        }
+    }
+
     /// Takes the free block `block` of `size` bytes off its list.
     ///
     /// # Safety
@@ -590,16 +627,29 @@ impl<'a> Tlsf<'a> {
         }
     }
 
-    /// Turns the free block `block` of `size` bytes (found by `find_fit`) into a used block of
-    /// at least `need` bytes after `gap` bytes; returns the used block and its size.
+    /// Turns the free block `block` of `size` bytes (found by `find_fit`, the head of class
+    /// `head`'s list if given) into a used block of at least `need` bytes after `gap` bytes;
+    /// returns the used block and its size.
     ///
     /// # Safety
-    /// `block` is on the free lists with size `size`, and `fit` accepted `gap` for `need`.
-    unsafe fn take(&mut self, block: *mut u8, size: usize, gap: usize, need: usize) -> (*mut u8, usize) {
+    /// `block` is on the free lists with size `size` (the head of `head`'s), and `fit` accepted
+    /// `gap` for `need`.
+    #[inline]
+    unsafe fn take(
+        &mut self,
+        block: *mut u8,
+        size: usize,
+        gap: usize,
+        need: usize,
+        head: Option<(usize, usize)>,
+    ) -> (*mut u8, usize) {
         // SAFETY: everything touched lies inside the free block or is the header after it;
         // `gap + need <= size` and the gap is 0 or at least a minimum block (`fit`).
         unsafe {
-            self.remove(block, size);
+            match head {
+                Some((fl, sl)) => self.pop_head(fl, sl),
+                None => self.remove(block, size),
+            }
             let (mut block, mut size, mut flags) = (block, size, 0);
             if gap != 0 {
                 make_free(block, gap);
@@ -887,10 +937,11 @@ impl RawAllocator for Tlsf<'_> {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         if let Some(need) = block_size(layout.size())
-            && let Some((block, size, gap)) = self.find_fit(need, layout.align())
+            && let Some((block, size, gap, head)) = self.find_fit(need, layout.align())
         {
-            // SAFETY: `find_fit` found `block` on the free lists, and `fit` accepted `gap`.
-            let (block, size) = unsafe { self.take(block, size, gap, need) };
+            // SAFETY: `find_fit` found `block` on the free lists (the head of `head`'s), and
+            // accepted `gap`.
+            let (block, size) = unsafe { self.take(block, size, gap, need, head) };
             self.stats.on_alloc(size, layout.size());
             // SAFETY: the payload follows the header.
             return Ok(user_block(unsafe { block.add(WORD) }, size - WORD));
@@ -994,6 +1045,10 @@ impl RawAllocator for Tlsf<'_> {
         largest.saturating_sub(WORD)
     }
 }
+
+/// A free block found for a request: the block, its size, the gap to leave before the used
+/// block, and its class when it is the head of that class's list.
+type Fit = (*mut u8, usize, usize, Option<(usize, usize)>);
 
 /// The block size that serves a request of `size` bytes, if any block can.
 #[inline]
