@@ -173,3 +173,21 @@ fn a_static_heap_needs_no_set_up() {
     assert_empty("static heap, realloc", HEAP.with(|h| h.stats()));
     assert_eq!(HEAP.heap().free_errors().0, 0);
 }
+
+/// `reset_peak` starts the peak afresh from what is in use, through `WithOom` too.
+#[test]
+fn the_peak_restarts_from_what_is_in_use() {
+    let l = |n| Layout::from_size_align(n, 8).unwrap();
+    let mut t = WithOom { allocator: Tlsf::new(memory(8192)), handler: Never };
+    let a = t.allocate(l(64)).unwrap().cast::<u8>();
+    let b = t.allocate(l(2048)).unwrap().cast::<u8>();
+    // SAFETY: `b` is live with l(2048).
+    unsafe { t.deallocate(b, l(2048)).unwrap() };
+    let before = t.stats();
+    assert!(before.peak > before.used);
+    t.reset_peak();
+    assert_eq!(t.stats().peak, before.used);
+    // SAFETY: `a` is live with l(64).
+    unsafe { t.deallocate(a, l(64)).unwrap() };
+    assert_eq!(t.stats().peak, before.used);
+}

@@ -411,6 +411,10 @@ impl RawAllocator for Buddy<'_> {
         self.stats
     }
 
+    fn reset_peak(&mut self) {
+        self.stats.peak = self.stats.used;
+    }
+
     fn largest_free(&self) -> usize {
         match self.nonempty {
             0 => 0,

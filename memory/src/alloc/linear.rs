@@ -218,6 +218,10 @@ impl RawAllocator for Linear<'_> {
         self.stats
     }
 
+    fn reset_peak(&mut self) {
+        self.stats.peak = self.stats.used;
+    }
+
     fn largest_free(&self) -> usize {
         self.end - self.top
     }

@@ -222,6 +222,10 @@ pub trait RawAllocator {
     /// The counters.
     fn stats(&self) -> Stats;
 
+    /// Starts the peak afresh from what is in use now ([`Stats::peak`] becomes
+    /// [`Stats::used`]), to measure the peak of one phase (a level, a frame) alone.
+    fn reset_peak(&mut self);
+
     /// The largest block `allocate` could hand out now (computed on request).
     fn largest_free(&self) -> usize;
 
@@ -336,6 +340,10 @@ impl<A: RawAllocator, H: OomHandler<A>> RawAllocator for WithOom<A, H> {
 
     fn stats(&self) -> Stats {
         self.allocator.stats()
+    }
+
+    fn reset_peak(&mut self) {
+        self.allocator.reset_peak();
     }
 
     fn largest_free(&self) -> usize {

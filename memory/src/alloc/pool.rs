@@ -174,6 +174,10 @@ impl RawAllocator for Pool<'_> {
         self.stats
     }
 
+    fn reset_peak(&mut self) {
+        self.stats.peak = self.stats.used;
+    }
+
     fn largest_free(&self) -> usize {
         if self.head == 0 { 0 } else { self.block_size }
     }

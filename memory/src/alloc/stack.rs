@@ -243,6 +243,10 @@ impl RawAllocator for Stack<'_> {
         self.stats
     }
 
+    fn reset_peak(&mut self) {
+        self.stats.peak = self.stats.used;
+    }
+
     fn largest_free(&self) -> usize {
         self.top
             .checked_add(HEADER)

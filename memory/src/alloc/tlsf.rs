@@ -1027,6 +1027,10 @@ impl RawAllocator for Tlsf<'_> {
         self.stats
     }
 
+    fn reset_peak(&mut self) {
+        self.stats.peak = self.stats.used;
+    }
+
     /// The usable size of the largest free block: the highest non-empty class and a walk of its
     /// list. A request of this size aligned to at most [`Tlsf::GRANULE`] succeeds.
     fn largest_free(&self) -> usize {
