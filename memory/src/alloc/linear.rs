@@ -27,9 +27,10 @@ pub struct Linear<'a> {
     start: usize,
     end: usize,
     top: usize,
-    /// The most recent block: its address and the top before it, so that freeing it rolls
-    /// `top` back over the block and its alignment padding.
-    last: Option<(usize, usize)>,
+    /// The most recent block since the newest checkpoint: its address (0: none) and the top
+    /// before it, so that freeing it rolls `top` back over the block and its alignment padding.
+    last: usize,
+    last_prev_top: usize,
     stats: Stats,
     /// The live checkpoints, oldest first: (serial, top) each.
     marks: [(u32, usize); MAX_CHECKPOINTS],
@@ -73,7 +74,8 @@ impl<'a> Linear<'a> {
             start,
             end: start + len,
             top: start,
-            last: None,
+            last: 0,
+            last_prev_top: 0,
             stats: Stats { capacity: len, ..Stats::default() },
             marks: [(0, 0); MAX_CHECKPOINTS],
             depth: 0,
@@ -88,6 +90,8 @@ impl<'a> Linear<'a> {
         self.serial = self.serial.wrapping_add(1);
         *slot = (self.serial, self.top);
         self.depth += 1;
+        // A free rolls the top back no further than the newest checkpoint.
+        self.last = 0;
         Some(Checkpoint {
             top: self.top,
             used: self.stats.used,
@@ -123,12 +127,7 @@ impl<'a> Linear<'a> {
         self.stats.used = used;
         self.stats.requested = requested;
         self.stats.live = live;
-        self.last = None;
-    }
-
-    /// The lowest address a free may roll the top back to: the newest checkpoint's top.
-    fn floor(&self) -> usize {
-        self.depth.checked_sub(1).map_or(self.start, |d| self.marks[d].1)
+        self.last = 0;
     }
 }
 
@@ -152,7 +151,7 @@ impl RawAllocator for Linear<'_> {
             return Ok(block(at, 0));
         }
         self.stats.on_alloc(end - self.top, layout.size());
-        self.last = Some((at, self.top));
+        (self.last, self.last_prev_top) = (at, self.top);
         self.top = end;
         Ok(block(at, layout.size()))
     }
@@ -164,16 +163,13 @@ impl RawAllocator for Linear<'_> {
         if addr < self.start || addr.checked_add(layout.size()).is_none_or(|end| end > limit) {
             return Err(FreeError::Foreign { addr });
         }
-        let floor = self.floor();
-        let reclaim =
-            self.last.filter(|&(last, prev_top)| last == addr && layout.size() > 0 && prev_top >= floor);
-        if let Some((last, prev_top)) = reclaim {
+        if addr == self.last && layout.size() > 0 {
+            let prev_top = self.last_prev_top;
             // The most recent block: its bytes and its alignment padding come back now.
-            debug_assert_eq!(last, addr);
             let reserved = self.top - prev_top;
             self.top = prev_top;
             self.stats.on_free(reserved, layout.size());
-            self.last = None;
+            self.last = 0;
         } else {
             // An older block: reclaimed at the next rollback or reset.
             self.stats.frees += 1;
@@ -181,7 +177,7 @@ impl RawAllocator for Linear<'_> {
         Ok(())
     }
 
-    /// The newest block (above the current floor) grows or shrinks in place; any other moves.
+    /// The newest block (since the newest checkpoint) grows or shrinks in place; any other moves.
     unsafe fn reallocate(
         &mut self,
         ptr: NonNull<u8>,
@@ -189,15 +185,8 @@ impl RawAllocator for Linear<'_> {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         let addr = ptr.as_ptr() as usize;
-        let floor = self.floor();
-        let newest = self.last.filter(|&(last, prev_top)| {
-            last == addr
-                && old.size() > 0
-                && new.size() > 0
-                && prev_top >= floor
-                && addr.is_multiple_of(new.align())
-        });
-        if let Some((_, prev_top)) = newest {
+        if addr == self.last && old.size() > 0 && new.size() > 0 && addr.is_multiple_of(new.align()) {
+            let prev_top = self.last_prev_top;
             let Some(end) = addr.checked_add(new.size()).filter(|&end| end <= self.end) else {
                 self.stats.failures += 1;
                 return Err(AllocError::Exhausted {
