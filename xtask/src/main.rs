@@ -322,6 +322,8 @@ fn test() -> Result<(), Error> {
             "cargo test -- --ignored",
         ))
     });
+    // Every run's `time` lines, printed together at the end.
+    let mut timings: Vec<(String, Vec<String>)> = Vec::new();
     for (target, images) in &built {
         for &emulator in &target.emulators {
             let version = flight_emulator_tests::version(emulator)
@@ -329,12 +331,14 @@ fn test() -> Result<(), Error> {
             // The suite, then the console's other test images, each booted in each emulator.
             for name in std::iter::once(&target.suite).chain(&target.tests) {
                 let what = if *name == target.suite { "suite".to_string() } else { format!("{name} image") };
-                steps.run(&format!("{what} on {} in {version}", target.name), || {
+                let step = format!("{what} on {} in {version}", target.name);
+                steps.run(&step, || {
                     let r = boot(emulator, image(images, name, target)?, Duration::from_secs(60))?;
                     for line in &r.console {
                         println!("  {line}");
                     }
                     println!("  {r}");
+                    timings.push((step.clone(), time_lines(&r.console)));
                     match (r.kind, r.summary) {
                         (flight_emulator_tests::Kind::Pass, Some((passed, 0))) if passed > 0 => {
                             Ok(format!("{passed} passed"))
@@ -345,8 +349,30 @@ fn test() -> Result<(), Error> {
             }
         }
     }
-    boot_components(&mut steps, &runs);
+    boot_components(&mut steps, &runs, &mut timings);
+    print_timings(&timings);
     steps.finish(start)
+}
+
+/// A run's timing lines (`time CONSOLE WHAT: ...`), reported, not asserted.
+fn time_lines(console: &[String]) -> Vec<String> {
+    // After any prefix an emulator adds: the word `time` at the start or after a space.
+    let start = |l: &str| {
+        l.match_indices("time ").map(|(at, _)| at).find(|&at| at == 0 || l.as_bytes()[at - 1] == b' ')
+    };
+    console.iter().filter_map(|l| start(l).map(|at| l[at..].trim_end().to_string())).collect()
+}
+
+/// Every run's timings together, run by run, so that a regression on any console shows in
+/// one place.
+fn print_timings(timings: &[(String, Vec<String>)]) {
+    println!("\n== timings (in each console's own clock; reported, not asserted)");
+    for (run, lines) in timings.iter().filter(|(_, lines)| !lines.is_empty()) {
+        println!("  {run}");
+        for line in lines {
+            println!("    {line}");
+        }
+    }
 }
 
 /// Builds every set of merged components for its consoles (`flight build`) and runs it on the
@@ -398,7 +424,7 @@ fn build_components(steps: &mut Steps) -> Vec<components::Built> {
 
 /// Boots each built set in each of its console's emulators, a step per run, and compares the
 /// run with the host's.
-fn boot_components(steps: &mut Steps, runs: &[components::Built]) {
+fn boot_components(steps: &mut Steps, runs: &[components::Built], timings: &mut Vec<(String, Vec<String>)>) {
     // Each console's run of merged components, line for line as the host's.
     for run in runs {
         let target = match Target::load(&run.console) {
@@ -415,12 +441,14 @@ fn boot_components(steps: &mut Steps, runs: &[components::Built]) {
             }
             let version = flight_emulator_tests::version(emulator)
                 .unwrap_or_else(|e| format!("{emulator} (version unknown: {e})"));
-            steps.run(&format!("{} on {} in {version}", run.set, run.console), || {
+            let step = format!("{} on {} in {version}", run.set, run.console);
+            steps.run(&step, || {
                 let r = boot(emulator, &run.image, Duration::from_secs(120))?;
                 for line in &r.console {
                     println!("  {line}");
                 }
                 println!("  {r}");
+                timings.push((step.clone(), time_lines(&r.console)));
                 if !r.passed() {
                     return Err(Error::new(format!("the {} did not finish: {r}", run.set)));
                 }
@@ -470,7 +498,9 @@ fn components_only() -> Result<(), Error> {
     let start = Instant::now();
     let mut steps = Steps::default();
     let runs = build_components(&mut steps);
-    boot_components(&mut steps, &runs);
+    let mut timings = Vec::new();
+    boot_components(&mut steps, &runs, &mut timings);
+    print_timings(&timings);
     steps.finish(start)
 }
 
@@ -517,6 +547,22 @@ mod tests {
         assert!(later_ran);
         let err = steps.finish(Instant::now()).expect_err("one step failed");
         assert_eq!(err.to_string(), "1 of 2 steps failed: suite on psx in pcsxr 1.9.94");
+    }
+
+    #[test]
+    fn timing_lines_are_found_after_a_prefix_and_nowhere_else() {
+        let console: Vec<String> = [
+            "test frame_time ... ok",
+            "time psx tlsf: 30493 ns per allocate+free",
+            "[emu] time psp pool: 165 ns",
+            "runtime error",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            super::time_lines(&console),
+            ["time psx tlsf: 30493 ns per allocate+free", "time psp pool: 165 ns"]
+        );
         assert!(Steps::default().finish(Instant::now()).is_ok());
     }
 }
