@@ -31,6 +31,9 @@ pub struct Linear<'a> {
     /// before it, so that freeing it rolls `top` back over the block and its alignment padding.
     last: usize,
     last_prev_top: usize,
+    /// The counters but `used`, which is always `top - start` (every byte below the top is a
+    /// live block's or its padding, or an older block's waiting for a rollback) and is
+    /// computed by [`stats`](RawAllocator::stats): a free then does not wait on the top.
     stats: Stats,
     /// The live checkpoints, oldest first: (serial, top) each.
     marks: [(u32, usize); MAX_CHECKPOINTS],
@@ -94,7 +97,7 @@ impl<'a> Linear<'a> {
         self.last = 0;
         Some(Checkpoint {
             top: self.top,
-            used: self.stats.used,
+            used: self.top - self.start,
             requested: self.stats.requested,
             live: self.stats.live,
             depth: self.depth - 1,
@@ -124,7 +127,7 @@ impl<'a> Linear<'a> {
 
     fn restore(&mut self, top: usize, used: usize, requested: usize, live: usize) {
         self.top = top;
-        self.stats.used = used;
+        debug_assert_eq!(used, top - self.start);
         self.stats.requested = requested;
         self.stats.live = live;
         self.last = 0;
@@ -132,7 +135,7 @@ impl<'a> Linear<'a> {
 }
 
 impl RawAllocator for Linear<'_> {
-    #[inline]
+    #[inline(always)]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         let fits = align_up(self.top, layout.align())
             .and_then(|at| Some((at, at.checked_add(layout.size())?)))
@@ -147,16 +150,22 @@ impl RawAllocator for Linear<'_> {
         };
         if layout.size() == 0 {
             // Zero-sized blocks take no bytes and never become the block a free rolls back.
-            self.stats.on_alloc(0, 0);
+            self.stats.live += 1;
+            self.stats.allocations += 1;
             return Ok(block(at, 0));
         }
-        self.stats.on_alloc(end - self.top, layout.size());
+        self.stats.requested += layout.size();
+        self.stats.live += 1;
+        self.stats.allocations += 1;
+        if end - self.start > self.stats.peak {
+            self.stats.peak = end - self.start;
+        }
         (self.last, self.last_prev_top) = (at, self.top);
         self.top = end;
         Ok(block(at, layout.size()))
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         let addr = ptr.as_ptr() as usize;
         let limit = if layout.size() == 0 { self.end } else { self.top };
@@ -166,9 +175,10 @@ impl RawAllocator for Linear<'_> {
         if addr == self.last && layout.size() > 0 {
             let prev_top = self.last_prev_top;
             // The most recent block: its bytes and its alignment padding come back now.
-            let reserved = self.top - prev_top;
             self.top = prev_top;
-            self.stats.on_free(reserved, layout.size());
+            self.stats.requested -= layout.size();
+            self.stats.live -= 1;
+            self.stats.frees += 1;
             self.last = 0;
         } else {
             // An older block: reclaimed at the next rollback or reset.
@@ -186,7 +196,6 @@ impl RawAllocator for Linear<'_> {
     ) -> Result<NonNull<[u8]>, AllocError> {
         let addr = ptr.as_ptr() as usize;
         if addr == self.last && old.size() > 0 && new.size() > 0 && addr.is_multiple_of(new.align()) {
-            let prev_top = self.last_prev_top;
             let Some(end) = addr.checked_add(new.size()).filter(|&end| end <= self.end) else {
                 self.stats.failures += 1;
                 return Err(AllocError::Exhausted {
@@ -195,7 +204,8 @@ impl RawAllocator for Linear<'_> {
                     largest: self.end - addr,
                 });
             };
-            self.stats.on_resize((self.top - prev_top, old.size()), (end - prev_top, new.size()));
+            self.stats.requested = self.stats.requested - old.size() + new.size();
+            self.stats.peak = self.stats.peak.max(end - self.start);
             self.top = end;
             return Ok(block(addr, new.size()));
         }
@@ -204,11 +214,11 @@ impl RawAllocator for Linear<'_> {
     }
 
     fn stats(&self) -> Stats {
-        self.stats
+        Stats { used: self.top - self.start, ..self.stats }
     }
 
     fn reset_peak(&mut self) {
-        self.stats.peak = self.stats.used;
+        self.stats.peak = self.top - self.start;
     }
 
     fn largest_free(&self) -> usize {
