@@ -135,7 +135,7 @@ impl<'a> Linear<'a> {
 }
 
 impl RawAllocator for Linear<'_> {
-    #[inline(always)]
+    #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         let fits = align_up(self.top, layout.align())
             .and_then(|at| Some((at, at.checked_add(layout.size())?)))
@@ -165,7 +165,7 @@ impl RawAllocator for Linear<'_> {
         Ok(block(at, layout.size()))
     }
 
-    #[inline(always)]
+    #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) -> Result<(), FreeError> {
         let addr = ptr.as_ptr() as usize;
         let limit = if layout.size() == 0 { self.end } else { self.top };
