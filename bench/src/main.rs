@@ -51,6 +51,8 @@ struct Config {
     lat_steps: usize,
     /// Latency: steps run before recording.
     lat_warmup: usize,
+    /// Latency: runs per heap (each percentile is the median over the runs).
+    lat_runs: usize,
     /// Efficiency: heap size.
     eff_heap: usize,
     /// Efficiency: trials.
@@ -68,8 +70,10 @@ const FULL: Config = Config {
     ra_steps: 400_000,
     ra_trials: 7,
     lat_heap: 4 << 20,
-    lat_steps: 1_000_000,
+    // At least 200,000 samples of each operation (a seventh of the steps resize).
+    lat_steps: 1_500_000,
     lat_warmup: 20_000,
+    lat_runs: 5,
     eff_heap: 32 << 20,
     eff_trials: 300,
     pairs: 5_000_000,
@@ -85,6 +89,7 @@ const QUICK: Config = Config {
     lat_heap: 4 << 20,
     lat_steps: 20_000,
     lat_warmup: 2_000,
+    lat_runs: 1,
     eff_heap: 32 << 20,
     eff_trials: 10,
     pairs: 200_000,
@@ -232,19 +237,24 @@ fn run(config: Config) {
     let lat_steps = talc_steps(LAT_MAX_SIZE, config.lat_warmup + config.lat_steps, SEED ^ 0xb);
     let mut lat_failures = Vec::new();
     for row in rows.iter_mut() {
-        let mut workload = Latency { steps: &lat_steps, warmup: config.lat_warmup };
-        let (mut samples, counts) = with_subject(row.kind, arena.memory(config.lat_heap), &mut workload);
-        if counts.alloc_failures + counts.realloc_failures > 0 {
-            lat_failures.push(format!(
-                "{}: {} allocs, {} resizes refused",
-                row.kind.name(),
-                counts.alloc_failures,
-                counts.realloc_failures
-            ));
+        let (mut alloc, mut free, mut realloc) = (Vec::new(), Vec::new(), Vec::new());
+        for run in 0..config.lat_runs.max(1) {
+            let mut workload = Latency { steps: &lat_steps, warmup: config.lat_warmup };
+            let (mut samples, counts) = with_subject(row.kind, arena.memory(config.lat_heap), &mut workload);
+            if run == 0 && counts.alloc_failures + counts.realloc_failures > 0 {
+                lat_failures.push(format!(
+                    "{}: {} allocs, {} resizes refused",
+                    row.kind.name(),
+                    counts.alloc_failures,
+                    counts.realloc_failures
+                ));
+            }
+            alloc.push(Percentiles::of(&mut samples.alloc, &clock));
+            free.push(Percentiles::of(&mut samples.free, &clock));
+            realloc.push(Percentiles::of(&mut samples.realloc, &clock));
         }
-        row.alloc = Percentiles::of(&mut samples.alloc, &clock);
-        row.free = Percentiles::of(&mut samples.free, &clock);
-        row.realloc = Percentiles::of(&mut samples.realloc, &clock);
+        (row.alloc, row.free, row.realloc) =
+            (Percentiles::median(&alloc), Percentiles::median(&free), Percentiles::median(&realloc));
     }
     let pair_layout = Layout::from_size_align(PAIR_LAYOUT.0, PAIR_LAYOUT.1).expect("a valid layout");
     let mut pair_latency = PairLatency { layout: pair_layout, pairs: config.lat_steps };
@@ -255,10 +265,12 @@ fn run(config: Config) {
             .map(|mut s| Percentiles::of(&mut s, &clock));
 
     println!(
-        "(b) latency, ns: random actions (max {LAT_MAX_SIZE} B) on a {} MiB heap, {} steps after {} warm-up",
+        "(b) latency, ns: random actions (max {LAT_MAX_SIZE} B) on a {} MiB heap, {} steps after {} warm-up, \
+         each figure the median of {} run(s)",
         config.lat_heap >> 20,
         config.lat_steps,
-        config.lat_warmup
+        config.lat_warmup,
+        config.lat_runs.max(1)
     );
     println!(
         "  {:<26} {:>26} {:>26} {:>26}",

@@ -412,6 +412,21 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
+    /// Each figure's median over `runs` (the sample count: the fewest of any run).
+    pub fn median(runs: &[Self]) -> Self {
+        let mid = |f: fn(&Self) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        };
+        Self {
+            p50: mid(|p| p.p50),
+            p99: mid(|p| p.p99),
+            max: mid(|p| p.max),
+            count: runs.iter().map(|p| p.count).min().unwrap_or(0),
+        }
+    }
+
     /// Percentiles of `ticks` (reordered), less the clock's overhead. Each sample is spread
     /// evenly over its counter step (see [`Clock`]): the rank `p * n` falls in the run of
     /// samples at some level `L`, and is placed at `L - 1/2 + (rank - run start) / run length`
