@@ -510,6 +510,30 @@ impl Scratch {
         }
     }
 
+    /// Sets the operands `above` the address aside in scratch locals (top first), writes what
+    /// `at_address` writes with the address on top of the stack, and takes them back.
+    fn around_address(
+        &mut self,
+        above: &[Operand],
+        out: &mut Vec<u8>,
+        at_address: impl FnOnce(&mut Self, &mut Vec<u8>),
+    ) {
+        let mut slots = [0u32; 2];
+        let mut seen = [0usize; 5];
+        for (slot, t) in slots.iter_mut().zip(above) {
+            *slot = self.operand(*t, seen[t.index()]);
+            seen[t.index()] += 1;
+        }
+        let slots = &slots[..above.len()];
+        for s in slots.iter().rev() {
+            Instruction::LocalSet(*s).encode(out);
+        }
+        at_address(self, out);
+        for s in slots {
+            Instruction::LocalGet(*s).encode(out);
+        }
+    }
+
     fn operand(&mut self, ty: Operand, slot: usize) -> u32 {
         match self.operands[ty.index()][slot] {
             Some(i) => i,
@@ -1174,21 +1198,10 @@ impl<'m> BodyWriter<'m> {
                 .is_some_and(|a| self.plan.proven(a.saturating_add(offset), a.saturating_add(end), write));
         if checked {
             // Set the operands above the address aside, check the address, put them back.
-            let mut slots = [0u32; 2];
-            let mut seen = [0usize; 5];
-            for (slot, t) in slots.iter_mut().zip(m.above) {
-                *slot = scratch.operand(*t, seen[t.index()]);
-                seen[t.index()] += 1;
-            }
-            let slots = &slots[..m.above.len()];
-            for s in slots.iter().rev() {
-                Instruction::LocalSet(*s).encode(out);
-            }
-            let a = scratch.address();
-            self.plan.check(out, a, offset, end, write);
-            for s in slots {
-                Instruction::LocalGet(*s).encode(out);
-            }
+            scratch.around_address(m.above, out, |scratch, out| {
+                let a = scratch.address();
+                self.plan.check(out, a, offset, end, write);
+            });
         }
         memarg_with_offset(self.bytes(patch.start, patch.end), new_offset, out)
             .map_err(|e| Error::parse(&e, Some(function)))?;
@@ -1229,26 +1242,15 @@ impl<'m> BodyWriter<'m> {
         let new_offset = if inside || small { offset + self.plan.base } else { self.plan.base };
         if !inside {
             // Set the operands above the address aside, mask the address, put them back.
-            let mut slots = [0u32; 2];
-            let mut seen = [0usize; 5];
-            for (slot, t) in slots.iter_mut().zip(m.above) {
-                *slot = scratch.operand(*t, seen[t.index()]);
-                seen[t.index()] += 1;
-            }
-            let slots = &slots[..m.above.len()];
-            for s in slots.iter().rev() {
-                Instruction::LocalSet(*s).encode(out);
-            }
-            if !small {
-                // Below the segment's size (checked by the caller), so it fits in 32 bits.
-                Instruction::I32Const(offset as u32 as i32).encode(out);
-                Instruction::I32Add.encode(out);
-            }
-            Instruction::I32Const((size - 1) as u32 as i32).encode(out);
-            Instruction::I32And.encode(out);
-            for s in slots {
-                Instruction::LocalGet(*s).encode(out);
-            }
+            scratch.around_address(m.above, out, |_, out| {
+                if !small {
+                    // Below the segment's size (checked by the caller), so it fits in 32 bits.
+                    Instruction::I32Const(offset as u32 as i32).encode(out);
+                    Instruction::I32Add.encode(out);
+                }
+                Instruction::I32Const((size - 1) as u32 as i32).encode(out);
+                Instruction::I32And.encode(out);
+            });
         }
         memarg_with_offset(self.bytes(patch.start, patch.end), new_offset, out)
             .map_err(|e| Error::parse(&e, Some(function)))?;

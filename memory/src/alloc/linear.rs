@@ -51,7 +51,6 @@ pub const MAX_CHECKPOINTS: usize = 16;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Checkpoint {
     top: usize,
-    used: usize,
     requested: usize,
     live: usize,
     depth: usize,
@@ -97,7 +96,6 @@ impl<'a> Linear<'a> {
         self.last = 0;
         Some(Checkpoint {
             top: self.top,
-            used: self.top - self.start,
             requested: self.stats.requested,
             live: self.stats.live,
             depth: self.depth - 1,
@@ -115,19 +113,18 @@ impl<'a> Linear<'a> {
             return Err(FreeError::Foreign { addr: checkpoint.top });
         }
         self.depth = checkpoint.depth + 1;
-        self.restore(checkpoint.top, checkpoint.used, checkpoint.requested, checkpoint.live);
+        self.restore(checkpoint.top, checkpoint.requested, checkpoint.live);
         Ok(())
     }
 
     /// Frees everything, and discards every checkpoint.
     pub fn reset(&mut self) {
         self.depth = 0;
-        self.restore(self.start, 0, 0, 0);
+        self.restore(self.start, 0, 0);
     }
 
-    fn restore(&mut self, top: usize, used: usize, requested: usize, live: usize) {
+    fn restore(&mut self, top: usize, requested: usize, live: usize) {
         self.top = top;
-        debug_assert_eq!(used, top - self.start);
         self.stats.requested = requested;
         self.stats.live = live;
         self.last = 0;

@@ -759,7 +759,7 @@ impl<'a> Tlsf<'a> {
                 kept
             }
         };
-        resized(&mut self.stats, size, kept, old_size, new_size);
+        self.stats.on_resize((size, old_size), (kept, new_size));
         // SAFETY: the payload follows the header.
         Some(user_block(unsafe { block.add(WORD) }, kept - WORD))
     }
@@ -801,7 +801,7 @@ impl<'a> Tlsf<'a> {
         };
         // SAFETY: the block is in its region.
         unsafe { set_header(block, kept | (header & PREV_FREE)) };
-        resized(&mut self.stats, size, kept, old_size, new_size);
+        self.stats.on_resize((size, old_size), (kept, new_size));
         // SAFETY: the payload follows the header.
         user_block(unsafe { block.add(WORD) }, kept - WORD)
     }
@@ -850,9 +850,7 @@ impl<'a> Tlsf<'a> {
             set_header(prev, kept);
             kept
         };
-        self.stats.used = self.stats.used - size + kept;
-        self.stats.requested = self.stats.requested - old_size + new.size();
-        self.stats.peak = cmp::max(self.stats.peak, self.stats.used);
+        self.stats.on_resize((size, old_size), (kept, new.size()));
         // SAFETY: the payload follows the header.
         Some(user_block(unsafe { prev.add(WORD) }, kept - WORD))
     }
@@ -1141,19 +1139,6 @@ fn fit(block: *mut u8, size: usize, need: usize, align: usize) -> Option<usize> 
         gap = gap.checked_add(align)?;
     }
     (gap.checked_add(need)? <= size).then_some(gap)
-}
-
-/// Adjusts the counters for a block resized in place.
-fn resized(
-    stats: &mut Stats,
-    old_reserved: usize,
-    new_reserved: usize,
-    old_requested: usize,
-    new_requested: usize,
-) {
-    stats.used = stats.used - old_reserved + new_reserved;
-    stats.requested = stats.requested - old_requested + new_requested;
-    stats.peak = cmp::max(stats.peak, stats.used);
 }
 
 /// The error for a pointer that the debug checks refused in a resizing call.
