@@ -28,6 +28,7 @@ pub const CHECKS: &[Test] = &[
     }),
     Test::new("tlsf_allocator", |_| check_raw("tlsf", Tlsf::new)),
     Test::new("buddy_allocator", |_| check_raw("buddy", |m| Buddy::new(m, 64))),
+    Test::new("reallocation_leaves_nothing_behind", |_| check_reallocation()),
     Test::new("device_heap", |_| check_device()),
     Test::new("frame_allocator", |_| check_frames()),
     Test::new("vram_2d_allocator", |_| check_vram()),
@@ -143,6 +144,60 @@ fn workload<A: RawAllocator>(name: &str, a: &mut A, lo: usize, hi: usize, lifo: 
     // An allocator that refuses everything would match an empty model: require real work.
     ensure!(served >= STEPS / 4, "{name}: only {served} of the workload's allocations were served");
     Ok(())
+}
+
+/// A block grown from 16 bytes to 4 KiB by doubling (contents kept at each step), with a newer
+/// block after it that it must move past on a stack (an arena's newest block grows alone, in
+/// place), then everything freed: nothing stays live or in use, on every allocator.
+fn check_reallocation() -> Outcome {
+    fn grow<A: RawAllocator>(name: &str, a: &mut A, neighbour: bool) -> Outcome {
+        let l = |n| Layout::from_size_align(n, 8).map_err(|_| Failure("bad layout".into()));
+        let first = a.allocate(l(16)?).map_err(|e| Failure(alloc::format!("{name}: {e}")))?.cast::<u8>();
+        let other = if neighbour {
+            Some(a.allocate(l(16)?).map_err(|e| Failure(alloc::format!("{name}: {e}")))?.cast::<u8>())
+        } else {
+            None
+        };
+        // SAFETY: `first` is a fresh block of 16 bytes.
+        unsafe { first.as_ptr().write_bytes(0x5a, 16) };
+        let (mut block, mut size) = (first, 16);
+        while size < 4096 {
+            // SAFETY: `block` is live with l(size); it is replaced by what comes back.
+            let grown = unsafe { a.reallocate(block, l(size)?, l(2 * size)?) }
+                .map_err(|e| Failure(alloc::format!("{name}: growing to {} bytes: {e}", 2 * size)))?
+                .cast::<u8>();
+            // SAFETY: the block holds at least `size` bytes, the first 16 of them the pattern.
+            let kept = unsafe { core::slice::from_raw_parts(grown.as_ptr(), 16) };
+            ensure!(
+                kept.iter().all(|&b| b == 0x5a),
+                "{name}: growing to {} bytes lost the contents",
+                2 * size
+            );
+            (block, size) = (grown, 2 * size);
+        }
+        // SAFETY: both blocks are live with these layouts; the newest goes first (a stack's order).
+        unsafe {
+            a.deallocate(block, l(size)?).map_err(|e| Failure(alloc::format!("{name}: {e}")))?;
+            if let Some(other) = other {
+                a.deallocate(other, l(16)?).map_err(|e| Failure(alloc::format!("{name}: {e}")))?;
+            }
+        }
+        let s = a.stats();
+        ensure!(
+            (s.live, s.used, s.requested) == (0, 0, 0),
+            "{name}: {} blocks, {} bytes in use, {} requested left behind",
+            s.live,
+            s.used,
+            s.requested
+        );
+        Ok(())
+    }
+    grow("linear", &mut Linear::new(arena()), false)?;
+    grow("stack", &mut Stack::new(arena()), true)?;
+    let block = Layout::from_size_align(4096, 8).unwrap_or(Layout::new::<u64>());
+    grow("pool", &mut Pool::new(arena(), block), true)?;
+    grow("tlsf", &mut Tlsf::new(arena()), true)?;
+    grow("buddy", &mut Buddy::new(arena(), 64), true)
 }
 
 fn bounds(m: &[MaybeUninit<u8>]) -> (usize, usize) {
